@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's view of "something that can enter a guest": one ops table
+ * per backend (hostkvm, kmod), in the spirit of NVMM's struct nvmm_impl.
+ *
+ * A backend moves state by field id (include/cused/tramp_abi.h) and reports
+ * exits already classified (struct tramp_exit); the daemon decides what an
+ * exit means for the KVM client.  Every op returns 0 or a negative errno.
+ */
+#ifndef CUSED_TRAMP_BACKEND_H
+#define CUSED_TRAMP_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+#include "cused/tramp_abi.h"
+
+struct tramp_backend;   /* one per daemon */
+struct tramp_vm;        /* one per VM */
+struct tramp_vcpu;      /* one per vCPU */
+
+enum tramp_exit_reason {
+	TX_NONE = 0,
+	TX_IO,          /* port I/O; .io */
+	TX_MMIO,        /* access to unmapped or read-only guest memory; .mmio */
+	TX_HLT,
+	TX_SHUTDOWN,    /* triple fault */
+	TX_FAIL_ENTRY,  /* .fail_entry */
+	TX_INTERNAL,    /* .internal */
+	TX_DEBUG,       /* .debug */
+	TX_RDMSR,       /* .msr, daemon supplies data via complete() */
+	TX_WRMSR,       /* .msr */
+	TX_KICKED,      /* kick() or a signal interrupted the run */
+	TX_IRQ_WINDOW,  /* guest can take an interrupt now */
+};
+
+struct tramp_exit {
+	enum tramp_exit_reason reason;
+	union {
+		struct {
+			uint16_t port;
+			uint8_t size;     /* 1, 2, 4 */
+			uint8_t in;       /* 1 = IN */
+			uint32_t count;   /* >1 for REP INS/OUTS */
+			uint8_t *data;    /* size*count bytes, backend-owned until next run */
+		} io;
+		struct {
+			uint64_t gpa;
+			uint8_t data[8];
+			uint32_t len;
+			uint8_t is_write;
+		} mmio;
+		struct {
+			uint32_t index;
+			uint64_t data;    /* WRMSR value in; RDMSR result out */
+			uint8_t error;    /* set by daemon: inject #GP */
+		} msr;
+		struct {
+			uint64_t hw_reason;
+			uint32_t cpu;
+		} fail_entry;
+		struct {
+			uint32_t suberror;
+			uint32_t ndata;
+			uint64_t data[16];
+		} internal;
+		struct kvm_debug_exit_arch debug;
+	};
+	/* interrupt-window facts valid after every exit */
+	bool if_flag;
+	bool irq_ready;
+	uint64_t cr8;
+	uint64_t apic_base;
+};
+
+struct tramp_caps {
+	uint32_t vendor;           /* CUSED_VENDOR_* of the silicon underneath */
+	uint32_t max_vcpus;
+	bool readonly_mem;
+	bool guest_debug;
+};
+
+struct tramp_ops {
+	const char *name;
+	/* 0 when usable here, else -errno and a reason in *why */
+	int (*probe)(const char **why);
+	int (*init)(struct tramp_backend **out);
+	void (*fini)(struct tramp_backend *be);
+	void (*caps)(struct tramp_backend *be, struct tramp_caps *caps);
+	/* host's supported CPUID, before the daemon's policy masks it */
+	int (*host_cpuid)(struct tramp_backend *be, struct kvm_cpuid2 *cpuid, uint32_t max);
+
+	int (*vm_create)(struct tramp_backend *be, struct tramp_vm **out);
+	void (*vm_destroy)(struct tramp_vm *vm);
+	/* hva is the daemon's own mapping of the range */
+	int (*map)(struct tramp_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+		   void *hva, uint32_t flags);
+	int (*unmap)(struct tramp_vm *vm, uint32_t slot);
+	/* OR the pages written since the last call into bitmap, then clear */
+	int (*dirty_collect)(struct tramp_vm *vm, uint32_t slot, uint64_t *bitmap);
+
+	int (*vcpu_create)(struct tramp_vm *vm, uint32_t id, struct tramp_vcpu **out);
+	void (*vcpu_destroy)(struct tramp_vcpu *vcpu);
+	int (*read_fields)(struct tramp_vcpu *vcpu, struct cused_field_val *f, unsigned n);
+	int (*write_fields)(struct tramp_vcpu *vcpu, const struct cused_field_val *f, unsigned n);
+	int (*get_fpu)(struct tramp_vcpu *vcpu, struct kvm_fpu *fpu);
+	int (*set_fpu)(struct tramp_vcpu *vcpu, const struct kvm_fpu *fpu);
+	int (*set_cpuid)(struct tramp_vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
+	int (*set_debug)(struct tramp_vcpu *vcpu, const struct kvm_guest_debug *dbg);
+	/* queue an external interrupt for the next entry */
+	int (*inject_irq)(struct tramp_vcpu *vcpu, uint32_t vector);
+	int (*request_irq_window)(struct tramp_vcpu *vcpu, bool on);
+
+	/* enter the guest until an exit the daemon must see */
+	int (*run)(struct tramp_vcpu *vcpu, struct tramp_exit *exit);
+	/*
+	 * Retire the instruction behind the last exit with the daemon's answer
+	 * (IN data in exit->io.data, MMIO read data, RDMSR value, #GP).  Called
+	 * before the next run() for TX_IO, TX_MMIO, TX_RDMSR and TX_WRMSR.
+	 */
+	int (*complete)(struct tramp_vcpu *vcpu, const struct tramp_exit *exit);
+	/* make a concurrent or the next run() return TX_KICKED; any thread */
+	void (*kick)(struct tramp_vcpu *vcpu);
+};
+
+extern const struct tramp_ops tramp_hostkvm_ops;
+
+/* backend registry: by name, or the first whose probe() succeeds */
+const struct tramp_ops *tramp_find(const char *name);
+const struct tramp_ops *tramp_default(const char **why);
+
+#endif

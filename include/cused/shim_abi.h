@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private protocol between libcused (the LD_PRELOAD client shim) and the
+ * cused daemon.  It covers only what CUSE/FUSE cannot do for a device:
+ * handing out a new fd per VM / vCPU, sharing kvm_run, and sharing guest RAM.
+ *
+ * New objects: the shim asks the daemon to create a VM or vCPU on an existing
+ * handle and receives an unguessable token; it then opens the device again
+ * (a fresh daemon handle) and binds that handle to the token.  The new fd is
+ * what the client gets back from KVM_CREATE_VM / KVM_CREATE_VCPU.
+ *
+ * Shared memory is passed by fd number: the daemon runs as root and opens
+ * /proc/<caller tid>/fd/<n> itself, so no socket is needed.
+ */
+#ifndef CUSED_SHIM_ABI_H
+#define CUSED_SHIM_ABI_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+#include <linux/kvm.h>
+
+#define CUSED_SHIM_VERSION 1
+#define CUSED_DEFAULT_MOUNT "/run/cused"
+#define CUSED_DEFAULT_DEVICE "/run/cused/kvm"
+
+/*
+ * Layout of a vCPU's shared mapping (size = KVM_GET_VCPU_MMAP_SIZE):
+ *   page 0: struct kvm_run, exactly as <linux/kvm.h>
+ *   page 1: PIO data (kvm_run.io.data_offset points here)
+ *   page 2: struct cused_doorbell (shim <-> daemon KVM_RUN handshake)
+ */
+#define CUSED_PAGE_SIZE 4096
+#define CUSED_RUN_PIO_OFFSET (1 * CUSED_PAGE_SIZE)
+#define CUSED_RUN_DOORBELL_OFFSET (2 * CUSED_PAGE_SIZE)
+#define CUSED_VCPU_MMAP_SIZE (3 * CUSED_PAGE_SIZE)
+
+/*
+ * KVM_RUN without a FUSE round trip.  The client bumps req_seq and wakes it
+ * (shared futex); the daemon's vCPU thread runs the guest, stores result and
+ * sets done_seq = req_seq, then wakes done_seq.  Both sides spin briefly
+ * before sleeping because the hand-off is usually a few microseconds.
+ */
+struct cused_doorbell {
+	__u32 req_seq;     /* written by client */
+	__u32 done_seq;    /* written by daemon */
+	__s32 result;      /* 0 or -errno of the finished KVM_RUN */
+	__u32 magic;       /* CUSED_DOORBELL_MAGIC once the daemon serves it */
+	__u32 client_waiting; /* client is (about to be) asleep on done_seq */
+	__u32 daemon_waiting; /* daemon is (about to be) asleep on req_seq */
+};
+#define CUSED_DOORBELL_MAGIC 0x43555344u /* "CUSD" */
+
+/* CUSED_IOC_CREATE: on a system handle (VM) or VM handle (vCPU) */
+struct cused_create {
+	__u64 arg;         /* in: the KVM_CREATE_VM type / KVM_CREATE_VCPU id */
+	__u64 token;       /* out: pass to CUSED_IOC_BIND on a fresh handle */
+};
+
+#define CUSED_BIND_VM   1
+#define CUSED_BIND_VCPU 2
+struct cused_bind {
+	__u64 token;
+	__s32 run_fd;      /* vCPU: client fd of a memfd of CUSED_VCPU_MMAP_SIZE */
+	__u32 kind;        /* CUSED_BIND_*; must match the token's object */
+};
+
+/* guest RAM backed by a client fd the daemon can map too */
+struct cused_mem_region {
+	struct kvm_userspace_memory_region region;
+	__s32 fd;          /* client fd backing [userspace_addr, +size); -1 on delete */
+	__u32 pad;
+	__u64 fd_offset;   /* file offset of userspace_addr within fd */
+};
+
+#define CUSED_SHIM_IOC 0xCF
+#define CUSED_IOC_CREATE     _IOWR(CUSED_SHIM_IOC, 0x01, struct cused_create)
+#define CUSED_IOC_BIND       _IOW(CUSED_SHIM_IOC,  0x02, struct cused_bind)
+#define CUSED_IOC_SET_MEMORY _IOW(CUSED_SHIM_IOC,  0x03, struct cused_mem_region)
+/* ask the vCPU's running KVM_RUN to return -EINTR (the client got a signal) */
+#define CUSED_IOC_KICK       _IO(CUSED_SHIM_IOC,   0x04)
+#define CUSED_IOC_VERSION    _IO(CUSED_SHIM_IOC,   0x05)
+
+#endif
