@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the FUSE and CUSE frontends share: turning a libfuse ioctl request
+ * into a struct ioctl_req for the handlers, and reaching into the caller's
+ * memory for variable-length tails.
+ */
+#ifndef CUSED_FRONTEND_BRIDGE_H
+#define CUSED_FRONTEND_BRIDGE_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_common.h>
+#include <fuse_lowlevel.h>
+#include "cused/kvm/ctx.h"
+#include "cused/kvm/handle.h"
+
+void bridge_open(struct cused_ctx *ctx, fuse_req_t req, struct fuse_file_info *fi);
+void bridge_release(fuse_req_t req, struct fuse_file_info *fi);
+void bridge_ioctl(fuse_req_t req, unsigned int cmd, void *arg, struct fuse_file_info *fi,
+		  unsigned flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz);
+
+#endif

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cused: serve the KVM API from userspace.
+ *
+ *   cused [--backend NAME] [--frontend auto|fuse|cuse] [--mount DIR]
+ *         [--cuse-name NAME] [--dev PATH] [--debug] [--fuse-debug]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cused/frontend/cuse_dev.h"
+#include "cused/frontend/fuse_fs.h"
+#include "cused/kvm/ctx.h"
+#include "cused/shim_abi.h"
+#include "cused/util/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cused [options]\n"
+		"  --backend NAME     hostkvm (default: first that works here)\n"
+		"  --frontend MODE    auto (CUSE if /dev/cuse exists, else FUSE), fuse, cuse\n"
+		"  --mount DIR        FUSE mount point holding `kvm` (default " CUSED_DEFAULT_MOUNT ")\n"
+		"  --cuse-name NAME   CUSE device name under /dev (default cused-kvm)\n"
+		"  --dev PATH         also bind the device over PATH (use a private mount\n"
+		"                     namespace for /dev/kvm; cused-run does that per client)\n"
+		"  --debug            log every refused request and MSR access\n"
+		"  --fuse-debug       libfuse request trace\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "frontend", required_argument, NULL, 'F' },
+		{ "mount", required_argument, NULL, 'm' },
+		{ "cuse-name", required_argument, NULL, 'n' },
+		{ "dev", required_argument, NULL, 'D' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "fuse-debug", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *backend = NULL, *frontend = "auto", *mount = CUSED_DEFAULT_MOUNT;
+	const char *cuse_name = "cused-kvm", *bind_path = NULL, *why = NULL;
+	const struct tramp_ops *ops;
+	struct cused_ctx ctx;
+	bool fuse_debug = false, use_cuse;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': backend = optarg; break;
+		case 'F': frontend = optarg; break;
+		case 'm': mount = optarg; break;
+		case 'n': cuse_name = optarg; break;
+		case 'D': bind_path = optarg; break;
+		case 'd': log_set_level(LOG_DEBUG); break;
+		case 'f': fuse_debug = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (strcmp(frontend, "auto") && strcmp(frontend, "fuse") && strcmp(frontend, "cuse")) {
+		usage(stderr);
+		return 2;
+	}
+
+	ops = backend ? tramp_find(backend) : tramp_default(&why);
+	if (!ops) {
+		log_err(backend ? "unknown backend %s" : "no usable backend: %s",
+			backend ? backend : why);
+		return 1;
+	}
+	if (ops->probe && ops->probe(&why)) {
+		log_err("backend %s cannot run here: %s", ops->name, why);
+		return 1;
+	}
+	r = ctx_init(&ctx, ops);
+	if (r) {
+		log_err("backend %s failed to start: %s", ops->name, strerror(-r));
+		return 1;
+	}
+
+	use_cuse = !strcmp(frontend, "cuse") || (!strcmp(frontend, "auto") && cuse_available());
+	if (use_cuse)
+		r = cuse_dev_serve(&ctx, cuse_name, bind_path, fuse_debug);
+	else
+		r = fuse_fs_serve(&ctx, mount, bind_path, fuse_debug);
+	ctx_fini(&ctx);
+	return r ? 1 : 0;
+}

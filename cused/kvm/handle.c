@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include "cused/kvm/handle.h"
+#include "cused/kvm/vm.h"
+#include "cused/kvm/vcpu.h"
+#include "cused/shim_abi.h"
+#include "cused/util/log.h"
+
+struct cused_handle *handle_open(struct cused_ctx *ctx, pid_t opener)
+{
+	struct cused_handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->ctx = ctx;
+	h->opener = opener;
+	atomic_init(&h->kind, H_SYSTEM);
+	return h;
+}
+
+void handle_release(struct cused_handle *h)
+{
+	/* objects created on this handle but never bound die with it */
+	ctx_drop_parked(h->ctx, h);
+	switch (atomic_load(&h->kind)) {
+	case H_VM:
+		vm_put(h->vm);
+		break;
+	case H_VCPU:
+		vcpu_put(h->vcpu);
+		break;
+	}
+	free(h);
+}
+
+long handle_create_vcpu(struct cused_handle *h, struct ioctl_req *rq)
+{
+	const struct cused_create *in = req_in(rq, sizeof(*in));
+	struct cused_create *out = req_out(rq, sizeof(*out));
+	struct vcpu *v;
+	int r;
+
+	if (!in || !out)
+		return -EFAULT;
+	r = vcpu_create(h->vm, in->arg, &v);
+	if (r)
+		return r;
+	r = ctx_park(h->ctx, OBJ_VCPU, v, h, &out->token);
+	if (r) {
+		vcpu_put(v);
+		return r;
+	}
+	out->arg = in->arg;
+	return 0;
+}
+
+static long handle_create_vm(struct cused_handle *h, struct ioctl_req *rq)
+{
+	const struct cused_create *in = req_in(rq, sizeof(*in));
+	struct cused_create *out = req_out(rq, sizeof(*out));
+	struct vm *vm;
+	int r;
+
+	if (!in || !out)
+		return -EFAULT;
+	r = vm_create(h->ctx, in->arg, &vm);
+	if (r)
+		return r;
+	r = ctx_park(h->ctx, OBJ_VM, vm, h, &out->token);
+	if (r) {
+		vm_put(vm);
+		return r;
+	}
+	out->arg = in->arg;
+	return 0;
+}
+
+static long handle_bind(struct cused_handle *h, struct ioctl_req *rq)
+{
+	const struct cused_bind *b = req_in(rq, sizeof(*b));
+	void *obj;
+	int r;
+
+	if (!b)
+		return -EFAULT;
+	if (b->kind != CUSED_BIND_VM && b->kind != CUSED_BIND_VCPU)
+		return refuse(-EINVAL, "CUSED_IOC_BIND: bad kind %u", b->kind);
+	r = ctx_claim(h->ctx, b->token, b->kind, &obj);
+	if (r)
+		return refuse(r, "CUSED_IOC_BIND: no pending object for that token");
+	if (b->kind == CUSED_BIND_VM) {
+		h->vm = obj;
+		atomic_store(&h->kind, H_VM);
+		return 0;
+	}
+	r = vcpu_attach_run(obj, rq->pid, b->run_fd);
+	if (r) {
+		vcpu_put(obj);
+		return r;
+	}
+	h->vcpu = obj;
+	atomic_store(&h->kind, H_VCPU);
+	return 0;
+}
+
+long handle_ioctl(struct cused_handle *h, struct ioctl_req *rq)
+{
+	int kind = atomic_load(&h->kind);
+
+	if (rq->cmd == CUSED_IOC_VERSION)
+		return CUSED_SHIM_VERSION;
+	switch (kind) {
+	case H_SYSTEM:
+		if (rq->cmd == CUSED_IOC_BIND)
+			return handle_bind(h, rq);
+		if (rq->cmd == CUSED_IOC_CREATE)
+			return handle_create_vm(h, rq);
+		return system_ioctl(h, rq);
+	case H_VM:
+		return vm_ioctl(h->vm, h, rq);
+	case H_VCPU:
+		return vcpu_ioctl(h->vcpu, rq);
+	}
+	return -EBADF;
+}

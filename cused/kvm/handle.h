@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One daemon handle per open file of the device.  A handle starts as a
+ * system handle; libcused binds a fresh one to a new VM or vCPU, after
+ * which every ioctl on that fd is a VM or vCPU ioctl — the vCPU is named by
+ * the fd, never by a number in the argument (KVM's per-vCPU inode design).
+ */
+#ifndef CUSED_KVM_HANDLE_H
+#define CUSED_KVM_HANDLE_H
+
+#include <stdatomic.h>
+#include "cused/kvm/ctx.h"
+#include "cused/kvm/ioctl.h"
+
+enum handle_kind { H_SYSTEM, H_VM, H_VCPU };
+
+struct vm;
+struct vcpu;
+
+struct cused_handle {
+	struct cused_ctx *ctx;
+	_Atomic int kind;          /* enum handle_kind; changes once, at bind */
+	struct vm *vm;             /* H_VM */
+	struct vcpu *vcpu;         /* H_VCPU */
+	pid_t opener;
+};
+
+struct cused_handle *handle_open(struct cused_ctx *ctx, pid_t opener);
+void handle_release(struct cused_handle *h);
+/* >= 0 result for the client, or -errno */
+long handle_ioctl(struct cused_handle *h, struct ioctl_req *rq);
+
+/* VM-handle half of CUSED_IOC_CREATE (creates and parks a vCPU) */
+long handle_create_vcpu(struct cused_handle *h, struct ioctl_req *rq);
+
+long system_ioctl(struct cused_handle *h, struct ioctl_req *rq);
+
+#endif

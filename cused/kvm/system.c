@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* ioctls on the /dev/kvm fd itself */
+#include <errno.h>
+#include <stdlib.h>
+#include <linux/kvm.h>
+#include "cused/kvm/handle.h"
+#include "cused/kvm/caps.h"
+#include "cused/shim_abi.h"
+#include "cused/x86/cpuid.h"
+#include "cused/x86/msr.h"
+#include "cused/util/log.h"
+
+static long get_msr_index_list(struct ioctl_req *rq)
+{
+	const struct kvm_msr_list *in = req_in(rq, sizeof(*in));
+	struct kvm_msr_list *out = req_out(rq, sizeof(*out));
+	struct kvm_msr_list hdr;
+	uint32_t *idx;
+	unsigned n;
+	long r;
+
+	if (!in || !out)
+		return -EFAULT;
+	n = msr_index_list(NULL, 0);
+	idx = calloc(n ? n : 1, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	msr_index_list(idx, n);
+	/* like KVM, the count goes back even when the buffer is too small */
+	hdr.nmsrs = n;
+	out->nmsrs = n;
+	r = client_write(rq, rq->arg, &hdr, sizeof(hdr));
+	if (!r && in->nmsrs < n)
+		r = -E2BIG;
+	else if (!r)
+		r = client_write(rq, rq->arg + sizeof(hdr), idx, n * sizeof(*idx));
+	free(idx);
+	if (r == -EFAULT)
+		log_warn("KVM_GET_MSR_INDEX_LIST: buffer at %#llx not writable",
+			 (unsigned long long)rq->arg);
+	return r;
+}
+
+static long get_supported_cpuid(struct cused_ctx *ctx, struct ioctl_req *rq)
+{
+	const struct kvm_cpuid2 *in = req_in(rq, sizeof(*in));
+	struct kvm_cpuid2 *out = req_out(rq, sizeof(*out));
+	const struct kvm_cpuid2 *sup = ctx->supported_cpuid;
+	uint32_t nent;
+
+	if (!in || !out)
+		return -EFAULT;
+	nent = in->nent;
+	/* KVM's kvm_dev_ioctl_get_cpuid: an empty or short buffer is E2BIG */
+	if (nent < 1 || nent < sup->nent)
+		return refuse(-E2BIG, "KVM_GET_SUPPORTED_CPUID: nent %u < %u", nent, sup->nent);
+	if (client_write(rq, rq->arg + sizeof(*in), sup->entries,
+			 sup->nent * sizeof(sup->entries[0])))
+		return refuse(-EFAULT, "KVM_GET_SUPPORTED_CPUID: entries not writable");
+	*out = *in;
+	out->nent = sup->nent;
+	return 0;
+}
+
+long system_ioctl(struct cused_handle *h, struct ioctl_req *rq)
+{
+	switch (rq->cmd) {
+	case KVM_GET_API_VERSION:
+		return KVM_API_VERSION;
+	case KVM_CHECK_EXTENSION:
+		return caps_check(h->ctx, rq->arg);
+	case KVM_GET_VCPU_MMAP_SIZE:
+		return CUSED_VCPU_MMAP_SIZE;
+	case KVM_GET_MSR_INDEX_LIST:
+		return get_msr_index_list(rq);
+	case KVM_GET_SUPPORTED_CPUID:
+		return get_supported_cpuid(h->ctx, rq);
+	case KVM_CREATE_VM:
+		return refuse(-EOPNOTSUPP, "pid %d called KVM_CREATE_VM without the libcused "
+			      "shim: run the client as `cused-run CMD...`", rq->pid);
+	default:
+		/* x86 KVM answers unknown system ioctls with EINVAL */
+		return refuse(-EINVAL, "system ioctl %#x not implemented", rq->cmd);
+	}
+}

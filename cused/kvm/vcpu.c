@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: MIT */
+/* vCPU lifecycle and the state ioctls (registers, MSRs, CPUID, FPU, ...) */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "cused/kvm/vcpu.h"
+#include "cused/kvm/guestmem.h"
+#include "cused/mmu/walk.h"
+#include "cused/x86/cpuid.h"
+#include "cused/x86/regs.h"
+#include "cused/util/log.h"
+
+#define MAX_IO_MSRS 256   /* KVM's limit for one KVM_GET/SET_MSRS */
+
+int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
+{
+	struct cused_ctx *ctx = vm->ctx;
+	struct vcpu *v;
+	int r;
+
+	r = vm_reserve_vcpu_id(vm, id);
+	if (r)
+		return r;
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		vm_release_vcpu_id(vm, id);
+		return -ENOMEM;
+	}
+	v->id = id;
+	pthread_mutex_init(&v->lock, NULL);
+	r = ctx->ops->vcpu_create(vm->tvm, id, &v->tv);
+	if (r) {
+		vm_release_vcpu_id(vm, id);
+		free(v);
+		return refuse(r, "KVM_CREATE_VCPU: backend %s failed: %d", ctx->ops->name, r);
+	}
+	msr_file_reset(&v->msrs);
+	vm_get(vm);
+	v->vm = vm;
+	ctx_count(ctx, 0, 1);
+	*out = v;
+	return 0;
+}
+
+void vcpu_put(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	/* only one reference exists (the handle, or the parked token) */
+	vcpu_runner_stop(v);
+	vm->ctx->ops->vcpu_destroy(v->tv);
+	if (v->shared)
+		munmap(v->shared, CUSED_VCPU_MMAP_SIZE);
+	free(v->cpuid);
+	vm_release_vcpu_id(vm, v->id);
+	ctx_count(vm->ctx, 0, -1);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+	vm_put(vm);
+}
+
+int vcpu_attach_run(struct vcpu *v, pid_t pid, int run_fd)
+{
+	void *p;
+	int r;
+
+	if (run_fd < 0) {
+		p = mmap(NULL, CUSED_VCPU_MMAP_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return -ENOMEM;
+	} else {
+		r = guestmem_map(pid, run_fd, 0, CUSED_VCPU_MMAP_SIZE, true, &p);
+		if (r)
+			return r;
+		v->shared_is_client = true;
+	}
+	v->shared = p;
+	v->run = p;
+	v->db = (struct cused_doorbell *)((char *)p + CUSED_RUN_DOORBELL_OFFSET);
+	memset(v->run, 0, sizeof(*v->run));
+	if (!v->shared_is_client)
+		return 0;
+	return vcpu_runner_start(v);
+}
+
+int vcpu_read_field(struct vcpu *v, uint32_t id, uint64_t *val)
+{
+	struct cused_field_val f = { .id = id };
+	int r = v->vm->ctx->ops->read_fields(v->tv, &f, 1);
+
+	*val = f.val;
+	return r;
+}
+
+int vcpu_write_field(struct vcpu *v, uint32_t id, uint64_t val)
+{
+	struct cused_field_val f = { .id = id, .val = val };
+
+	return v->vm->ctx->ops->write_fields(v->tv, &f, 1);
+}
+
+static int msr_io_read(void *ctx, uint32_t field, uint64_t *v)
+{
+	return vcpu_read_field(ctx, field, v);
+}
+
+static int msr_io_write(void *ctx, uint32_t field, uint64_t v)
+{
+	return vcpu_write_field(ctx, field, v);
+}
+
+struct msr_io vcpu_msr_io(struct vcpu *v)
+{
+	return (struct msr_io){ .read_field = msr_io_read, .write_field = msr_io_write, .ctx = v };
+}
+
+static long get_regs(struct vcpu *v, struct ioctl_req *rq)
+{
+	struct cused_field_val f[REGS_NFIELDS];
+	struct kvm_regs *out = req_out(rq, sizeof(*out));
+	unsigned n = regs_field_ids(f);
+	int r;
+
+	if (!out)
+		return -EFAULT;
+	r = v->vm->ctx->ops->read_fields(v->tv, f, n);
+	if (r)
+		return refuse(r, "KVM_GET_REGS: backend read failed: %d", r);
+	regs_from_fields(out, f, n);
+	return 0;
+}
+
+static long set_regs(struct vcpu *v, struct ioctl_req *rq)
+{
+	struct cused_field_val f[REGS_NFIELDS];
+	const struct kvm_regs *in = req_in(rq, sizeof(*in));
+
+	if (!in)
+		return -EFAULT;
+	regs_field_ids(f);
+	regs_to_fields(in, f);
+	return v->vm->ctx->ops->write_fields(v->tv, f, REGS_NFIELDS);
+}
+
+static long get_sregs(struct vcpu *v, struct ioctl_req *rq)
+{
+	struct cused_field_val f[SREGS_NFIELDS];
+	struct kvm_sregs *out = req_out(rq, sizeof(*out));
+	unsigned n = sregs_field_ids(f);
+	uint64_t pending;
+	int r;
+
+	if (!out)
+		return -EFAULT;
+	r = v->vm->ctx->ops->read_fields(v->tv, f, n);
+	if (r)
+		return refuse(r, "KVM_GET_SREGS: backend read failed: %d", r);
+	memset(out, 0, sizeof(*out));
+	sregs_from_fields(out, f, n);
+	/* a queued, not yet delivered external interrupt shows in the bitmap */
+	if (!vcpu_read_field(v, CUSED_F_PENDING_IRQ, &pending) && (pending & (1u << 31)) &&
+	    ((pending >> 8) & 7) == 0)
+		out->interrupt_bitmap[(pending & 0xff) / 64] |= 1ULL << (pending & 63);
+	return 0;
+}
+
+static long set_sregs(struct vcpu *v, struct ioctl_req *rq)
+{
+	struct cused_field_val f[SREGS_NFIELDS];
+	const struct kvm_sregs *in = req_in(rq, sizeof(*in));
+	int irq, r;
+
+	if (!in)
+		return -EFAULT;
+	r = sregs_validate(in, cpuid_maxphyaddr(v->cpuid));
+	if (r)
+		return refuse(r, "KVM_SET_SREGS: invalid state (cr0 %#llx cr4 %#llx efer %#llx)",
+			      (unsigned long long)in->cr0, (unsigned long long)in->cr4,
+			      (unsigned long long)in->efer);
+	sregs_field_ids(f);
+	sregs_to_fields(in, f);
+	r = v->vm->ctx->ops->write_fields(v->tv, f, SREGS_NFIELDS);
+	if (r)
+		return refuse(r, "KVM_SET_SREGS: backend write failed: %d", r);
+	irq = sregs_pending_irq(in);
+	if (irq >= 0)
+		r = v->vm->ctx->ops->inject_irq(v->tv, irq);
+	return r;
+}
+
+static long msrs_io(struct vcpu *v, struct ioctl_req *rq, bool set)
+{
+	const struct kvm_msrs *in = req_in(rq, sizeof(*in));
+	struct msr_io io = vcpu_msr_io(v);
+	struct kvm_msr_entry *e;
+	uint32_t n, i;
+	size_t bytes;
+
+	if (!in)
+		return -EFAULT;
+	n = in->nmsrs;
+	if (n >= MAX_IO_MSRS)
+		return refuse(-E2BIG, "KVM_%s_MSRS: %u entries >= %u", set ? "SET" : "GET",
+			      n, MAX_IO_MSRS);
+	bytes = (size_t)n * sizeof(*e);
+	e = malloc(bytes ? bytes : 1);
+	if (!e)
+		return -ENOMEM;
+	if (client_read(rq, rq->arg + sizeof(*in), e, bytes)) {
+		free(e);
+		return refuse(-EFAULT, "KVM_%s_MSRS: entries not readable", set ? "SET" : "GET");
+	}
+	/* KVM processes entries in order and reports how many succeeded */
+	for (i = 0; i < n; i++) {
+		int r = set ? msr_write(&v->msrs, &io, e[i].index, e[i].data, true)
+			    : msr_read(&v->msrs, &io, e[i].index, &e[i].data, true);
+		if (r) {
+			log_info("KVM_%s_MSRS: stopped at MSR %#x (%d)", set ? "SET" : "GET",
+				 e[i].index, r);
+			break;
+		}
+	}
+	if (!set && client_write(rq, rq->arg + sizeof(*in), e, bytes)) {
+		free(e);
+		return refuse(-EFAULT, "KVM_GET_MSRS: entries not writable");
+	}
+	free(e);
+	return i;
+}
+
+struct walk_ctx {
+	struct vm *vm;
+};
+
+static int walk_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+	return vm_read_phys(ctx, gpa, buf, len);
+}
+
+static int walk_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+	return vm_write_phys(ctx, gpa, buf, len);
+}
+
+static long translate(struct vcpu *v, struct ioctl_req *rq)
+{
+	struct kvm_translation *tr = req_out(rq, sizeof(*tr));
+	struct cused_field_val f[4] = {
+		{ .id = CUSED_F_CR0 }, { .id = CUSED_F_CR3 }, { .id = CUSED_F_CR4 },
+		{ .id = CUSED_F_EFER },
+	};
+	struct walk_mem mem = { .read = walk_read, .write = walk_write, .ctx = v->vm };
+	struct walk_regs wr;
+	struct walk_result res;
+	int r;
+
+	if (!tr)
+		return -EFAULT;
+	r = v->vm->ctx->ops->read_fields(v->tv, f, 4);
+	if (r)
+		return r;
+	wr = (struct walk_regs){ f[0].val, f[1].val, f[2].val, f[3].val };
+	r = mmu_walk(&wr, &mem, tr->linear_address, 0, true, &res);
+	/* KVM reports only validity; writeable/usermode are fixed answers there */
+	tr->physical_address = r ? ~0ULL : res.gpa;
+	tr->valid = !r;
+	tr->writeable = 1;
+	tr->usermode = 0;
+	return 0;
+}
+
+static long set_cpuid2(struct vcpu *v, struct ioctl_req *rq)
+{
+	const struct kvm_cpuid2 *in = req_in(rq, sizeof(*in));
+	struct kvm_cpuid2 *c;
+	size_t bytes;
+	int r;
+
+	if (!in)
+		return -EFAULT;
+	if (in->nent > CUSED_MAX_CPUID_ENTRIES)
+		return refuse(-E2BIG, "KVM_SET_CPUID2: %u entries > %u", in->nent,
+			      CUSED_MAX_CPUID_ENTRIES);
+	bytes = in->nent * sizeof(c->entries[0]);
+	c = calloc(1, sizeof(*c) + bytes);
+	if (!c)
+		return -ENOMEM;
+	c->nent = in->nent;
+	if (client_read(rq, rq->arg + sizeof(*in), c->entries, bytes)) {
+		free(c);
+		return refuse(-EFAULT, "KVM_SET_CPUID2: entries not readable");
+	}
+	r = cpuid_check_set(c);
+	if (!r)
+		r = v->vm->ctx->ops->set_cpuid(v->tv, c);
+	if (r) {
+		free(c);
+		return refuse(r, "KVM_SET_CPUID2: rejected: %d", r);
+	}
+	free(v->cpuid);
+	v->cpuid = c;
+	return 0;
+}
+
+static long get_cpuid2(struct vcpu *v, struct ioctl_req *rq)
+{
+	const struct kvm_cpuid2 *in = req_in(rq, sizeof(*in));
+	struct kvm_cpuid2 *out = req_out(rq, sizeof(*out));
+	uint32_t have = v->cpuid ? v->cpuid->nent : 0;
+
+	if (!in || !out)
+		return -EFAULT;
+	if (in->nent < have)
+		return refuse(-E2BIG, "KVM_GET_CPUID2: nent %u < %u", in->nent, have);
+	if (have && client_write(rq, rq->arg + sizeof(*in), v->cpuid->entries,
+				 have * sizeof(v->cpuid->entries[0])))
+		return -EFAULT;
+	out->nent = have;
+	return 0;
+}
+
+#define GUESTDBG_VALID (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
+			KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_USE_HW_BP | \
+			KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP | \
+			KVM_GUESTDBG_BLOCKIRQ)
+
+static long set_guest_debug(struct vcpu *v, struct ioctl_req *rq)
+{
+	const struct kvm_guest_debug *dbg = req_in(rq, sizeof(*dbg));
+	int r;
+
+	if (!dbg)
+		return -EFAULT;
+	if (!v->vm->ctx->caps.guest_debug)
+		return refuse(-EINVAL, "KVM_SET_GUEST_DEBUG: backend cannot debug guests");
+	if (dbg->control & ~GUESTDBG_VALID)
+		return refuse(-EINVAL, "KVM_SET_GUEST_DEBUG: unknown control bits %#x",
+			      dbg->control & ~GUESTDBG_VALID);
+	r = v->vm->ctx->ops->set_debug(v->tv, dbg);
+	if (!r)
+		v->debug_control = dbg->control;
+	return r;
+}
+
+static long interrupt(struct vcpu *v, struct ioctl_req *rq)
+{
+	const struct kvm_interrupt *irq = req_in(rq, sizeof(*irq));
+
+	if (!irq)
+		return -EFAULT;
+	if (irq->irq >= KVM_NR_INTERRUPTS)
+		return refuse(-EINVAL, "KVM_INTERRUPT: vector %u out of range", irq->irq);
+	return v->vm->ctx->ops->inject_irq(v->tv, irq->irq);
+}
+
+static long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
+{
+	const struct tramp_ops *ops = v->vm->ctx->ops;
+
+	switch (rq->cmd) {
+	case KVM_RUN:
+		return vcpu_run(v);
+	case KVM_GET_REGS:
+		return get_regs(v, rq);
+	case KVM_SET_REGS:
+		return set_regs(v, rq);
+	case KVM_GET_SREGS:
+		return get_sregs(v, rq);
+	case KVM_SET_SREGS:
+		return set_sregs(v, rq);
+	case KVM_GET_MSRS:
+		return msrs_io(v, rq, false);
+	case KVM_SET_MSRS:
+		return msrs_io(v, rq, true);
+	case KVM_TRANSLATE:
+		return translate(v, rq);
+	case KVM_INTERRUPT:
+		return interrupt(v, rq);
+	case KVM_SET_GUEST_DEBUG:
+		return set_guest_debug(v, rq);
+	case KVM_SET_CPUID2:
+		return set_cpuid2(v, rq);
+	case KVM_GET_CPUID2:
+		return get_cpuid2(v, rq);
+	case KVM_GET_FPU: {
+		struct kvm_fpu *fpu = req_out(rq, sizeof(*fpu));
+
+		return fpu ? ops->get_fpu(v->tv, fpu) : -EFAULT;
+	}
+	case KVM_SET_FPU: {
+		const struct kvm_fpu *fpu = req_in(rq, sizeof(*fpu));
+
+		return fpu ? ops->set_fpu(v->tv, fpu) : -EFAULT;
+	}
+	default:
+		/* x86 KVM answers unknown vCPU ioctls with EINVAL */
+		return refuse(-EINVAL, "vCPU ioctl %#x not implemented", rq->cmd);
+	}
+}
+
+long vcpu_ioctl(struct vcpu *v, struct ioctl_req *rq)
+{
+	long r;
+
+	/* a kick must get through while KVM_RUN holds the lock */
+	if (rq->cmd == CUSED_IOC_KICK) {
+		vcpu_kick(v);
+		return 0;
+	}
+	if (rq->cmd == KVM_CHECK_EXTENSION)
+		return refuse(-EINVAL, "KVM_CHECK_EXTENSION is not a vCPU ioctl");
+	pthread_mutex_lock(&v->lock);
+	r = vcpu_ioctl_locked(v, rq);
+	pthread_mutex_unlock(&v->lock);
+	return r;
+}

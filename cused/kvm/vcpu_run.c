@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * KVM_RUN: enter through the backend until an exit the client must see,
+ * handling in the daemon what KVM handles in the kernel (MSR accesses), and
+ * translating the backend's exit into struct kvm_run exactly as KVM lays it out.
+ */
+#include <errno.h>
+#include <string.h>
+#include "cused/kvm/vcpu.h"
+#include "cused/util/log.h"
+
+struct msr_io vcpu_msr_io(struct vcpu *v);
+
+/* the client answered the last exit in kvm_run; hand that to the backend */
+static int retire_last_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	struct tramp_exit *ex = &v->last;
+
+	if (!v->complete_pending)
+		return 0;
+	v->complete_pending = false;
+	if (ex->reason == TX_IO && ex->io.in)
+		memcpy(ex->io.data, (char *)v->shared + CUSED_RUN_PIO_OFFSET,
+		       (size_t)ex->io.size * ex->io.count);
+	if (ex->reason == TX_MMIO && !ex->mmio.is_write)
+		memcpy(ex->mmio.data, run->mmio.data, sizeof(ex->mmio.data));
+	return v->vm->ctx->ops->complete(v->tv, ex);
+}
+
+static void guest_msr_access(struct vcpu *v, struct tramp_exit *ex)
+{
+	struct msr_io io = vcpu_msr_io(v);
+	int r;
+
+	if (ex->reason == TX_RDMSR)
+		r = msr_read(&v->msrs, &io, ex->msr.index, &ex->msr.data, false);
+	else
+		r = msr_write(&v->msrs, &io, ex->msr.index, ex->msr.data, false);
+	/* what real hardware does for an MSR the VMM refuses: #GP */
+	ex->msr.error = r != 0;
+	if (r)
+		log_debug("vcpu %u: guest %s of MSR %#x -> #GP (%d)", v->id,
+			  ex->reason == TX_RDMSR ? "RDMSR" : "WRMSR", ex->msr.index, r);
+}
+
+/* fill kvm_run for an exit the client handles; false if the daemon handled it */
+static bool exit_to_user(struct vcpu *v, struct tramp_exit *ex)
+{
+	struct kvm_run *run = v->run;
+	size_t n;
+
+	switch (ex->reason) {
+	case TX_IO:
+		n = (size_t)ex->io.size * ex->io.count;
+		if (n > CUSED_PAGE_SIZE) {
+			run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+			run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+			run->internal.ndata = 0;
+			return true;
+		}
+		run->exit_reason = KVM_EXIT_IO;
+		run->io.direction = ex->io.in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+		run->io.size = ex->io.size;
+		run->io.port = ex->io.port;
+		run->io.count = ex->io.count;
+		run->io.data_offset = CUSED_RUN_PIO_OFFSET;
+		if (!ex->io.in)
+			memcpy((char *)v->shared + CUSED_RUN_PIO_OFFSET, ex->io.data, n);
+		v->complete_pending = true;
+		return true;
+	case TX_MMIO:
+		run->exit_reason = KVM_EXIT_MMIO;
+		run->mmio.phys_addr = ex->mmio.gpa;
+		run->mmio.len = ex->mmio.len;
+		run->mmio.is_write = ex->mmio.is_write;
+		memcpy(run->mmio.data, ex->mmio.data, sizeof(run->mmio.data));
+		v->complete_pending = true;
+		return true;
+	case TX_HLT:
+		run->exit_reason = KVM_EXIT_HLT;
+		return true;
+	case TX_SHUTDOWN:
+		run->exit_reason = KVM_EXIT_SHUTDOWN;
+		return true;
+	case TX_FAIL_ENTRY:
+		run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+		run->fail_entry.hardware_entry_failure_reason = ex->fail_entry.hw_reason;
+		run->fail_entry.cpu = ex->fail_entry.cpu;
+		return true;
+	case TX_INTERNAL:
+		run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+		run->internal.suberror = ex->internal.suberror;
+		run->internal.ndata = ex->internal.ndata;
+		memcpy(run->internal.data, ex->internal.data, sizeof(run->internal.data));
+		return true;
+	case TX_DEBUG:
+		run->exit_reason = KVM_EXIT_DEBUG;
+		run->debug.arch = ex->debug;
+		return true;
+	case TX_IRQ_WINDOW:
+		run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+		return true;
+	case TX_RDMSR:
+	case TX_WRMSR:
+		guest_msr_access(v, ex);
+		v->vm->ctx->ops->complete(v->tv, ex);
+		return false;
+	case TX_KICKED:
+	case TX_NONE:
+		return false;
+	}
+	return false;
+}
+
+static bool take_kick(struct vcpu *v)
+{
+	return atomic_exchange(&v->kicked, false) || atomic_load(&v->dying);
+}
+
+int vcpu_run(struct vcpu *v)
+{
+	const struct tramp_ops *ops = v->vm->ctx->ops;
+	struct kvm_run *run = v->run;
+	struct tramp_exit *ex = &v->last;
+	int r;
+
+	if (!run)
+		return refuse(-ENOEXEC, "vcpu %u: KVM_RUN before kvm_run was mapped", v->id);
+	r = retire_last_exit(v);
+	if (r)
+		return refuse(r, "vcpu %u: backend could not complete the last exit: %d", v->id, r);
+	if (run->request_interrupt_window != v->irq_window_requested) {
+		v->irq_window_requested = run->request_interrupt_window;
+		ops->request_irq_window(v->tv, v->irq_window_requested);
+	}
+	for (;;) {
+		/* immediate_exit and kicks both mean: return to the client now */
+		if (run->immediate_exit || take_kick(v)) {
+			run->exit_reason = KVM_EXIT_INTR;
+			return -EINTR;
+		}
+		memset(ex, 0, sizeof(*ex));
+		r = ops->run(v->tv, ex);
+		if (r)
+			return refuse(r, "vcpu %u: backend run failed: %d", v->id, r);
+		run->if_flag = ex->if_flag;
+		run->ready_for_interrupt_injection = ex->irq_ready;
+		run->cr8 = ex->cr8;
+		run->apic_base = ex->apic_base;
+		if (ex->reason == TX_KICKED) {
+			atomic_store(&v->kicked, false);
+			run->exit_reason = KVM_EXIT_INTR;
+			return -EINTR;
+		}
+		if (exit_to_user(v, ex))
+			return 0;
+	}
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	atomic_store(&v->kicked, true);
+	v->vm->ctx->ops->kick(v->tv);
+}

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cused/kvm/vm.h"
+#include "cused/shim_abi.h"
+#include "cused/kvm/caps.h"
+#include "cused/kvm/guestmem.h"
+#include "cused/kvm/handle.h"
+#include "cused/mmu/dirty.h"
+#include "cused/util/log.h"
+
+int vm_create(struct cused_ctx *ctx, uint64_t type, struct vm **out)
+{
+	struct vm *vm;
+	int r;
+
+	/* x86 KVM knows only KVM_X86_DEFAULT_VM (0) in the API we serve */
+	if (type)
+		return refuse(-EINVAL, "KVM_CREATE_VM: unsupported VM type %llu",
+			      (unsigned long long)type);
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->ctx = ctx;
+	atomic_init(&vm->refs, 1);
+	pthread_mutex_init(&vm->lock, NULL);
+	memslot_table_init(&vm->slots);
+	r = ctx->ops->vm_create(ctx->be, &vm->tvm);
+	if (r) {
+		memslot_table_fini(&vm->slots);
+		free(vm);
+		return refuse(r, "KVM_CREATE_VM: backend %s failed: %d", ctx->ops->name, r);
+	}
+	ctx_count(ctx, 1, 0);
+	*out = vm;
+	return 0;
+}
+
+void vm_get(struct vm *vm)
+{
+	atomic_fetch_add(&vm->refs, 1);
+}
+
+void vm_put(struct vm *vm)
+{
+	struct memslot *s;
+
+	if (atomic_fetch_sub(&vm->refs, 1) != 1)
+		return;
+	/* last reference: every vCPU is gone, so nothing runs on these slots */
+	vm->ctx->ops->vm_destroy(vm->tvm);
+	for (unsigned i = 0; (s = memslot_at(&vm->slots, i)); i++)
+		guestmem_unmap(s->hva, s->size);
+	memslot_table_fini(&vm->slots);
+	pthread_mutex_destroy(&vm->lock);
+	ctx_count(vm->ctx, -1, 0);
+	free(vm);
+}
+
+static uint32_t backend_map_flags(uint32_t kvm_flags)
+{
+	uint32_t f = CUSED_MAP_READ | CUSED_MAP_EXEC;
+
+	if (!(kvm_flags & KVM_MEM_READONLY))
+		f |= CUSED_MAP_WRITE;
+	if (kvm_flags & KVM_MEM_LOG_DIRTY_PAGES)
+		f |= CUSED_MAP_LOG_DIRTY;
+	return f;
+}
+
+static int vm_apply_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
+			   int change, void *hva)
+{
+	const struct tramp_ops *ops = vm->ctx->ops;
+	uint32_t id = (uint16_t)r->slot;
+	struct memslot *s = memslot_by_id(&vm->slots, r->slot);
+	void *old_hva = NULL;
+	uint64_t old_size = s ? s->size : 0;
+	int err;
+
+	switch (change) {
+	case MEMSLOT_NONE:
+		return 0;
+	case MEMSLOT_CREATE:
+		err = ops->map(vm->tvm, id, r->guest_phys_addr, r->memory_size, hva,
+			       backend_map_flags(r->flags));
+		if (err)
+			return refuse(err, "KVM_SET_USER_MEMORY_REGION: backend map failed: %d", err);
+		break;
+	case MEMSLOT_DELETE:
+		ops->unmap(vm->tvm, id);
+		break;
+	case MEMSLOT_MOVE:
+	case MEMSLOT_FLAGS:
+		ops->unmap(vm->tvm, id);
+		err = ops->map(vm->tvm, id, r->guest_phys_addr, s->size, s->hva,
+			       backend_map_flags(r->flags));
+		if (err) {
+			/* put the old mapping back so the VM keeps its memory */
+			ops->map(vm->tvm, id, s->gpa, s->size, s->hva, backend_map_flags(s->flags));
+			return refuse(err, "KVM_SET_USER_MEMORY_REGION: backend remap failed: %d", err);
+		}
+		break;
+	}
+	err = memslot_commit(&vm->slots, r, change, hva, &old_hva);
+	if (err)
+		return err;
+	if (change == MEMSLOT_DELETE)
+		guestmem_unmap(old_hva, old_size);
+	return 0;
+}
+
+int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
+		  pid_t pid, int client_fd, uint64_t fd_offset)
+{
+	uint32_t valid = KVM_MEM_LOG_DIRTY_PAGES |
+			 (vm->ctx->caps.readonly_mem ? KVM_MEM_READONLY : 0);
+	void *hva = NULL;
+	int change, err;
+
+	pthread_mutex_lock(&vm->lock);
+	change = memslot_check(&vm->slots, r, valid);
+	if (change < 0) {
+		err = refuse(change, "KVM_SET_USER_MEMORY_REGION slot %u gpa %#llx size %#llx "
+			     "flags %#x uaddr %#llx rejected: %d", r->slot,
+			     (unsigned long long)r->guest_phys_addr,
+			     (unsigned long long)r->memory_size, r->flags,
+			     (unsigned long long)r->userspace_addr, change);
+		goto out;
+	}
+	if (change == MEMSLOT_CREATE) {
+		err = guestmem_map(pid, client_fd, fd_offset, r->memory_size,
+				   !(r->flags & KVM_MEM_READONLY), &hva);
+		if (err)
+			goto out;
+	}
+	err = vm_apply_memory(vm, r, change, hva);
+	if (err && hva)
+		guestmem_unmap(hva, r->memory_size);
+out:
+	pthread_mutex_unlock(&vm->lock);
+	return err;
+}
+
+int vm_reserve_vcpu_id(struct vm *vm, uint64_t id)
+{
+	int r = 0;
+
+	if (id >= CUSED_MAX_VCPU_IDS)
+		return refuse(-EINVAL, "KVM_CREATE_VCPU: id %llu >= %u",
+			      (unsigned long long)id, CUSED_MAX_VCPU_IDS);
+	pthread_mutex_lock(&vm->lock);
+	if (vm->nr_vcpus >= CUSED_MAX_VCPUS) {
+		r = refuse(-EINVAL, "KVM_CREATE_VCPU: VM already has %u vCPUs", vm->nr_vcpus);
+		goto out;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpu_ids[i] == id) {
+			r = refuse(-EEXIST, "KVM_CREATE_VCPU: id %llu exists",
+				   (unsigned long long)id);
+			goto out;
+		}
+	vm->vcpu_ids[vm->nr_vcpus++] = id;
+out:
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+void vm_release_vcpu_id(struct vm *vm, uint32_t id)
+{
+	pthread_mutex_lock(&vm->lock);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpu_ids[i] == id) {
+			vm->vcpu_ids[i] = vm->vcpu_ids[--vm->nr_vcpus];
+			break;
+		}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+int vm_read_phys(struct vm *vm, uint64_t gpa, void *buf, size_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&vm->lock);
+	r = memslot_read(&vm->slots, gpa, buf, len);
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+int vm_write_phys(struct vm *vm, uint64_t gpa, const void *buf, size_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&vm->lock);
+	r = memslot_write(&vm->slots, gpa, buf, len);
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+static long vm_get_dirty_log(struct vm *vm, struct ioctl_req *rq)
+{
+	const struct kvm_dirty_log *dl = req_in(rq, sizeof(*dl));
+	struct memslot *s;
+	uint64_t *bits = NULL;
+	size_t bytes;
+	int r;
+
+	if (!dl)
+		return -EFAULT;
+	pthread_mutex_lock(&vm->lock);
+	r = dirty_log_lookup(&vm->slots, dl->slot, &s);
+	if (r) {
+		r = refuse(r, "KVM_GET_DIRTY_LOG: slot %u %s", dl->slot,
+			   r == -ENOENT ? "does not log dirty pages" : "is invalid");
+		goto out;
+	}
+	bytes = dirty_bitmap_bytes(s);
+	bits = malloc(bytes);
+	if (!bits) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = vm->ctx->ops->dirty_collect(vm->tvm, (uint16_t)s->id, s->dirty);
+	if (r)
+		goto out;
+	dirty_log_take(s, bits);
+	r = client_write(rq, (uintptr_t)dl->dirty_bitmap, bits, bytes);
+	if (r)
+		r = refuse(-EFAULT, "KVM_GET_DIRTY_LOG: bitmap %p not writable", dl->dirty_bitmap);
+out:
+	pthread_mutex_unlock(&vm->lock);
+	free(bits);
+	return r;
+}
+
+long vm_ioctl(struct vm *vm, struct cused_handle *h, struct ioctl_req *rq)
+{
+	switch (rq->cmd) {
+	case KVM_SET_USER_MEMORY_REGION: {
+		const struct kvm_userspace_memory_region *r = req_in(rq, sizeof(*r));
+
+		if (!r)
+			return -EFAULT;
+		/* without the shim there is no way to see the client's memory */
+		return vm_set_memory(vm, r, rq->pid, -1, 0);
+	}
+	case CUSED_IOC_SET_MEMORY: {
+		const struct cused_mem_region *mr = req_in(rq, sizeof(*mr));
+
+		if (!mr)
+			return -EFAULT;
+		return vm_set_memory(vm, &mr->region, rq->pid, mr->fd, mr->fd_offset);
+	}
+	case KVM_GET_DIRTY_LOG:
+		return vm_get_dirty_log(vm, rq);
+	case KVM_CHECK_EXTENSION:
+		return caps_check(vm->ctx, rq->arg);
+	case KVM_CREATE_VCPU:
+		return refuse(-EOPNOTSUPP, "pid %d: KVM_CREATE_VCPU needs the libcused shim: "
+			      "run the client as `cused-run CMD...`", rq->pid);
+	case CUSED_IOC_CREATE:
+		return handle_create_vcpu(h, rq);
+	default:
+		return refuse(-ENOTTY, "VM ioctl %#x not implemented", rq->cmd);
+	}
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* A VM: its memslots, its backend VM, and the vCPU ids handed out so far. */
+#ifndef CUSED_KVM_VM_H
+#define CUSED_KVM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include "cused/kvm/ctx.h"
+#include "cused/kvm/ioctl.h"
+#include "cused/mmu/memslot.h"
+
+#define CUSED_MAX_VCPUS 64        /* KVM_CAP_MAX_VCPUS */
+#define CUSED_MAX_VCPU_IDS 1024   /* KVM_CAP_MAX_VCPU_ID */
+
+struct vm {
+	struct cused_ctx *ctx;
+	atomic_int refs;
+	/* memslots and vCPU ids; vCPU threads take it to read guest memory */
+	pthread_mutex_t lock;
+	struct tramp_vm *tvm;
+	struct memslot_table slots;
+	uint32_t vcpu_ids[CUSED_MAX_VCPUS];
+	unsigned nr_vcpus;
+};
+
+int vm_create(struct cused_ctx *ctx, uint64_t type, struct vm **out);
+void vm_get(struct vm *vm);
+void vm_put(struct vm *vm);
+
+/* KVM_SET_USER_MEMORY_REGION with the client's backing fd (see shim_abi.h) */
+int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
+		  pid_t pid, int client_fd, uint64_t fd_offset);
+/* reserve a vCPU id (KVM's EINVAL / EEXIST rules) or give it back */
+int vm_reserve_vcpu_id(struct vm *vm, uint64_t id);
+void vm_release_vcpu_id(struct vm *vm, uint32_t id);
+
+/* guest-physical access for the daemon's own emulation */
+int vm_read_phys(struct vm *vm, uint64_t gpa, void *buf, size_t len);
+int vm_write_phys(struct vm *vm, uint64_t gpa, const void *buf, size_t len);
+
+struct cused_handle;
+long vm_ioctl(struct vm *vm, struct cused_handle *h, struct ioctl_req *rq);
+
+#endif

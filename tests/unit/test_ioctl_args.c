@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Argument validation of every ioctl cused serves, through the real handlers
+ * (handle_ioctl), with a scripted fake backend instead of a guest.  Each case
+ * asserts the errno Linux KVM returns for the same argument.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <linux/kvm.h>
+#include "cused/kvm/ctx.h"
+#include "cused/kvm/handle.h"
+#include "cused/kvm/vcpu.h"
+#include "cused/shim_abi.h"
+
+/* ---- fake backend: records what it is asked, plays a script of exits ---- */
+struct tramp_backend { int dummy; };
+struct tramp_vm { int maps; };
+struct tramp_vcpu { uint64_t fields[0x500]; int script; int completes; int kicks; };
+
+static int fb_init(struct tramp_backend **out) { *out = calloc(1, sizeof(**out)); return 0; }
+static void fb_fini(struct tramp_backend *be) { free(be); }
+static void fb_caps(struct tramp_backend *be, struct tramp_caps *c)
+{
+	*c = (struct tramp_caps){ .vendor = CUSED_VENDOR_INTEL, .max_vcpus = 8,
+				  .readonly_mem = true, .guest_debug = true };
+}
+static int fb_host_cpuid(struct tramp_backend *be, struct kvm_cpuid2 *c, uint32_t max)
+{
+	c->nent = 2;
+	c->entries[0] = (struct kvm_cpuid_entry2){ .function = 0, .eax = 1 };
+	c->entries[1] = (struct kvm_cpuid_entry2){ .function = 1, .ecx = 1u << 21 /* x2apic */ };
+	return 0;
+}
+static int fb_vm_create(struct tramp_backend *be, struct tramp_vm **o) { *o = calloc(1, sizeof(**o)); return 0; }
+static void fb_vm_destroy(struct tramp_vm *vm) { free(vm); }
+static int fb_map(struct tramp_vm *vm, uint32_t s, uint64_t g, uint64_t sz, void *h, uint32_t f) { vm->maps++; return 0; }
+static int fb_unmap(struct tramp_vm *vm, uint32_t s) { vm->maps--; return 0; }
+static int fb_dirty(struct tramp_vm *vm, uint32_t s, uint64_t *b) { b[0] |= 0x5; return 0; }
+static int fb_vcpu_create(struct tramp_vm *vm, uint32_t id, struct tramp_vcpu **o) { *o = calloc(1, sizeof(**o)); return 0; }
+static void fb_vcpu_destroy(struct tramp_vcpu *v) { free(v); }
+static int fb_read(struct tramp_vcpu *v, struct cused_field_val *f, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (f[i].id >= 0x500)
+			return -EINVAL;
+		f[i].val = v->fields[f[i].id];
+	}
+	return 0;
+}
+static int fb_write(struct tramp_vcpu *v, const struct cused_field_val *f, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (f[i].id >= 0x500)
+			return -EINVAL;
+		v->fields[f[i].id] = f[i].val;
+	}
+	return 0;
+}
+static int fb_get_fpu(struct tramp_vcpu *v, struct kvm_fpu *f) { memset(f, 0, sizeof(*f)); f->fcw = 0x37f; return 0; }
+static int fb_set_fpu(struct tramp_vcpu *v, const struct kvm_fpu *f) { return 0; }
+static int fb_set_cpuid(struct tramp_vcpu *v, const struct kvm_cpuid2 *c) { return 0; }
+static int fb_set_debug(struct tramp_vcpu *v, const struct kvm_guest_debug *d) { return 0; }
+static int fb_inject(struct tramp_vcpu *v, uint32_t vec) { v->fields[CUSED_F_PENDING_IRQ] = (1u << 31) | vec; return 0; }
+static int fb_irqwin(struct tramp_vcpu *v, bool on) { return 0; }
+static uint8_t io_byte = 'A';
+/* script: OUT 0xe9 'A', then guest WRMSR 0x175 (handled in the daemon), then HLT */
+static int fb_run(struct tramp_vcpu *v, struct tramp_exit *ex)
+{
+	switch (v->script++) {
+	case 0:
+		ex->reason = TX_IO;
+		ex->io.port = 0xe9; ex->io.size = 1; ex->io.in = 0; ex->io.count = 1;
+		ex->io.data = &io_byte;
+		return 0;
+	case 1:
+		ex->reason = TX_WRMSR; ex->msr.index = 0x175; ex->msr.data = 0x1234;
+		return 0;
+	default:
+		ex->reason = TX_HLT;
+		return 0;
+	}
+}
+static int fb_complete(struct tramp_vcpu *v, const struct tramp_exit *ex) { v->completes++; return 0; }
+static void fb_kick(struct tramp_vcpu *v) { v->kicks++; }
+
+static const struct tramp_ops fake_ops = {
+	.name = "fake", .init = fb_init, .fini = fb_fini, .caps = fb_caps,
+	.host_cpuid = fb_host_cpuid, .vm_create = fb_vm_create, .vm_destroy = fb_vm_destroy,
+	.map = fb_map, .unmap = fb_unmap, .dirty_collect = fb_dirty,
+	.vcpu_create = fb_vcpu_create, .vcpu_destroy = fb_vcpu_destroy,
+	.read_fields = fb_read, .write_fields = fb_write, .get_fpu = fb_get_fpu,
+	.set_fpu = fb_set_fpu, .set_cpuid = fb_set_cpuid, .set_debug = fb_set_debug,
+	.inject_irq = fb_inject, .request_irq_window = fb_irqwin, .run = fb_run,
+	.complete = fb_complete, .kick = fb_kick,
+};
+
+/* ---- client memory is our own memory ---- */
+static int own_read(void *c, uint64_t a, void *b, size_t l) { memcpy(b, (void *)(uintptr_t)a, l); return 0; }
+static int own_write(void *c, uint64_t a, const void *b, size_t l) { memcpy((void *)(uintptr_t)a, b, l); return 0; }
+static const struct client_mem own_mem = { own_read, own_write, NULL };
+
+struct fixture {
+	struct cused_ctx ctx;
+	struct cused_handle *sys, *vm, *vcpu;
+	int memfd;
+};
+
+/* issue an ioctl the way the frontend does: fixed part in, fixed part out */
+static long call(struct cused_handle *h, unsigned cmd, void *arg)
+{
+	size_t size = _IOC_SIZE(cmd);
+	unsigned dir = _IOC_DIR(cmd);
+	struct ioctl_req rq = { .cmd = cmd, .arg = (uintptr_t)arg, .pid = getpid(), .mem = &own_mem };
+	void *out = calloc(1, size + 1);
+	long r;
+
+	if (dir & _IOC_WRITE) {
+		rq.in = arg;
+		rq.in_len = size;
+		memcpy(out, arg, size);
+	}
+	if (dir & _IOC_READ) {
+		rq.out = out;
+		rq.out_len = size;
+	}
+	r = handle_ioctl(h, &rq);
+	if (r >= 0 && (dir & _IOC_READ))
+		memcpy(arg, out, size);
+	free(out);
+	return r;
+}
+
+static long call_val(struct cused_handle *h, unsigned cmd, unsigned long val)
+{
+	struct ioctl_req rq = { .cmd = cmd, .arg = val, .pid = getpid(), .mem = &own_mem };
+
+	return handle_ioctl(h, &rq);
+}
+
+static struct cused_handle *create(struct fixture *f, struct cused_handle *on, uint64_t arg,
+				   int kind, int run_fd)
+{
+	struct cused_create cr = { .arg = arg };
+	struct cused_bind b = { .kind = kind, .run_fd = run_fd };
+	struct cused_handle *h;
+
+	if (call(on, CUSED_IOC_CREATE, &cr))
+		return NULL;
+	h = handle_open(&f->ctx, getpid());
+	b.token = cr.token;
+	assert_int_equal(call(h, CUSED_IOC_BIND, &b), 0);
+	return h;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_int_equal(ctx_init(&f->ctx, &fake_ops), 0);
+	f->sys = handle_open(&f->ctx, getpid());
+	f->vm = create(f, f->sys, 0, CUSED_BIND_VM, -1);
+	assert_non_null(f->vm);
+	f->vcpu = create(f, f->vm, 0, CUSED_BIND_VCPU, -1);
+	assert_non_null(f->vcpu);
+	f->memfd = memfd_create("guest", 0);
+	assert_true(ftruncate(f->memfd, 1 << 20) == 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	unsigned vms, vcpus;
+
+	handle_release(f->vcpu);
+	handle_release(f->vm);
+	handle_release(f->sys);
+	ctx_status(&f->ctx, &vms, &vcpus);
+	/* closing every handle frees every object */
+	assert_int_equal(vms, 0);
+	assert_int_equal(vcpus, 0);
+	ctx_fini(&f->ctx);
+	close(f->memfd);
+	free(f);
+	return 0;
+}
+
+static long set_mem(struct fixture *f, uint32_t slot, uint32_t flags, uint64_t gpa,
+		    uint64_t size, uint64_t uaddr)
+{
+	struct cused_mem_region mr = {
+		.region = { slot, flags, gpa, size, uaddr }, .fd = size ? f->memfd : -1,
+	};
+	return call(f->vm, CUSED_IOC_SET_MEMORY, &mr);
+}
+
+static void test_system(void **state)
+{
+	struct fixture *f = *state;
+	struct { struct kvm_msr_list l; uint32_t idx[512]; } ml = { .l.nmsrs = 0 };
+	struct { struct kvm_cpuid2 c; struct kvm_cpuid_entry2 e[8]; } cpuid = { .c.nent = 0 };
+
+	assert_int_equal(call_val(f->sys, KVM_GET_API_VERSION, 0), 12);
+	assert_int_equal(call_val(f->sys, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY), 1);
+	assert_int_equal(call_val(f->sys, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP), 0);
+	assert_int_equal(call_val(f->sys, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS), CUSED_USER_MEMSLOTS);
+	assert_int_equal(call_val(f->sys, KVM_GET_VCPU_MMAP_SIZE, 0), CUSED_VCPU_MMAP_SIZE);
+	/* a client without the shim is told so, not crashed */
+	assert_int_equal(call_val(f->sys, KVM_CREATE_VM, 0), -EOPNOTSUPP);
+	assert_int_equal(call_val(f->sys, _IO(KVMIO, 0x7f), 0), -EINVAL);
+	/* too small: E2BIG and the needed count written back */
+	assert_int_equal(call(f->sys, KVM_GET_MSR_INDEX_LIST, &ml), -E2BIG);
+	assert_true(ml.l.nmsrs > 0 && ml.l.nmsrs < 512);
+	assert_int_equal(call(f->sys, KVM_GET_MSR_INDEX_LIST, &ml), 0);
+	assert_int_equal(call(f->sys, KVM_GET_SUPPORTED_CPUID, &cpuid), -E2BIG);
+	cpuid.c.nent = 8;
+	assert_int_equal(call(f->sys, KVM_GET_SUPPORTED_CPUID, &cpuid), 0);
+	assert_int_equal(cpuid.c.nent, 2);
+	/* the daemon's policy hides x2APIC (no in-kernel irqchip) */
+	assert_int_equal(cpuid.e[1].ecx & (1u << 21), 0);
+}
+
+static void test_create(void **state)
+{
+	struct fixture *f = *state;
+	struct cused_create cr = { .arg = 1 };
+	struct cused_bind b = { .token = 12345, .kind = CUSED_BIND_VM, .run_fd = -1 };
+	struct cused_handle *h = handle_open(&f->ctx, getpid());
+
+	assert_int_equal(call(f->sys, CUSED_IOC_CREATE, &cr), -EINVAL);   /* VM type 1 */
+	assert_int_equal(call(h, CUSED_IOC_BIND, &b), -ENOENT);           /* unknown token */
+	cr.arg = 0;
+	assert_int_equal(call(f->sys, CUSED_IOC_CREATE, &cr), 0);
+	b.token = cr.token;
+	b.kind = CUSED_BIND_VCPU;
+	assert_int_equal(call(h, CUSED_IOC_BIND, &b), -EINVAL);           /* kind mismatch */
+	handle_release(h);
+	/* vCPU ids: range, duplicates, plain KVM_CREATE_VCPU */
+	cr.arg = CUSED_MAX_VCPU_IDS;
+	assert_int_equal(call(f->vm, CUSED_IOC_CREATE, &cr), -EINVAL);
+	cr.arg = 0;
+	assert_int_equal(call(f->vm, CUSED_IOC_CREATE, &cr), -EEXIST);
+	assert_int_equal(call_val(f->vm, KVM_CREATE_VCPU, 1), -EOPNOTSUPP);
+}
+
+static void test_memory(void **state)
+{
+	struct fixture *f = *state;
+	void *ram = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
+	uint64_t ua = (uintptr_t)ram;
+	struct { struct kvm_dirty_log d; } dl;
+	uint64_t bitmap[4] = { 0 };
+
+	assert_int_equal(set_mem(f, 0, 0, 0x1000, 0x1001, ua), -EINVAL);        /* size */
+	assert_int_equal(set_mem(f, 0, 0, 0x1001, 0x1000, ua), -EINVAL);        /* gpa */
+	assert_int_equal(set_mem(f, 0, 0, 0x1000, 0x1000, ua + 1), -EINVAL);   /* uaddr */
+	assert_int_equal(set_mem(f, 0, 1u << 7, 0x1000, 0x1000, ua), -EINVAL); /* flags */
+	assert_int_equal(set_mem(f, 1u << 16, 0, 0x1000, 0x1000, ua), -EINVAL); /* as_id */
+	assert_int_equal(set_mem(f, CUSED_USER_MEMSLOTS, 0, 0, 0x1000, ua), -EINVAL);
+	assert_int_equal(set_mem(f, 3, 0, 0, 0, 0), -EINVAL);                   /* delete missing */
+	assert_int_equal(set_mem(f, 0, KVM_MEM_LOG_DIRTY_PAGES, 0, 0x10000, ua), 0);
+	assert_int_equal(set_mem(f, 1, 0, 0x8000, 0x10000, ua + 0x10000), -EEXIST);
+	assert_int_equal(set_mem(f, 1, 0, 0x10000, 0x10000, ua + 0x10000), 0);  /* adjacent */
+	/* changing size or uaddr of a live slot is EINVAL */
+	assert_int_equal(set_mem(f, 1, 0, 0x10000, 0x20000, ua + 0x10000), -EINVAL);
+
+	dl.d = (struct kvm_dirty_log){ .slot = 1, .dirty_bitmap = bitmap };
+	assert_int_equal(call(f->vm, KVM_GET_DIRTY_LOG, &dl), -ENOENT);         /* no logging */
+	dl.d.slot = CUSED_USER_MEMSLOTS;
+	assert_int_equal(call(f->vm, KVM_GET_DIRTY_LOG, &dl), -EINVAL);
+	dl.d.slot = 0;
+	assert_int_equal(call(f->vm, KVM_GET_DIRTY_LOG, &dl), 0);
+	assert_int_equal(bitmap[0], 0x5);        /* what the backend reported */
+	bitmap[0] = 0;
+	dl.d.slot = 0;
+	assert_int_equal(call(f->vm, KVM_GET_DIRTY_LOG, &dl), 0);
+	assert_int_equal(bitmap[0], 0x5);
+	assert_int_equal(set_mem(f, 1, 0, 0x10000, 0, ua + 0x10000), 0);        /* delete */
+	assert_int_equal(call_val(f->vm, _IO(KVMIO, 0x7f), 0), -ENOTTY);
+	munmap(ram, 1 << 20);
+}
+
+static void test_vcpu_args(void **state)
+{
+	struct fixture *f = *state;
+	struct { struct kvm_msrs m; struct kvm_msr_entry e[2]; } msrs = { .m.nmsrs = 256 };
+	struct { struct kvm_cpuid2 c; } cpuid = { .c.nent = 257 };
+	struct kvm_interrupt irq = { .irq = 256 };
+	struct kvm_guest_debug dbg = { .control = 1u << 30 };
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { .rip = 0x1234, .rax = 7, .rflags = 2 };
+
+	assert_int_equal(call(f->vcpu, KVM_GET_MSRS, &msrs), -E2BIG);
+	assert_int_equal(call(f->vcpu, KVM_SET_CPUID2, &cpuid), -E2BIG);
+	assert_int_equal(call(f->vcpu, KVM_INTERRUPT, &irq), -EINVAL);
+	assert_int_equal(call(f->vcpu, KVM_SET_GUEST_DEBUG, &dbg), -EINVAL);
+	assert_int_equal(call_val(f->vcpu, _IO(KVMIO, 0x7f), 0), -EINVAL);
+	assert_int_equal(call_val(f->vcpu, KVM_CHECK_EXTENSION, 1), -EINVAL);
+
+	/* MSRs: stops at the first unknown one and returns how many succeeded */
+	msrs.m.nmsrs = 2;
+	msrs.e[0] = (struct kvm_msr_entry){ .index = 0x175, .data = 0xabc };
+	msrs.e[1] = (struct kvm_msr_entry){ .index = 0x4b564dff };
+	assert_int_equal(call(f->vcpu, KVM_SET_MSRS, &msrs), 1);
+	msrs.e[0].data = 0;
+	assert_int_equal(call(f->vcpu, KVM_GET_MSRS, &msrs), 1);
+	assert_int_equal(msrs.e[0].data, 0xabc);
+
+	/* regs round trip; sregs: long mode paging without PAE is EINVAL */
+	assert_int_equal(call(f->vcpu, KVM_SET_REGS, &regs), 0);
+	memset(&regs, 0, sizeof(regs));
+	assert_int_equal(call(f->vcpu, KVM_GET_REGS, &regs), 0);
+	assert_int_equal(regs.rip, 0x1234);
+	assert_int_equal(regs.rax, 7);
+	assert_int_equal(call(f->vcpu, KVM_GET_SREGS, &sregs), 0);
+	sregs.cr0 = 0x80000011;
+	sregs.efer = 0x500;     /* LME | LMA */
+	sregs.cr4 = 0;
+	assert_int_equal(call(f->vcpu, KVM_SET_SREGS, &sregs), -EINVAL);
+	sregs.cr4 = 0x20;       /* PAE */
+	assert_int_equal(call(f->vcpu, KVM_SET_SREGS, &sregs), 0);
+
+	irq.irq = 0x30;
+	assert_int_equal(call(f->vcpu, KVM_INTERRUPT, &irq), 0);
+	assert_int_equal(call(f->vcpu, KVM_GET_SREGS, &sregs), 0);
+	assert_int_equal(sregs.interrupt_bitmap[0], 1ULL << 0x30);
+}
+
+static void test_run_exits(void **state)
+{
+	struct fixture *f = *state;
+	struct vcpu *v = f->vcpu->vcpu;
+	struct kvm_run *run = v->run;
+
+	/* OUT: the data is in the PIO page at data_offset, like KVM */
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_IO);
+	assert_int_equal(run->io.port, 0xe9);
+	assert_int_equal(run->io.direction, KVM_EXIT_IO_OUT);
+	assert_int_equal(run->io.data_offset, CUSED_RUN_PIO_OFFSET);
+	assert_int_equal(*((uint8_t *)run + run->io.data_offset), 'A');
+	/* the guest WRMSR is handled inside the daemon; the client sees HLT */
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(v->tv->fields[CUSED_F_SYSENTER_ESP], 0x1234);
+	assert_true(v->tv->completes >= 2);   /* IO retired, MSR retired */
+	/* immediate_exit: EINTR without entering */
+	run->immediate_exit = 1;
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), -EINTR);
+	assert_int_equal(run->exit_reason, KVM_EXIT_INTR);
+	run->immediate_exit = 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_system, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vcpu_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_exits, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
