@@ -7,8 +7,6 @@
 #ifndef CUSED_FRONTEND_BRIDGE_H
 #define CUSED_FRONTEND_BRIDGE_H
 
-#define FUSE_USE_VERSION 312
-#include <fuse_common.h>
 #include <fuse_lowlevel.h>
 #include "cused/kvm/ctx.h"
 #include "cused/kvm/handle.h"

@@ -39,6 +39,7 @@ long handle_create_vcpu(struct cused_handle *h, struct ioctl_req *rq)
 	const struct cused_create *in = req_in(rq, sizeof(*in));
 	struct cused_create *out = req_out(rq, sizeof(*out));
 	struct vcpu *v;
+	uint64_t token;
 	int r;
 
 	if (!in || !out)
@@ -46,11 +47,12 @@ long handle_create_vcpu(struct cused_handle *h, struct ioctl_req *rq)
 	r = vcpu_create(h->vm, in->arg, &v);
 	if (r)
 		return r;
-	r = ctx_park(h->ctx, OBJ_VCPU, v, h, &out->token);
+	r = ctx_park(h->ctx, OBJ_VCPU, v, h, &token);
 	if (r) {
 		vcpu_put(v);
 		return r;
 	}
+	out->token = token;
 	out->arg = in->arg;
 	return 0;
 }
@@ -60,6 +62,7 @@ static long handle_create_vm(struct cused_handle *h, struct ioctl_req *rq)
 	const struct cused_create *in = req_in(rq, sizeof(*in));
 	struct cused_create *out = req_out(rq, sizeof(*out));
 	struct vm *vm;
+	uint64_t token;
 	int r;
 
 	if (!in || !out)
@@ -67,11 +70,12 @@ static long handle_create_vm(struct cused_handle *h, struct ioctl_req *rq)
 	r = vm_create(h->ctx, in->arg, &vm);
 	if (r)
 		return r;
-	r = ctx_park(h->ctx, OBJ_VM, vm, h, &out->token);
+	r = ctx_park(h->ctx, OBJ_VM, vm, h, &token);
 	if (r) {
 		vm_put(vm);
 		return r;
 	}
+	out->token = token;
 	out->arg = in->arg;
 	return 0;
 }

@@ -15,12 +15,13 @@ static long get_msr_index_list(struct ioctl_req *rq)
 	const struct kvm_msr_list *in = req_in(rq, sizeof(*in));
 	struct kvm_msr_list *out = req_out(rq, sizeof(*out));
 	struct kvm_msr_list hdr;
-	uint32_t *idx;
+	uint32_t *idx, room;
 	unsigned n;
 	long r;
 
 	if (!in || !out)
 		return -EFAULT;
+	room = in->nmsrs;   /* read before the header is written back */
 	n = msr_index_list(NULL, 0);
 	idx = calloc(n ? n : 1, sizeof(*idx));
 	if (!idx)
@@ -30,7 +31,7 @@ static long get_msr_index_list(struct ioctl_req *rq)
 	hdr.nmsrs = n;
 	out->nmsrs = n;
 	r = client_write(rq, rq->arg, &hdr, sizeof(hdr));
-	if (!r && in->nmsrs < n)
+	if (!r && room < n)
 		r = -E2BIG;
 	else if (!r)
 		r = client_write(rq, rq->arg + sizeof(hdr), idx, n * sizeof(*idx));

@@ -177,7 +177,7 @@ static long set_sregs(struct vcpu *v, struct ioctl_req *rq)
 
 	if (!in)
 		return -EFAULT;
-	r = sregs_validate(in, cpuid_maxphyaddr(v->cpuid));
+	r = sregs_validate_cpuid(in, v->cpuid);
 	if (r)
 		return refuse(r, "KVM_SET_SREGS: invalid state (cr0 %#llx cr4 %#llx efer %#llx)",
 			      (unsigned long long)in->cr0, (unsigned long long)in->cr4,
@@ -217,8 +217,11 @@ static long msrs_io(struct vcpu *v, struct ioctl_req *rq, bool set)
 	}
 	/* KVM processes entries in order and reports how many succeeded */
 	for (i = 0; i < n; i++) {
-		int r = set ? msr_write(&v->msrs, &io, e[i].index, e[i].data, true)
-			    : msr_read(&v->msrs, &io, e[i].index, &e[i].data, true);
+		uint64_t val = e[i].data;
+		int r = set ? msr_write(&v->msrs, &io, e[i].index, val, true)
+			    : msr_read(&v->msrs, &io, e[i].index, &val, true);
+
+		e[i].data = val;
 		if (r) {
 			log_info("KVM_%s_MSRS: stopped at MSR %#x (%d)", set ? "SET" : "GET",
 				 e[i].index, r);
@@ -304,6 +307,8 @@ static long set_cpuid2(struct vcpu *v, struct ioctl_req *rq)
 	}
 	free(v->cpuid);
 	v->cpuid = c;
+	/* which MSR values are valid depends on the guest's CPUID */
+	msr_file_set_cpuid(&v->msrs, c);
 	return 0;
 }
 
@@ -409,6 +414,10 @@ long vcpu_ioctl(struct vcpu *v, struct ioctl_req *rq)
 
 	/* a kick must get through while KVM_RUN holds the lock */
 	if (rq->cmd == CUSED_IOC_KICK) {
+		/* a kick for a run that already finished must not hit the next one */
+		if (v->db && rq->arg &&
+		    __atomic_load_n(&v->db->done_seq, __ATOMIC_ACQUIRE) == (uint32_t)rq->arg)
+			return 0;
 		vcpu_kick(v);
 		return 0;
 	}

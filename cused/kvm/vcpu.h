@@ -13,6 +13,7 @@
 #include "cused/kvm/vm.h"
 #include "cused/shim_abi.h"
 #include "cused/x86/msr.h"
+#include "cused/x86/decode.h"
 
 struct vcpu {
 	struct vm *vm;             /* holds a reference */
@@ -33,6 +34,8 @@ struct vcpu {
 
 	struct tramp_exit last;    /* exit the client is handling */
 	bool complete_pending;     /* last must be retired before the next entry */
+	bool mmio_emulating;       /* last MMIO came from TX_NPF: the daemon retires it */
+	struct x86_insn mmio_insn;
 
 	struct msr_file msrs;
 	struct kvm_cpuid2 *cpuid;

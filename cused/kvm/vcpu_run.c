@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <string.h>
 #include "cused/kvm/vcpu.h"
+#include "cused/kvm/vcpu_mmio.h"
+#include "cused/x86/cpuid.h"
 #include "cused/util/log.h"
 
 struct msr_io vcpu_msr_io(struct vcpu *v);
@@ -25,6 +27,8 @@ static int retire_last_exit(struct vcpu *v)
 		       (size_t)ex->io.size * ex->io.count);
 	if (ex->reason == TX_MMIO && !ex->mmio.is_write)
 		memcpy(ex->mmio.data, run->mmio.data, sizeof(ex->mmio.data));
+	if (ex->reason == TX_MMIO && v->mmio_emulating)
+		return mmio_finish(v, ex->mmio.data);
 	return v->vm->ctx->ops->complete(v->tv, ex);
 }
 
@@ -42,6 +46,25 @@ static void guest_msr_access(struct vcpu *v, struct tramp_exit *ex)
 	if (r)
 		log_debug("vcpu %u: guest %s of MSR %#x -> #GP (%d)", v->id,
 			  ex->reason == TX_RDMSR ? "RDMSR" : "WRMSR", ex->msr.index, r);
+}
+
+static void internal_error_from_backend(struct tramp_exit *ex)
+{
+	ex->reason = TX_INTERNAL;
+	ex->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	ex->internal.ndata = 0;
+}
+
+/* CPUID as KVM answers it from the table the client set with KVM_SET_CPUID2 */
+static void guest_cpuid(struct vcpu *v, struct tramp_exit *ex)
+{
+	const struct kvm_cpuid_entry2 *e = v->cpuid ?
+		cpuid_find(v->cpuid, ex->cpuid.function, ex->cpuid.index) : NULL;
+
+	ex->cpuid.eax = e ? e->eax : 0;
+	ex->cpuid.ebx = e ? e->ebx : 0;
+	ex->cpuid.ecx = e ? e->ecx : 0;
+	ex->cpuid.edx = e ? e->edx : 0;
 }
 
 /* fill kvm_run for an exit the client handles; false if the daemon handled it */
@@ -106,6 +129,16 @@ static bool exit_to_user(struct vcpu *v, struct tramp_exit *ex)
 		guest_msr_access(v, ex);
 		v->vm->ctx->ops->complete(v->tv, ex);
 		return false;
+	case TX_CPUID:
+		guest_cpuid(v, ex);
+		v->vm->ctx->ops->complete(v->tv, ex);
+		return false;
+	case TX_NPF:
+		/* becomes TX_MMIO (or TX_INTERNAL) and goes round once more */
+		if (mmio_begin(v, ex)) {
+			internal_error_from_backend(ex);
+		}
+		return exit_to_user(v, ex);
 	case TX_KICKED:
 	case TX_NONE:
 		return false;
@@ -153,6 +186,12 @@ int vcpu_run(struct vcpu *v)
 			run->exit_reason = KVM_EXIT_INTR;
 			return -EINTR;
 		}
+		/* KVM fails the run when the guest touches a slot with no memory */
+		if ((ex->reason == TX_MMIO && vm_gpa_unbacked(v->vm, ex->mmio.gpa)) ||
+		    (ex->reason == TX_NPF && vm_gpa_unbacked(v->vm, ex->npf.gpa)))
+			return refuse(-EFAULT, "vcpu %u: guest touched gpa %#llx of a slot without "
+				      "memory", v->id, (unsigned long long)(ex->reason == TX_MMIO ?
+				      ex->mmio.gpa : ex->npf.gpa));
 		if (exit_to_user(v, ex))
 			return 0;
 	}

@@ -83,16 +83,21 @@ static int vm_apply_memory(struct vm *vm, const struct kvm_userspace_memory_regi
 	case MEMSLOT_NONE:
 		return 0;
 	case MEMSLOT_CREATE:
+		if (!hva)
+			break;   /* no backing: guest accesses fail KVM_RUN with EFAULT */
 		err = ops->map(vm->tvm, id, r->guest_phys_addr, r->memory_size, hva,
 			       backend_map_flags(r->flags));
 		if (err)
 			return refuse(err, "KVM_SET_USER_MEMORY_REGION: backend map failed: %d", err);
 		break;
 	case MEMSLOT_DELETE:
-		ops->unmap(vm->tvm, id);
+		if (s->hva)
+			ops->unmap(vm->tvm, id);
 		break;
 	case MEMSLOT_MOVE:
 	case MEMSLOT_FLAGS:
+		if (!s->hva)
+			break;
 		ops->unmap(vm->tvm, id);
 		err = ops->map(vm->tvm, id, r->guest_phys_addr, s->size, s->hva,
 			       backend_map_flags(r->flags));
@@ -129,11 +134,19 @@ int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
 			     (unsigned long long)r->userspace_addr, change);
 		goto out;
 	}
-	if (change == MEMSLOT_CREATE) {
+	/*
+	 * KVM accepts a slot whose userspace_addr is not mapped and fails the
+	 * guest's access later; a slot the shim could not share behaves so too.
+	 */
+	if (change == MEMSLOT_CREATE && client_fd >= 0) {
 		err = guestmem_map(pid, client_fd, fd_offset, r->memory_size,
 				   !(r->flags & KVM_MEM_READONLY), &hva);
 		if (err)
 			goto out;
+	} else if (change == MEMSLOT_CREATE) {
+		log_info("pid %d: slot %u at gpa %#llx has no shareable backing; guest "
+			 "accesses will fail with EFAULT", pid, r->slot,
+			 (unsigned long long)r->guest_phys_addr);
 	}
 	err = vm_apply_memory(vm, r, change, hva);
 	if (err && hva)
@@ -176,6 +189,18 @@ void vm_release_vcpu_id(struct vm *vm, uint32_t id)
 			break;
 		}
 	pthread_mutex_unlock(&vm->lock);
+}
+
+bool vm_gpa_unbacked(struct vm *vm, uint64_t gpa)
+{
+	const struct memslot *s;
+	bool r;
+
+	pthread_mutex_lock(&vm->lock);
+	s = memslot_by_gpa(&vm->slots, gpa);
+	r = s && !s->hva;
+	pthread_mutex_unlock(&vm->lock);
+	return r;
 }
 
 int vm_read_phys(struct vm *vm, uint64_t gpa, void *buf, size_t len)

@@ -11,7 +11,7 @@
 #include "cused/mmu/memslot.h"
 
 #define CUSED_MAX_VCPUS 64        /* KVM_CAP_MAX_VCPUS */
-#define CUSED_MAX_VCPU_IDS 1024   /* KVM_CAP_MAX_VCPU_ID */
+#define CUSED_MAX_VCPU_IDS 4096   /* KVM_CAP_MAX_VCPU_ID, as x86 KVM */
 
 struct vm {
 	struct cused_ctx *ctx;
@@ -35,6 +35,8 @@ int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
 int vm_reserve_vcpu_id(struct vm *vm, uint64_t id);
 void vm_release_vcpu_id(struct vm *vm, uint32_t id);
 
+/* the gpa is inside a slot whose memory the daemon could not map */
+bool vm_gpa_unbacked(struct vm *vm, uint64_t gpa);
 /* guest-physical access for the daemon's own emulation */
 int vm_read_phys(struct vm *vm, uint64_t gpa, void *buf, size_t len);
 int vm_write_phys(struct vm *vm, uint64_t gpa, const void *buf, size_t len);

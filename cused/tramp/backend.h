@@ -33,6 +33,13 @@ enum tramp_exit_reason {
 	TX_WRMSR,       /* .msr */
 	TX_KICKED,      /* kick() or a signal interrupted the run */
 	TX_IRQ_WINDOW,  /* guest can take an interrupt now */
+	/*
+	 * Raw exits of backends that only enter the guest (kmod): the daemon
+	 * core decodes and emulates the instruction itself, so every such
+	 * backend shares one emulator.  hostkvm never returns these.
+	 */
+	TX_NPF,         /* access to guest-physical memory with no RAM behind it; .npf */
+	TX_CPUID,       /* .cpuid; the daemon answers from the vCPU's CPUID table */
 };
 
 struct tramp_exit {
@@ -66,6 +73,16 @@ struct tramp_exit {
 			uint64_t data[16];
 		} internal;
 		struct kvm_debug_exit_arch debug;
+		struct {
+			uint64_t gpa;
+			uint8_t write;     /* hardware says it was a write (hint) */
+			uint8_t insn_len;  /* bytes valid in insn (0: daemon fetches at RIP) */
+			uint8_t insn[15];  /* decode-assist bytes, if the CPU gave any */
+		} npf;
+		struct {
+			uint32_t function, index;          /* in: EAX, ECX */
+			uint32_t eax, ebx, ecx, edx;       /* out, via complete() */
+		} cpuid;
 	};
 	/* interrupt-window facts valid after every exit */
 	bool if_flag;
@@ -116,8 +133,10 @@ struct tramp_ops {
 	int (*run)(struct tramp_vcpu *vcpu, struct tramp_exit *exit);
 	/*
 	 * Retire the instruction behind the last exit with the daemon's answer
-	 * (IN data in exit->io.data, MMIO read data, RDMSR value, #GP).  Called
-	 * before the next run() for TX_IO, TX_MMIO, TX_RDMSR and TX_WRMSR.
+	 * (IN data in exit->io.data, MMIO read data, RDMSR value, #GP, CPUID
+	 * registers).  Called before the next run() for TX_IO, TX_MMIO,
+	 * TX_RDMSR, TX_WRMSR and TX_CPUID.  For TX_NPF the daemon has already
+	 * written the registers and RIP through write_fields().
 	 */
 	int (*complete)(struct tramp_vcpu *vcpu, const struct tramp_exit *exit);
 	/* make a concurrent or the next run() return TX_KICKED; any thread */

@@ -27,12 +27,14 @@
  * Layout of a vCPU's shared mapping (size = KVM_GET_VCPU_MMAP_SIZE):
  *   page 0: struct kvm_run, exactly as <linux/kvm.h>
  *   page 1: PIO data (kvm_run.io.data_offset points here)
- *   page 2: struct cused_doorbell (shim <-> daemon KVM_RUN handshake)
+ *   page 2: reserved (KVM_COALESCED_MMIO_PAGE_OFFSET on x86, should cused
+ *           ever offer a coalesced MMIO ring)
+ *   page 3: struct cused_doorbell (shim <-> daemon KVM_RUN handshake)
  */
 #define CUSED_PAGE_SIZE 4096
 #define CUSED_RUN_PIO_OFFSET (1 * CUSED_PAGE_SIZE)
-#define CUSED_RUN_DOORBELL_OFFSET (2 * CUSED_PAGE_SIZE)
-#define CUSED_VCPU_MMAP_SIZE (3 * CUSED_PAGE_SIZE)
+#define CUSED_RUN_DOORBELL_OFFSET (3 * CUSED_PAGE_SIZE)
+#define CUSED_VCPU_MMAP_SIZE (4 * CUSED_PAGE_SIZE)
 
 /*
  * KVM_RUN without a FUSE round trip.  The client bumps req_seq and wakes it
@@ -64,7 +66,13 @@ struct cused_bind {
 	__u32 kind;        /* CUSED_BIND_*; must match the token's object */
 };
 
-/* guest RAM backed by a client fd the daemon can map too */
+/*
+ * Guest RAM backed by a client fd the daemon can map too.  The fd only has
+ * to stay open for the duration of the ioctl: the daemon maps it at once.
+ * fd = -1 with a non-zero size registers a slot with no shareable backing;
+ * like KVM with an unmapped userspace_addr, that succeeds and a guest access
+ * to it makes KVM_RUN fail with EFAULT.
+ */
 struct cused_mem_region {
 	struct kvm_userspace_memory_region region;
 	__s32 fd;          /* client fd backing [userspace_addr, +size); -1 on delete */
@@ -76,7 +84,11 @@ struct cused_mem_region {
 #define CUSED_IOC_CREATE     _IOWR(CUSED_SHIM_IOC, 0x01, struct cused_create)
 #define CUSED_IOC_BIND       _IOW(CUSED_SHIM_IOC,  0x02, struct cused_bind)
 #define CUSED_IOC_SET_MEMORY _IOW(CUSED_SHIM_IOC,  0x03, struct cused_mem_region)
-/* ask the vCPU's running KVM_RUN to return -EINTR (the client got a signal) */
+/*
+ * Ask the vCPU's KVM_RUN to return -EINTR (the client got a signal).  The
+ * argument is the req_seq of the run meant, so a kick that arrives after
+ * that run finished does not cut the next one short.
+ */
 #define CUSED_IOC_KICK       _IO(CUSED_SHIM_IOC,   0x04)
 #define CUSED_IOC_VERSION    _IO(CUSED_SHIM_IOC,   0x05)
 

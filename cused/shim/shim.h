@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libcused internals.  The shim only does what CUSE/FUSE cannot: hand out
+ * new fds for VMs and vCPUs, map kvm_run from shared memory, make guest RAM
+ * shareable, and ring the KVM_RUN doorbell.  Everything else is the daemon's.
+ */
+#ifndef CUSED_SHIM_H
+#define CUSED_SHIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "cused/shim_abi.h"
+
+/* the libc functions we wrap, resolved with dlsym(RTLD_NEXT) */
+struct shim_real {
+	int (*open)(const char *, int, ...);
+	int (*open64)(const char *, int, ...);
+	int (*openat)(int, const char *, int, ...);
+	int (*openat64)(int, const char *, int, ...);
+	int (*open_2)(const char *, int);
+	int (*open64_2)(const char *, int);
+	int (*openat_2)(int, const char *, int);
+	int (*openat64_2)(int, const char *, int);
+	int (*ioctl)(int, unsigned long, ...);
+	void *(*mmap)(void *, size_t, int, int, int, off_t);
+	void *(*mmap64)(void *, size_t, int, int, int, off64_t);
+	int (*close)(int);
+};
+extern struct shim_real shim_real;
+void shim_init(void);
+
+extern int shim_debug;
+#define TRACE(...) do { if (shim_debug) shim_trace(__VA_ARGS__); } while (0)
+void shim_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* raw syscalls for the shim's own work: never re-enter the wrappers */
+long sys_ioctl(int fd, unsigned long cmd, void *arg);  /* -1 + errno on failure */
+int sys_close(int fd);
+int sys_reopen(int fd);                                /* a fresh handle of fd's file */
+
+/* ---- fdtab.c: which fds are cused fds */
+enum cfd_kind { CFD_SYS = 1, CFD_VM, CFD_VCPU };
+
+struct cfd {
+	int fd;
+	int kind;
+	int refs;          /* one for the table, one per call in flight */
+	int memfd;         /* vCPU: the kvm_run memfd the client mmaps; else -1 */
+	void *shared;      /* vCPU: the shim's own mapping of it (doorbell) */
+};
+
+bool cfd_any(void);                       /* lock-free: are there cused fds at all? */
+int cfd_add(int fd, int kind, int memfd, void *shared);
+struct cfd *cfd_get(int fd);              /* NULL if fd is not a cused fd */
+void cfd_put(struct cfd *c);
+bool cfd_drop(int fd);                    /* fd was closed; was it ours? */
+bool cfd_is_device(int fd);               /* fstat matches the cused device */
+
+/* ---- handlers: return the ioctl's result, or -1 with errno set */
+int shim_create_vm(struct cfd *sys, unsigned long type);
+int shim_create_vcpu(struct cfd *vm, unsigned long id);
+int shim_run(struct cfd *vcpu);
+int shim_set_memory(struct cfd *vm, void *arg);
+
+/*
+ * memory.c: find (or make) a shareable fd backing [addr, addr+len).
+ * On success *fd is the fd to pass (-1 if there is none: not mapped, or not
+ * one backing) and *close_fd says whether the caller closes it afterwards.
+ */
+int shim_mem_backing(uint64_t addr, uint64_t len, int *fd, uint64_t *off, bool *close_fd);
+
+#endif

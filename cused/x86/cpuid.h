@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CPUID policy: what cused offers in KVM_GET_SUPPORTED_CPUID, what it accepts
+ * in KVM_SET_CPUID2, and lookups in a vCPU's table.
+ */
+#ifndef CUSED_X86_CPUID_H
+#define CUSED_X86_CPUID_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#define CUSED_MAX_CPUID_ENTRIES 256      /* KVM_MAX_CPUID_ENTRIES */
+
+enum cpuid_reg { CPUID_EAX, CPUID_EBX, CPUID_ECX, CPUID_EDX };
+
+/*
+ * KVM_GET_SUPPORTED_CPUID: the host backend's table with cused's policy
+ * applied (only features whose MSRs/state cused virtualizes, no x2APIC or
+ * TSC-deadline without an in-daemon LAPIC, hypervisor bit set, no
+ * 0x40000000 leaves, XSAVE leaf limited to non-dynamic host components).
+ * out->nent is set; -E2BIG if max entries cannot hold the result.
+ */
+int cpuid_supported(const struct kvm_cpuid2 *host, struct kvm_cpuid2 *out, uint32_t max);
+
+/* KVM_SET_CPUID2 argument checks as Linux 6.1 kvm_vcpu_ioctl_set_cpuid2 + kvm_check_cpuid */
+int cpuid_check_set(const struct kvm_cpuid2 *c);
+
+/* entry as kvm_find_cpuid_entry_index: index only matters if the entry says so */
+const struct kvm_cpuid_entry2 *cpuid_find(const struct kvm_cpuid2 *c, uint32_t function,
+					  uint32_t index);
+/* feature test; c may be NULL (no CPUID set: nothing is present, as in KVM) */
+bool cpuid_has(const struct kvm_cpuid2 *c, uint32_t function, uint32_t index,
+	       enum cpuid_reg reg, uint32_t mask);
+/* 0x80000008 EAX[7:0] if 0x80000000 reaches it, else 36 (cpuid_query_maxphyaddr); c may be NULL */
+unsigned cpuid_maxphyaddr(const struct kvm_cpuid2 *c);
+/* vendor string "GenuineIntel" in leaf 0 */
+bool cpuid_is_intel(const struct kvm_cpuid2 *c);
+
+#endif

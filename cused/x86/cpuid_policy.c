@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * KVM_GET_SUPPORTED_CPUID policy.  Every guest RDMSR/WRMSR is answered by
+ * the daemon's MSR table (msr.c), so a feature whose MSRs that table does not
+ * implement must not be offered: the guest would take #GP where real hardware
+ * (and KVM) would not.
+ */
+#include <errno.h>
+#include <string.h>
+#include "cused/x86/cpuid.h"
+#include "cused/x86/x86_bits.h"
+
+struct cpuid_mask {
+	uint32_t function, index;
+	enum cpuid_reg reg;
+	uint32_t clear, set;
+};
+
+static const struct cpuid_mask policy[] = {
+	/*
+	 * No LAPIC in the daemon yet: no x2APIC MSRs, no TSC deadline timer.
+	 * VMX: no nested.  MONITOR/MWAIT and OSXSAVE are never "supported" in
+	 * KVM either (the latter mirrors CR4 at run time).  PDCM needs
+	 * PERF_CAPABILITIES.
+	 */
+	{ 1, 0, CPUID_ECX, CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE | CPUID_1_ECX_VMX |
+			   CPUID_1_ECX_MONITOR | CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_PDCM,
+	  CPUID_1_ECX_HYPERVISOR },
+	/* MPX needs BNDCFGS, PT the RTIT MSRs, WAITPKG UMWAIT_CONTROL */
+	{ 7, 0, CPUID_EBX, CPUID_7_EBX_MPX | CPUID_7_EBX_INTEL_PT, 0 },
+	{ 7, 0, CPUID_ECX, CPUID_7_ECX_WAITPKG, 0 },
+	/*
+	 * Speculation controls are MSRs (SPEC_CTRL, PRED_CMD, FLUSH_CMD,
+	 * ARCH_CAPABILITIES, CORE_CAPABILITIES) that would have to reach the
+	 * hardware to mean anything; AMX needs XFD.
+	 */
+	{ 7, 0, CPUID_EDX, CPUID_7_EDX_SPEC_CTRL | CPUID_7_EDX_STIBP | CPUID_7_EDX_FLUSH_L1D |
+			   CPUID_7_EDX_ARCH_CAPS | CPUID_7_EDX_CORE_CAPS | CPUID_7_EDX_SSBD |
+			   CPUID_7_EDX_AMX_BF16 | CPUID_7_EDX_AMX_TILE | CPUID_7_EDX_AMX_INT8, 0 },
+	/* no PMU MSRs: architectural PMU version 0 */
+	{ 0xa, 0, CPUID_EAX, ~0u, 0 }, { 0xa, 0, CPUID_EBX, ~0u, 0 },
+	{ 0xa, 0, CPUID_ECX, ~0u, 0 }, { 0xa, 0, CPUID_EDX, ~0u, 0 },
+	/* XSAVES needs IA32_XSS, XFD the XFD MSRs */
+	{ 0xd, 1, CPUID_EAX, CPUID_D1_EAX_XSAVES | CPUID_D1_EAX_XFD, 0 },
+	{ 0xd, 1, CPUID_ECX, ~0u, 0 }, { 0xd, 1, CPUID_EDX, ~0u, 0 },
+	{ 0x80000001, 0, CPUID_ECX, CPUID_81_ECX_SVM | CPUID_81_ECX_PERFCTR_CORE, 0 },
+	{ 0x80000008, 0, CPUID_EBX, CPUID_88_EBX_IBPB | CPUID_88_EBX_IBRS | CPUID_88_EBX_STIBP |
+				    CPUID_88_EBX_AMD_SSBD | CPUID_88_EBX_VIRT_SSBD, 0 },
+};
+
+static uint32_t *reg_of(struct kvm_cpuid_entry2 *e, enum cpuid_reg reg)
+{
+	switch (reg) {
+	case CPUID_EAX: return &e->eax;
+	case CPUID_EBX: return &e->ebx;
+	case CPUID_ECX: return &e->ecx;
+	default:        return &e->edx;
+	}
+}
+
+/* an entry without a significant index is sub-leaf 0 for policy purposes */
+static bool entry_matches(const struct kvm_cpuid_entry2 *e, uint32_t function, uint32_t index)
+{
+	uint32_t ei = (e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ? e->index : 0;
+
+	return e->function == function && ei == index;
+}
+
+static void apply_masks(struct kvm_cpuid_entry2 *e)
+{
+	for (size_t i = 0; i < sizeof(policy) / sizeof(policy[0]); i++) {
+		const struct cpuid_mask *m = &policy[i];
+		uint32_t *r;
+
+		if (!entry_matches(e, m->function, m->index))
+			continue;
+		r = reg_of(e, m->reg);
+		*r = (*r & ~m->clear) | m->set;
+	}
+}
+
+/* XCR0 components the guest may enable: the host's, minus dynamic (AMX) ones */
+static uint64_t xcr0_offered(const struct kvm_cpuid2 *host)
+{
+	const struct kvm_cpuid_entry2 *e = cpuid_find(host, 0xd, 0);
+
+	if (!e)
+		return 0;
+	return (e->eax | (uint64_t)e->edx << 32) & ~(XFEATURE_XTILE_CFG | XFEATURE_XTILE_DATA);
+}
+
+/*
+ * Leaves the guest must not see: hypervisor leaves (cused speaks no PV
+ * interface), and XSAVE component sub-leaves for components not offered.
+ */
+static bool drop_entry(const struct kvm_cpuid_entry2 *e, uint64_t xcr0)
+{
+	if (e->function >= 0x40000000 && e->function <= 0x4fffffff)
+		return true;
+	if (e->function == 0xd && e->index >= 2 && e->index < 64)
+		return !(xcr0 & (1ULL << e->index));
+	return false;
+}
+
+int cpuid_supported(const struct kvm_cpuid2 *host, struct kvm_cpuid2 *out, uint32_t max)
+{
+	uint64_t xcr0 = xcr0_offered(host);
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < host->nent; i++)
+		n += !drop_entry(&host->entries[i], xcr0);
+	if (n > max)
+		return -E2BIG;
+
+	n = 0;
+	for (uint32_t i = 0; i < host->nent; i++) {
+		struct kvm_cpuid_entry2 *e;
+
+		if (drop_entry(&host->entries[i], xcr0))
+			continue;
+		e = &out->entries[n++];
+		*e = host->entries[i];
+		apply_masks(e);
+		if (e->function == 0xd && e->index == 0) {
+			e->eax = (uint32_t)xcr0;
+			e->edx = (uint32_t)(xcr0 >> 32);
+		}
+	}
+	out->nent = n;
+	return 0;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Decoder for the instructions that touch MMIO.  A backend that only enters
+ * the guest reports a raw nested-page fault; the daemon decodes the
+ * instruction at RIP to learn the access size, direction and register, and
+ * turns it into KVM_EXIT_MMIO.  Only the MOV family compilers and kernels
+ * use for device registers is handled; everything else is -EINVAL so the
+ * caller reports an emulation failure rather than guessing.
+ *
+ * The effective address is not computed: the hardware already gave the GPA.
+ * The length, however, must be exact, since RIP is advanced by it.
+ */
+#ifndef CUSED_X86_DECODE_H
+#define CUSED_X86_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* architectural limit; a longer instruction is #GP, never executed */
+#define X86_MAX_INSN_LEN 15
+
+enum x86_mode { X86_MODE_REAL16, X86_MODE_PROT16, X86_MODE_PROT32, X86_MODE_LONG64 };
+
+enum x86_mem_op {
+	X86_OP_LOAD,      /* mov reg, mem                                    */
+	X86_OP_STORE,     /* mov mem, reg                                    */
+	X86_OP_STORE_IMM, /* mov mem, imm                                    */
+	X86_OP_LOAD_ZX,   /* movzx reg, mem8/mem16                           */
+	X86_OP_LOAD_SX,   /* movsx reg, mem8/mem16; movsxd reg, mem32        */
+};
+
+struct x86_insn {
+	uint8_t len;           /* total length incl. prefixes */
+	enum x86_mem_op op;
+	uint8_t mem_size;      /* bytes accessed in memory: 1,2,4,8 */
+	uint8_t reg;           /* GPR number 0..15 (x86 encoding order rax rcx rdx rbx rsp rbp rsi rdi r8..r15) */
+	uint8_t reg_size;      /* register operand size: 1,2,4,8 */
+	bool reg_high8;        /* AH/CH/DH/BH: reg is 0..3 (rax..rbx), bits 15:8 */
+	uint64_t imm;          /* for STORE_IMM: mem_size bytes, imm32 sign-extended for 8-byte stores;
+				  bits above mem_size are zero */
+};
+
+/*
+ * Decode bytes[0..n) in the given mode.
+ * Returns 0 and fills *out; -EINVAL if this is not a supported memory
+ * instruction (incl. register-only forms, #UD encodings, length > 15);
+ * -EAGAIN if the instruction continues past byte n (fetch more, retry).
+ * Supported: 88 89 8A 8B C6/0 C7/0 A0-A3, 0F B6 B7 BE BF, REX.W 63 (long mode),
+ * with prefixes 66 67 2E 36 3E 26 64 65 and REX (64-bit mode).  F0 (LOCK)
+ * is -EINVAL: on these instructions it is #UD, never a memory access.
+ * F2/F3 are -EINVAL too (only XRELEASE MOV would use them).
+ */
+int x86_decode(const uint8_t *bytes, size_t n, enum x86_mode mode, struct x86_insn *out);
+
+/* the decoder's mode from CR0, EFER and the VMX access-rights word of CS
+ * (L bit 13, D/B bit 14); CR0.PE=0 is real mode regardless of CS.
+ * Virtual-8086 mode (EFLAGS.VM) is not visible here: its CS attributes
+ * have D=0, which gives PROT16, which decodes identically. */
+enum x86_mode x86_mode_from(uint64_t cr0, uint64_t efer, uint32_t cs_attr);
+
+#endif

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's MSR table.  Every MSR cused implements has one const
+ * descriptor; a guest RDMSR/WRMSR and a client's KVM_GET/SET_MSRS both go
+ * through msr_read()/msr_write(), so the two paths cannot disagree.
+ */
+#ifndef CUSED_X86_MSR_H
+#define CUSED_X86_MSR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct kvm_cpuid2;
+
+enum msr_kind {
+	MSR_FIELD,   /* value lives in a trampoline field (desc->field) */
+	MSR_EMUL,    /* value kept per vCPU by the daemon (struct msr_file) */
+	MSR_CONST,   /* read-only constant (desc->reset) */
+};
+
+/* per-MSR behaviour beyond its kind; see msr.c */
+enum msr_rule {
+	MSRR_PLAIN,        /* any value */
+	MSRR_CANONICAL,    /* non-canonical address -> -EINVAL */
+	MSRR_CANONICALIZE, /* sign-extended to a canonical address (SYSENTER_ESP/EIP) */
+	MSRR_EFER, MSRR_APIC_BASE, MSRR_PAT, MSRR_TSC, MSRR_TSC_AUX, MSRR_TSC_ADJUST,
+	MSRR_MISC_ENABLE, MSRR_FEAT_CTL, MSRR_UCODE_REV, MSRR_PLATFORM_INFO,
+	MSRR_MISC_FEATURES, MSRR_MTRR_DEF, MSRR_MTRR_FIX, MSRR_MTRR_VAR,
+	MSRR_MCG_STATUS, MSRR_MCG_CTL, MSRR_MC_BANK, MSRR_MC_CTL2,
+};
+
+#define MSRF_LISTED 1u   /* in KVM_GET_MSR_INDEX_LIST (KVM lists it too) */
+
+/* storage slots of MSR_EMUL values in struct msr_file */
+enum msr_slot {
+	MSLOT_FEAT_CTL, MSLOT_TSC_ADJUST, MSLOT_UCODE_REV, MSLOT_PLATFORM_INFO,
+	MSLOT_MISC_FEATURES, MSLOT_MCG_STATUS, MSLOT_MCG_CTL, MSLOT_MISC_ENABLE,
+	MSLOT_MTRR_VAR,                          /* 8 base/mask pairs */
+	MSLOT_MTRR_FIX64K = MSLOT_MTRR_VAR + 16,
+	MSLOT_MTRR_FIX16K_80000, MSLOT_MTRR_FIX16K_A0000,
+	MSLOT_MTRR_FIX4K,                        /* 8 */
+	MSLOT_MC_CTL2 = MSLOT_MTRR_FIX4K + 8,    /* one per bank */
+	MSLOT_MTRR_DEF = MSLOT_MC_CTL2 + 32,
+	MSLOT_MC_BANK,                           /* CTL STATUS ADDR MISC per bank */
+	MSLOT_NR = MSLOT_MC_BANK + 4 * 32,
+};
+
+struct msr_desc {
+	uint32_t index;
+	uint16_t count;     /* consecutive indexes sharing this descriptor */
+	uint16_t slot;      /* MSR_EMUL: enum msr_slot of the first index */
+	enum msr_kind kind;
+	uint32_t field;     /* MSR_FIELD: CUSED_F_* */
+	uint64_t reset;     /* value at vCPU creation (MSR_CONST: the value) */
+	const char *name;
+	enum msr_rule rule;
+	uint32_t flags;     /* MSRF_* */
+};
+
+/* descriptor covering index, or NULL */
+const struct msr_desc *msr_find(uint32_t index);
+/* the table itself, sorted by index, for tests and diagnostics */
+const struct msr_desc *msr_table(unsigned *n);
+/* KVM_GET_MSR_INDEX_LIST: sorted; returns the total even if > max */
+unsigned msr_index_list(uint32_t *out, unsigned max);
+
+/* what the guest's CPUID says, as far as MSR validity depends on it */
+struct msr_guest {
+	unsigned maxphyaddr;
+	bool intel;             /* TSC_AUX bits 63:32 reserved */
+	bool lm, nx, ffxsr;     /* EFER bits the guest may set */
+	bool tsc_aux;           /* RDTSCP or RDPID */
+	bool x2apic;
+	bool tsc_adjust;
+};
+
+struct msr_file {
+	uint64_t val[MSLOT_NR];
+	struct msr_guest guest;
+};
+
+/* at vCPU creation: KVM's initial values, and "no CPUID set" */
+void msr_file_reset(struct msr_file *mf);
+/* after KVM_SET_CPUID2: re-derive the CPUID-dependent validity rules */
+void msr_file_set_cpuid(struct msr_file *mf, const struct kvm_cpuid2 *c);
+
+struct msr_io {
+	int (*read_field)(void *ctx, uint32_t field, uint64_t *v);
+	int (*write_field)(void *ctx, uint32_t field, uint64_t v);
+	void *ctx;
+};
+
+/*
+ * host_initiated: from KVM_GET/SET_MSRS, which may read and write some state
+ * a guest may not, as KVM allows.  Errors: -ENOENT unknown MSR, -EINVAL
+ * invalid value, -EPERM an access this side may not make (guest write of a
+ * read-only MSR, feature absent from the guest's CPUID), or the msr_io
+ * error.  On the guest path the caller injects #GP for any error.
+ */
+int msr_read(struct msr_file *mf, const struct msr_io *io, uint32_t index, uint64_t *val,
+	     bool host_initiated);
+int msr_write(struct msr_file *mf, const struct msr_io *io, uint32_t index, uint64_t val,
+	      bool host_initiated);
+
+#endif

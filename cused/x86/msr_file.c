@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-vCPU MSR storage: initial values and the CPUID facts validity depends on */
+#include <string.h>
+#include "cused/x86/msr.h"
+#include "cused/x86/cpuid.h"
+#include "cused/x86/x86_bits.h"
+
+void msr_file_reset(struct msr_file *mf)
+{
+	unsigned n;
+	const struct msr_desc *t = msr_table(&n);
+
+	memset(mf, 0, sizeof(*mf));
+	for (unsigned i = 0; i < n; i++)
+		if (t[i].kind == MSR_EMUL)
+			for (unsigned k = 0; k < t[i].count; k++)
+				mf->val[t[i].slot + k] = t[i].reset;
+	/* no CPUID yet: KVM treats every guest feature as absent */
+	msr_file_set_cpuid(mf, NULL);
+}
+
+void msr_file_set_cpuid(struct msr_file *mf, const struct kvm_cpuid2 *c)
+{
+	mf->guest = (struct msr_guest){
+		.maxphyaddr = cpuid_maxphyaddr(c),
+		.intel = cpuid_is_intel(c),
+		.lm = cpuid_has(c, 0x80000001, 0, CPUID_EDX, CPUID_81_EDX_LM),
+		.nx = cpuid_has(c, 0x80000001, 0, CPUID_EDX, CPUID_81_EDX_NX),
+		.ffxsr = cpuid_has(c, 0x80000001, 0, CPUID_EDX, CPUID_81_EDX_FFXSR),
+		.tsc_aux = cpuid_has(c, 0x80000001, 0, CPUID_EDX, CPUID_81_EDX_RDTSCP) ||
+			   cpuid_has(c, 7, 0, CPUID_ECX, CPUID_7_ECX_RDPID),
+		.x2apic = cpuid_has(c, 1, 0, CPUID_ECX, CPUID_1_ECX_X2APIC),
+		.tsc_adjust = cpuid_has(c, 7, 0, CPUID_EBX, CPUID_7_EBX_TSC_ADJUST),
+	};
+}

@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: MIT
+# Shared by tests/integration/*.sh and scripts/bench/*: find the binaries,
+# skip (exit 77) when something this machine or build lacks, start and stop a
+# private cused daemon.  Source it after setting nothing; call
+#   cused_setup BUILD [KVMTEST] [GUEST_DIR]
+# and then cused_start / cused_stop / cused_status_get / run_host / run_cused.
+#
+# The daemon contract relied on (see README.md):
+#   cused --mount DIR --backend hostkvm   foreground; serves DIR/kvm and DIR/status
+#   DIR/status                            text lines "vms N" and "vcpus N"
+#   cused-run --device DIR/kvm CMD ARGS   CMD sees DIR/kvm as /dev/kvm
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+# cused_setup BUILD [KVMTEST] [GUEST_DIR]: sets BUILD KVMTEST CUSED CUSED_RUN,
+# skips when the host side or the cused binaries are missing.
+cused_setup() {
+	BUILD=$(cd "${1:-build}" 2>/dev/null && pwd) || skip "no build directory ${1:-build}"
+	KVMTEST=${2:-$BUILD/tests/integration/kvmtest}
+	[ -n "${3:-}" ] && export KVMTEST_GUEST_DIR=$3
+	[ -x "$KVMTEST" ] || skip "kvmtest not built ($KVMTEST)"
+	[ -c /dev/kvm ] || skip "/dev/kvm missing: no host KVM to compare against"
+	[ -c /dev/fuse ] || skip "/dev/fuse missing: cused cannot serve its device"
+	CUSED=
+	for c in "$BUILD/cused/frontend/cused" "$BUILD/cused/cused"; do
+		[ -x "$c" ] && { CUSED=$c; break; }
+	done
+	[ -n "$CUSED" ] || skip "cused daemon not built ($BUILD/cused/frontend/cused)"
+	CUSED_RUN=$BUILD/cused/shim/cused-run
+	[ -x "$CUSED_RUN" ] || skip "cused-run launcher not built ($CUSED_RUN)"
+	WORK=$(mktemp -d /tmp/cused-it.XXXXXX)
+	MNT=$WORK/m
+	DEV=$MNT/kvm
+	CUSED_PID=
+	CHILD_PIDS=()   # clients started in the background: killed on exit
+	trap cused_cleanup EXIT
+}
+
+cused_cleanup() {
+	local rc=$? p
+	for p in "${CHILD_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	cused_stop quiet
+	if [ -n "${KEEP_WORK:-}" ] || { [ $rc -ne 0 ] && [ $rc -ne 77 ]; }; then
+		echo "(logs kept in $WORK)"
+	else
+		rm -rf "$WORK"
+	fi
+	exit $rc
+}
+
+# cused_start: start a private daemon on $MNT, wait for $DEV and $MNT/status
+cused_start() {
+	mkdir -p "$MNT"
+	"$CUSED" --mount "$MNT" --backend hostkvm >"$WORK/cused.log" 2>&1 &
+	CUSED_PID=$!
+	for _ in $(seq 100); do
+		if ! kill -0 "$CUSED_PID" 2>/dev/null; then
+			wait "$CUSED_PID"
+			local rc=$?
+			CUSED_PID=
+			echo "--- cused.log"; cat "$WORK/cused.log"
+			fail "cused exited with status $rc before serving $DEV"
+		fi
+		[ -e "$DEV" ] && [ -r "$MNT/status" ] && return 0
+		sleep 0.1
+	done
+	echo "--- cused.log"; cat "$WORK/cused.log"
+	fail "cused did not serve $DEV within 10 s"
+}
+
+cused_alive() {
+	[ -n "$CUSED_PID" ] && kill -0 "$CUSED_PID" 2>/dev/null
+}
+
+# cused_stop [quiet]: SIGTERM, wait up to 5 s, then SIGKILL; unmount leftovers
+cused_stop() {
+	if [ -n "$CUSED_PID" ]; then
+		kill -TERM "$CUSED_PID" 2>/dev/null
+		for _ in $(seq 50); do
+			kill -0 "$CUSED_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$CUSED_PID" 2>/dev/null; then
+			[ "${1:-}" = quiet ] || echo "WARNING: cused ignored SIGTERM for 5 s; sending SIGKILL"
+			kill -KILL "$CUSED_PID" 2>/dev/null
+		fi
+		wait "$CUSED_PID" 2>/dev/null
+		CUSED_PID=
+	fi
+	if [ -n "${MNT:-}" ] && mountpoint -q "$MNT" 2>/dev/null; then
+		fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+	fi
+}
+
+# cused_status_get FIELD: the number on the "FIELD N" line of $MNT/status
+cused_status_get() {
+	awk -v f="$1" '$1 == f { print $2 }' "$MNT/status" 2>/dev/null
+}
+
+# wait_status VMS VCPUS SECONDS: wait until status shows exactly that
+wait_status() {
+	local want_vms=$1 want_vcpus=$2 tries=$(( $3 * 10 ))
+	for _ in $(seq "$tries"); do
+		[ "$(cused_status_get vms)" = "$want_vms" ] &&
+			[ "$(cused_status_get vcpus)" = "$want_vcpus" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# run_host SUB... / run_cused SUB...: kvmtest on the host's /dev/kvm, or on
+# cused through the launcher (the client opens /dev/kvm in both cases)
+run_host() {
+	"$KVMTEST" --dev /dev/kvm "$@"
+}
+
+run_cused() {
+	"$CUSED_RUN" --device "$DEV" "$KVMTEST" "$@"
+}
