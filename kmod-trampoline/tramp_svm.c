@@ -424,13 +424,64 @@ static bool svm_exit_is_host_irq(const struct cused_tramp_exit *ex)
 	return ex->reason >= SVM_EXIT_INTR && ex->reason <= SVM_EXIT_INIT;
 }
 
+/*
+ * The VMRUN consistency checks of the APM (15.5.1) plus KVM's rule that
+ * EFER.LMA == (EFER.LME && CR0.PG), done here before entering: the hardware
+ * (or an emulator) must never see a state it might mishandle.  Returns 0 or
+ * the number of the failed check, reported as qual of a failed entry.
+ */
+#define EFER_KNOWN (EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | EFER_SVME | \
+		    EFER_LMSLE | EFER_FFXSR | BIT_ULL(15) /* TCE */)
+#define CR4_KNOWN (GENMASK_ULL(12, 0) | GENMASK_ULL(18, 16) | GENMASK_ULL(23, 20))
+
+static int svm_check_state(const struct vmcb *vmcb)
+{
+	const struct vmcb_save_area *g = &vmcb->save;
+	bool lma = g->efer & EFER_LMA, pg = g->cr0 & X86_CR0_PG;
+
+	if (g->cr0 >> 32)
+		return 1;
+	if ((g->cr0 & X86_CR0_NW) && !(g->cr0 & X86_CR0_CD))
+		return 2;
+	if (g->cr4 & ~CR4_KNOWN)
+		return 3;
+	if (g->efer & ~EFER_KNOWN)
+		return 4;
+	if (lma != ((g->efer & EFER_LME) && pg))
+		return 5;
+	if (lma && (!(g->cr4 & X86_CR4_PAE) || !(g->cr0 & X86_CR0_PE)))
+		return 6;
+	if (lma && (g->cs.attrib & SVM_SELECTOR_L_MASK) &&
+	    (g->cs.attrib & SVM_SELECTOR_DB_MASK))
+		return 7;
+	if (lma && (g->cr3 >> 52))
+		return 8;
+	if (pg && !(g->cr0 & X86_CR0_PE))
+		return 9;
+	if (lma && (g->cs.attrib & SVM_SELECTOR_L_MASK) && !canonical(g->rip))
+		return 10;
+	if ((g->dr6 | g->dr7) >> 32)
+		return 11;
+	return 0;
+}
+
 static int svm_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 {
 	struct svm_vcpu *s = to_svm(v);
 	struct vmcb *vmcb = s->vmcb;
 	struct vmcb_control_area *c = &vmcb->control;
 	u64 efer, old_hsave;
-	int cpu, gen;
+	int cpu, gen, bad;
+
+	bad = svm_check_state(vmcb);
+	if (bad) {
+		ex->vendor = CUSED_VENDOR_AMD;
+		ex->reason = (u32)SVM_EXIT_ERR;
+		ex->entry_failed = 1;
+		ex->qual = bad;
+		ex->rip = vmcb->save.rip;
+		return 0;
+	}
 
 	kernel_fpu_begin();		/* guest may clobber FPU/SSE; also no preemption */
 	local_irq_disable();

@@ -15,6 +15,8 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 	case KVM_CAP_EXT_CPUID:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_INTERNAL_ERROR_DATA:
+	case KVM_CAP_GET_MSR_FEATURES:
+	case KVM_CAP_MP_STATE:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:

@@ -5,6 +5,7 @@
 #include <linux/kvm.h>
 #include "cused/kvm/handle.h"
 #include "cused/kvm/caps.h"
+#include "cused/kvm/msrs_io.h"
 #include "cused/shim_abi.h"
 #include "cused/x86/cpuid.h"
 #include "cused/x86/msr.h"
@@ -42,6 +43,45 @@ static long get_msr_index_list(struct ioctl_req *rq)
 	return r;
 }
 
+/*
+ * Feature MSRs (KVM_GET_MSR_FEATURE_INDEX_LIST, KVM_GET_MSRS on /dev/kvm):
+ * what the host can offer a guest before any vCPU exists.  cused offers
+ * only the microcode revision; ARCH_CAPABILITIES and PERF_CAPABILITIES
+ * are hidden by the CPUID policy, and there is no nested VMX.
+ */
+static const uint32_t feature_msrs[] = { 0x0000008b /* IA32_UCODE_REV */ };
+
+static int feature_msr_one(void *ctx, uint32_t index, uint64_t *val, bool set)
+{
+	const struct msr_desc *d = msr_find(index);
+
+	for (size_t i = 0; i < sizeof(feature_msrs) / sizeof(feature_msrs[0]); i++)
+		if (feature_msrs[i] == index && d) {
+			*val = d->reset;
+			return 0;
+		}
+	*val = 0;
+	return -ENOENT;
+}
+
+static long get_feature_index_list(struct ioctl_req *rq)
+{
+	const struct kvm_msr_list *in = req_in(rq, sizeof(*in));
+	struct kvm_msr_list *out = req_out(rq, sizeof(*out));
+	uint32_t room, n = sizeof(feature_msrs) / sizeof(feature_msrs[0]);
+	struct kvm_msr_list hdr = { .nmsrs = n };
+
+	if (!in || !out)
+		return -EFAULT;
+	room = in->nmsrs;
+	out->nmsrs = n;
+	if (client_write(rq, rq->arg, &hdr, sizeof(hdr)))
+		return -EFAULT;
+	if (room < n)
+		return refuse(-E2BIG, "KVM_GET_MSR_FEATURE_INDEX_LIST: room for %u < %u", room, n);
+	return client_write(rq, rq->arg + sizeof(hdr), feature_msrs, sizeof(feature_msrs));
+}
+
 static long get_supported_cpuid(struct cused_ctx *ctx, struct ioctl_req *rq)
 {
 	const struct kvm_cpuid2 *in = req_in(rq, sizeof(*in));
@@ -67,11 +107,19 @@ long system_ioctl(struct cused_handle *h, struct ioctl_req *rq)
 {
 	switch (rq->cmd) {
 	case KVM_GET_API_VERSION:
+		if (rq->arg)
+			return refuse(-EINVAL, "KVM_GET_API_VERSION takes no argument");
 		return KVM_API_VERSION;
 	case KVM_CHECK_EXTENSION:
 		return caps_check(h->ctx, rq->arg);
 	case KVM_GET_VCPU_MMAP_SIZE:
+		if (rq->arg)
+			return refuse(-EINVAL, "KVM_GET_VCPU_MMAP_SIZE takes no argument");
 		return CUSED_VCPU_MMAP_SIZE;
+	case KVM_GET_MSR_FEATURE_INDEX_LIST:
+		return get_feature_index_list(rq);
+	case KVM_GET_MSRS:
+		return msrs_ioctl(rq, false, feature_msr_one, NULL);
 	case KVM_GET_MSR_INDEX_LIST:
 		return get_msr_index_list(rq);
 	case KVM_GET_SUPPORTED_CPUID:

@@ -9,12 +9,11 @@
 #include <unistd.h>
 #include "cused/kvm/vcpu.h"
 #include "cused/kvm/guestmem.h"
+#include "cused/kvm/msrs_io.h"
 #include "cused/mmu/walk.h"
 #include "cused/x86/cpuid.h"
 #include "cused/x86/regs.h"
 #include "cused/util/log.h"
-
-#define MAX_IO_MSRS 256   /* KVM's limit for one KVM_GET/SET_MSRS */
 
 int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 {
@@ -193,47 +192,13 @@ static long set_sregs(struct vcpu *v, struct ioctl_req *rq)
 	return r;
 }
 
-static long msrs_io(struct vcpu *v, struct ioctl_req *rq, bool set)
+static int vcpu_msr_one(void *ctx, uint32_t index, uint64_t *val, bool set)
 {
-	const struct kvm_msrs *in = req_in(rq, sizeof(*in));
+	struct vcpu *v = ctx;
 	struct msr_io io = vcpu_msr_io(v);
-	struct kvm_msr_entry *e;
-	uint32_t n, i;
-	size_t bytes;
 
-	if (!in)
-		return -EFAULT;
-	n = in->nmsrs;
-	if (n >= MAX_IO_MSRS)
-		return refuse(-E2BIG, "KVM_%s_MSRS: %u entries >= %u", set ? "SET" : "GET",
-			      n, MAX_IO_MSRS);
-	bytes = (size_t)n * sizeof(*e);
-	e = malloc(bytes ? bytes : 1);
-	if (!e)
-		return -ENOMEM;
-	if (client_read(rq, rq->arg + sizeof(*in), e, bytes)) {
-		free(e);
-		return refuse(-EFAULT, "KVM_%s_MSRS: entries not readable", set ? "SET" : "GET");
-	}
-	/* KVM processes entries in order and reports how many succeeded */
-	for (i = 0; i < n; i++) {
-		uint64_t val = e[i].data;
-		int r = set ? msr_write(&v->msrs, &io, e[i].index, val, true)
-			    : msr_read(&v->msrs, &io, e[i].index, &val, true);
-
-		e[i].data = val;
-		if (r) {
-			log_info("KVM_%s_MSRS: stopped at MSR %#x (%d)", set ? "SET" : "GET",
-				 e[i].index, r);
-			break;
-		}
-	}
-	if (!set && client_write(rq, rq->arg + sizeof(*in), e, bytes)) {
-		free(e);
-		return refuse(-EFAULT, "KVM_GET_MSRS: entries not writable");
-	}
-	free(e);
-	return i;
+	return set ? msr_write(&v->msrs, &io, index, *val, true)
+		   : msr_read(&v->msrs, &io, index, val, true);
 }
 
 struct walk_ctx {
@@ -343,9 +308,10 @@ static long set_guest_debug(struct vcpu *v, struct ioctl_req *rq)
 		return -EFAULT;
 	if (!v->vm->ctx->caps.guest_debug)
 		return refuse(-EINVAL, "KVM_SET_GUEST_DEBUG: backend cannot debug guests");
+	/* like the reference /dev/kvm, unknown control bits are ignored */
 	if (dbg->control & ~GUESTDBG_VALID)
-		return refuse(-EINVAL, "KVM_SET_GUEST_DEBUG: unknown control bits %#x",
-			      dbg->control & ~GUESTDBG_VALID);
+		log_debug("KVM_SET_GUEST_DEBUG: ignoring unknown control bits %#x",
+			  dbg->control & ~GUESTDBG_VALID);
 	r = v->vm->ctx->ops->set_debug(v->tv, dbg);
 	if (!r)
 		v->debug_control = dbg->control;
@@ -379,9 +345,27 @@ static long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 	case KVM_SET_SREGS:
 		return set_sregs(v, rq);
 	case KVM_GET_MSRS:
-		return msrs_io(v, rq, false);
+		return msrs_ioctl(rq, false, vcpu_msr_one, v);
 	case KVM_SET_MSRS:
-		return msrs_io(v, rq, true);
+		return msrs_ioctl(rq, true, vcpu_msr_one, v);
+	case KVM_GET_MP_STATE: {
+		struct kvm_mp_state *mp = req_out(rq, sizeof(*mp));
+
+		/* without an in-kernel LAPIC a vCPU is always runnable; HLT exits */
+		if (!mp)
+			return -EFAULT;
+		mp->mp_state = KVM_MP_STATE_RUNNABLE;
+		return 0;
+	}
+	case KVM_SET_MP_STATE: {
+		const struct kvm_mp_state *mp = req_in(rq, sizeof(*mp));
+
+		if (!mp)
+			return -EFAULT;
+		if (mp->mp_state != KVM_MP_STATE_RUNNABLE)
+			return refuse(-EINVAL, "KVM_SET_MP_STATE: only RUNNABLE without an irqchip");
+		return 0;
+	}
 	case KVM_TRANSLATE:
 		return translate(v, rq);
 	case KVM_INTERRUPT:

@@ -168,8 +168,11 @@ int vcpu_run(struct vcpu *v)
 		ops->request_irq_window(v->tv, v->irq_window_requested);
 	}
 	for (;;) {
-		/* immediate_exit and kicks both mean: return to the client now */
-		if (run->immediate_exit || take_kick(v)) {
+		/* KVM leaves exit_reason alone for immediate_exit ... */
+		if (run->immediate_exit)
+			return -EINTR;
+		/* ... and reports a signal (our kick) as KVM_EXIT_INTR */
+		if (take_kick(v)) {
 			run->exit_reason = KVM_EXIT_INTR;
 			return -EINTR;
 		}

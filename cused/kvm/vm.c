@@ -127,11 +127,7 @@ int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
 	pthread_mutex_lock(&vm->lock);
 	change = memslot_check(&vm->slots, r, valid);
 	if (change < 0) {
-		err = refuse(change, "KVM_SET_USER_MEMORY_REGION slot %u gpa %#llx size %#llx "
-			     "flags %#x uaddr %#llx rejected: %d", r->slot,
-			     (unsigned long long)r->guest_phys_addr,
-			     (unsigned long long)r->memory_size, r->flags,
-			     (unsigned long long)r->userspace_addr, change);
+		err = change;   /* memslot_check logged which rule failed */
 		goto out;
 	}
 	/*
@@ -176,6 +172,16 @@ int vm_reserve_vcpu_id(struct vm *vm, uint64_t id)
 		}
 	vm->vcpu_ids[vm->nr_vcpus++] = id;
 out:
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+bool vm_has_vcpus(struct vm *vm)
+{
+	bool r;
+
+	pthread_mutex_lock(&vm->lock);
+	r = vm->nr_vcpus > 0;
 	pthread_mutex_unlock(&vm->lock);
 	return r;
 }
@@ -281,6 +287,22 @@ long vm_ioctl(struct vm *vm, struct cused_handle *h, struct ioctl_req *rq)
 		return vm_get_dirty_log(vm, rq);
 	case KVM_CHECK_EXTENSION:
 		return caps_check(vm->ctx, rq->arg);
+	case KVM_ENABLE_CAP: {
+		const struct kvm_enable_cap *cap = req_in(rq, sizeof(*cap));
+
+		if (!cap)
+			return -EFAULT;
+		if (cap->flags)
+			return refuse(-EINVAL, "KVM_ENABLE_CAP: flags %#x must be 0", cap->flags);
+		return refuse(-EINVAL, "KVM_ENABLE_CAP: capability %u cannot be enabled", cap->cap);
+	}
+	case KVM_IRQ_LINE:
+	case KVM_IRQ_LINE_STATUS:
+		return refuse(-ENXIO, "KVM_IRQ_LINE: no in-kernel irqchip (use KVM_INTERRUPT)");
+	case KVM_CREATE_IRQCHIP:
+		if (vm_has_vcpus(vm))
+			return refuse(-EINVAL, "KVM_CREATE_IRQCHIP after vCPUs were created");
+		return refuse(-ENOTTY, "KVM_CREATE_IRQCHIP: cused has no in-kernel irqchip yet");
 	case KVM_CREATE_VCPU:
 		return refuse(-EOPNOTSUPP, "pid %d: KVM_CREATE_VCPU needs the libcused shim: "
 			      "run the client as `cused-run CMD...`", rq->pid);

@@ -34,6 +34,7 @@ int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
 /* reserve a vCPU id (KVM's EINVAL / EEXIST rules) or give it back */
 int vm_reserve_vcpu_id(struct vm *vm, uint64_t id);
 void vm_release_vcpu_id(struct vm *vm, uint32_t id);
+bool vm_has_vcpus(struct vm *vm);
 
 /* the gpa is inside a slot whose memory the daemon could not map */
 bool vm_gpa_unbacked(struct vm *vm, uint64_t gpa);

@@ -34,8 +34,9 @@ struct walk_mem {
 /*
  * level: 1 for a 4 KB leaf, 2 for 2/4 MB, 3 for 1 GB, 0 with paging off; on
  * a fault, the level of the entry that faulted (0 for a non-canonical
- * address).  writable/user/nx: the rights of the whole walk (R/W and U/S
- * ANDed, XD ORed over the levels), whether or not the access was allowed.
+ * address).  writable/user/nx: the rights of the walk (R/W and U/S ANDed,
+ * XD ORed over the levels read), whether or not the access was allowed; on
+ * a not-present or reserved-bit fault they cover only the levels above it.
  */
 struct walk_result { uint64_t gpa; uint32_t error_code; int level; bool writable, user, nx; };
 

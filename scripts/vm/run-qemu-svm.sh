@@ -27,7 +27,7 @@ log=$VM_CACHE/serial-svm.log
 vm_log "booting $KVER under qemu TCG (timeout ${TIMEOUT}s), serial log $log"
 timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp "${VM_SMP:-2}" -m 512 \
 	-nographic -no-reboot -kernel "$VMLINUZ" -initrd "$VM_CACHE/initramfs-svm.cpio.gz" \
-	-append 'console=ttyS0 panic=-1 quiet' </dev/null >"$log" 2>&1
+	-append "console=ttyS0 panic=-1 ${VM_APPEND:-quiet}" ${VM_QEMU_ARGS:-} </dev/null >"$log" 2>&1
 qrc=$?
 t3=$(date +%s.%N)
 tr -d '\r' <"$log" | grep -vE '^\s*$' | sed 's/^/  | /'

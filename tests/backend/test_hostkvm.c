@@ -554,21 +554,6 @@ static void test_fpu_activity(void **state)
 	set_field(fx, CUSED_F_ACTIVITY, 0);
 }
 
-/* with an empty IVT an INT3 escalates to a triple fault */
-static void test_shutdown(void **state)
-{
-	static const uint8_t code[] = {
-		0xcc,                   /* int3 */
-		0xf4,                   /* hlt (not reached) */
-	};
-	struct fx *fx = host(state);
-	struct tramp_exit ex;
-
-	load(fx, code, sizeof(code));
-	set_field(fx, CUSED_F_IDTR_LIMIT, 0);
-	run(fx, &ex, TX_SHUTDOWN);
-}
-
 struct kicker {
 	struct tramp_vcpu *vcpu;
 	unsigned delay_ms;
@@ -626,7 +611,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pending_irq_field, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_single_step, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_fpu_activity, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_shutdown, fx_setup, fx_teardown),
 	};
 
 	const char *why = NULL;

@@ -217,6 +217,8 @@ static void test_system(void **state)
 	/* a client without the shim is told so, not crashed */
 	assert_int_equal(call_val(f->sys, KVM_CREATE_VM, 0), -EOPNOTSUPP);
 	assert_int_equal(call_val(f->sys, _IO(KVMIO, 0x7f), 0), -EINVAL);
+	assert_int_equal(call_val(f->sys, KVM_GET_API_VERSION, 1), -EINVAL);
+	assert_int_equal(call_val(f->sys, KVM_GET_VCPU_MMAP_SIZE, 1), -EINVAL);
 	/* too small: E2BIG and the needed count written back */
 	assert_int_equal(call(f->sys, KVM_GET_MSR_INDEX_LIST, &ml), -E2BIG);
 	assert_true(ml.l.nmsrs > 0 && ml.l.nmsrs < 512);
@@ -286,6 +288,17 @@ static void test_memory(void **state)
 	assert_int_equal(bitmap[0], 0x5);
 	assert_int_equal(set_mem(f, 1, 0, 0x10000, 0, ua + 0x10000), 0);        /* delete */
 	assert_int_equal(call_val(f->vm, _IO(KVMIO, 0x7f), 0), -ENOTTY);
+	/* no in-kernel irqchip: IRQ_LINE is ENXIO, CREATE_IRQCHIP after vCPUs EINVAL */
+	{
+		struct kvm_irq_level lvl = { .irq = 4, .level = 1 };
+		struct kvm_enable_cap cap = { .cap = 9999 };
+
+		assert_int_equal(call(f->vm, KVM_IRQ_LINE, &lvl), -ENXIO);
+		assert_int_equal(call_val(f->vm, KVM_CREATE_IRQCHIP, 0), -EINVAL);
+		assert_int_equal(call(f->vm, KVM_ENABLE_CAP, &cap), -EINVAL);
+		cap.flags = 1;
+		assert_int_equal(call(f->vm, KVM_ENABLE_CAP, &cap), -EINVAL);
+	}
 	munmap(ram, 1 << 20);
 }
 
@@ -302,7 +315,8 @@ static void test_vcpu_args(void **state)
 	assert_int_equal(call(f->vcpu, KVM_GET_MSRS, &msrs), -E2BIG);
 	assert_int_equal(call(f->vcpu, KVM_SET_CPUID2, &cpuid), -E2BIG);
 	assert_int_equal(call(f->vcpu, KVM_INTERRUPT, &irq), -EINVAL);
-	assert_int_equal(call(f->vcpu, KVM_SET_GUEST_DEBUG, &dbg), -EINVAL);
+	/* the reference /dev/kvm ignores unknown control bits */
+	assert_int_equal(call(f->vcpu, KVM_SET_GUEST_DEBUG, &dbg), 0);
 	assert_int_equal(call_val(f->vcpu, _IO(KVMIO, 0x7f), 0), -EINVAL);
 	assert_int_equal(call_val(f->vcpu, KVM_CHECK_EXTENSION, 1), -EINVAL);
 
@@ -353,11 +367,17 @@ static void test_run_exits(void **state)
 	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
 	assert_int_equal(v->tv->fields[CUSED_F_SYSENTER_ESP], 0x1234);
 	assert_true(v->tv->completes >= 2);   /* IO retired, MSR retired */
-	/* immediate_exit: EINTR without entering */
+	/* immediate_exit: EINTR without entering, exit_reason left alone */
 	run->immediate_exit = 1;
 	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), -EINTR);
-	assert_int_equal(run->exit_reason, KVM_EXIT_INTR);
+	assert_int_equal(run->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(v->tv->script, 3);
 	run->immediate_exit = 0;
+	/* a kick (the client took a signal) is KVM_EXIT_INTR */
+	vcpu_kick(v);
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), -EINTR);
+	assert_int_equal(run->exit_reason, KVM_EXIT_INTR);
+	assert_int_equal(v->tv->kicks, 1);
 }
 
 int main(void)
