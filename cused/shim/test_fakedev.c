@@ -183,6 +183,8 @@ static int fk_ioctl(const char *path, unsigned int cmd, void *arg, struct fuse_f
 		return CUSED_SHIM_VERSION;
 	case KVM_GET_API_VERSION:
 		return KVM_API_VERSION;
+	case KVM_GET_VCPU_MMAP_SIZE:
+		return CUSED_VCPU_MMAP_SIZE;
 	case CUSED_IOC_CREATE:
 		((struct cused_create *)data)->token = __atomic_add_fetch(&next_token, 1, __ATOMIC_SEQ_CST);
 		return 0;

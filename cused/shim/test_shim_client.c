@@ -96,7 +96,7 @@ static void on_alarm(int sig)
 
 static int fake(void)
 {
-	int sys = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm, vcpu, n = 20000;
+	int sys = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm, vcpu, n = 20000, mmap_sz;
 	uint64_t *mem, *m2;
 	struct kvm_run *run;
 	struct timespec t0, t1;
@@ -106,6 +106,7 @@ static int fake(void)
 	check_preloaded();
 	CHECK(sys >= 0, "open /dev/kvm (the fake device)");
 	CHECK(ioctl(sys, KVM_GET_API_VERSION, 0) == KVM_API_VERSION, "KVM_GET_API_VERSION passes through");
+	mmap_sz = ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
 	vm = ioctl(sys, KVM_CREATE_VM, 0);
 	CHECK(vm >= 0 && vm != sys, "KVM_CREATE_VM gives a new fd");
 
@@ -141,9 +142,9 @@ static int fake(void)
 	CHECK(mmap(NULL, PG, PROT_READ, MAP_SHARED, vm, 0) == MAP_FAILED && errno == ENODEV,
 	      "mmap of a VM fd: ENODEV");
 	errno = 0;
-	CHECK(mmap(NULL, 4 * PG, PROT_READ, MAP_SHARED, vcpu, 0) == MAP_FAILED && errno == EINVAL,
-	      "mmap of 4 pages of a vCPU fd: EINVAL");
-	run = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	CHECK(mmap(NULL, mmap_sz + PG, PROT_READ, MAP_SHARED, vcpu, 0) == MAP_FAILED &&
+	      errno == EINVAL, "mmap past KVM_GET_VCPU_MMAP_SIZE of a vCPU fd: EINVAL");
+	run = mmap(NULL, mmap_sz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
 	CHECK(run != MAP_FAILED, "mmap of the vCPU fd");
 	if (run == MAP_FAILED)
 		return 1;
@@ -174,7 +175,7 @@ static int fake(void)
 		      "next KVM_RUN is normal again");
 	}
 
-	munmap(run, 3 * PG);
+	munmap(run, mmap_sz);
 	CHECK(close(vcpu) == 0 && close(vm) == 0 && close(sys) == 0, "close");
 	return failed;
 }

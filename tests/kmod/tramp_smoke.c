@@ -83,6 +83,32 @@ static int run(int vcpu, struct cused_tramp_exit *ex)
 	return 0;
 }
 
+static int set_real_mode(int vcpu)
+{
+	/* real mode: CS=0x100 (base 0x1000), DS=0x100, FS base 0x20000 */
+	struct cused_field_val st[] = {
+		{ CUSED_F_CR0, 0, 0x10 }, { CUSED_F_CR4, 0, 0 }, { CUSED_F_EFER, 0, 0 },
+		{ CUSED_F_RIP, 0, 0 }, { CUSED_F_RFLAGS, 0, 2 }, { CUSED_F_RAX, 0, 0 },
+		{ CUSED_F_RBX, 0, 0x1234 }, { CUSED_F_RSP, 0, 0xff0 },
+		{ CUSED_F_SEG(CUSED_SEG_CS, CUSED_SEGP_SEL), 0, 0x100 },
+		{ CUSED_F_SEG(CUSED_SEG_CS, CUSED_SEGP_BASE), 0, 0x1000 },
+		{ CUSED_F_SEG(CUSED_SEG_CS, CUSED_SEGP_LIMIT), 0, 0xffff },
+		{ CUSED_F_SEG(CUSED_SEG_CS, CUSED_SEGP_ATTR), 0, 0x9b },
+		{ CUSED_F_SEG(CUSED_SEG_DS, CUSED_SEGP_SEL), 0, 0x100 },
+		{ CUSED_F_SEG(CUSED_SEG_DS, CUSED_SEGP_BASE), 0, 0x1000 },
+		{ CUSED_F_SEG(CUSED_SEG_DS, CUSED_SEGP_LIMIT), 0, 0xffff },
+		{ CUSED_F_SEG(CUSED_SEG_DS, CUSED_SEGP_ATTR), 0, 0x93 },
+		{ CUSED_F_SEG(CUSED_SEG_FS, CUSED_SEGP_SEL), 0, 0x2000 },
+		{ CUSED_F_SEG(CUSED_SEG_FS, CUSED_SEGP_BASE), 0, 0x20000 },
+		{ CUSED_F_SEG(CUSED_SEG_FS, CUSED_SEGP_LIMIT), 0, 0xffff },
+		{ CUSED_F_SEG(CUSED_SEG_FS, CUSED_SEGP_ATTR), 0, 0x93 },
+		{ CUSED_F_SEG(CUSED_SEG_SS, CUSED_SEGP_SEL), 0, 0 },
+		{ CUSED_F_SEG(CUSED_SEG_SS, CUSED_SEGP_BASE), 0, 0 },
+		{ CUSED_F_SEG(CUSED_SEG_SS, CUSED_SEGP_ATTR), 0, 0x93 },
+	};
+	return set_fields(vcpu, st, sizeof(st) / sizeof(st[0]));
+}
+
 static void *kicker(void *arg)
 {
 	usleep(200 * 1000);
@@ -120,6 +146,9 @@ static uint64_t rnd(void)
 static int fuzz(int rounds)
 {
 	static const uint32_t ids[] = {
+		CUSED_F_DR6, CUSED_F_CR2, CUSED_F_SYSENTER_EIP, CUSED_F_KERNEL_GS_BASE,
+		CUSED_F_SEG(CUSED_SEG_FS, CUSED_SEGP_BASE), CUSED_F_SEG(CUSED_SEG_GS, CUSED_SEGP_BASE),
+		CUSED_F_SEG(CUSED_SEG_TR, CUSED_SEGP_BASE), CUSED_F_SEG(CUSED_SEG_LDTR, CUSED_SEGP_ATTR),
 		CUSED_F_RAX, CUSED_F_RSP, CUSED_F_RIP, CUSED_F_RFLAGS, CUSED_F_CR0,
 		CUSED_F_CR3, CUSED_F_CR4, CUSED_F_CR8, CUSED_F_EFER, CUSED_F_DR7,
 		CUSED_F_GDTR_BASE, CUSED_F_GDTR_LIMIT, CUSED_F_IDTR_BASE,
@@ -149,7 +178,9 @@ static int fuzz(int rounds)
 	for (int i = 0; i < rounds; i++) {
 		for (int j = 0; j < 4096; j++)
 			ram[rnd() % (1 << 20)] = rnd();
-		for (int j = 0; j < 6; j++) {
+		set_real_mode(vcpu);
+		int nmut = rnd() % 4;
+		for (int j = 0; j < nmut; j++) {
 			uint64_t v = rnd();
 
 			switch (rnd() % 4) {
@@ -264,28 +295,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	/* real mode: CS=0x100 (base 0x1000), DS=0x100, FS base 0x20000 */
-	struct cused_field_val st[] = {
-		{ CUSED_F_CR0, 0, 0x10 }, { CUSED_F_CR4, 0, 0 }, { CUSED_F_EFER, 0, 0 },
-		{ CUSED_F_RIP, 0, 0 }, { CUSED_F_RFLAGS, 0, 2 }, { CUSED_F_RAX, 0, 0 },
-		{ CUSED_F_RBX, 0, 0x1234 }, { CUSED_F_RSP, 0, 0xff0 },
-		{ CUSED_F_SEG(CUSED_SEG_CS, CUSED_SEGP_SEL), 0, 0x100 },
-		{ CUSED_F_SEG(CUSED_SEG_CS, CUSED_SEGP_BASE), 0, 0x1000 },
-		{ CUSED_F_SEG(CUSED_SEG_CS, CUSED_SEGP_LIMIT), 0, 0xffff },
-		{ CUSED_F_SEG(CUSED_SEG_CS, CUSED_SEGP_ATTR), 0, 0x9b },
-		{ CUSED_F_SEG(CUSED_SEG_DS, CUSED_SEGP_SEL), 0, 0x100 },
-		{ CUSED_F_SEG(CUSED_SEG_DS, CUSED_SEGP_BASE), 0, 0x1000 },
-		{ CUSED_F_SEG(CUSED_SEG_DS, CUSED_SEGP_LIMIT), 0, 0xffff },
-		{ CUSED_F_SEG(CUSED_SEG_DS, CUSED_SEGP_ATTR), 0, 0x93 },
-		{ CUSED_F_SEG(CUSED_SEG_FS, CUSED_SEGP_SEL), 0, 0x2000 },
-		{ CUSED_F_SEG(CUSED_SEG_FS, CUSED_SEGP_BASE), 0, 0x20000 },
-		{ CUSED_F_SEG(CUSED_SEG_FS, CUSED_SEGP_LIMIT), 0, 0xffff },
-		{ CUSED_F_SEG(CUSED_SEG_FS, CUSED_SEGP_ATTR), 0, 0x93 },
-		{ CUSED_F_SEG(CUSED_SEG_SS, CUSED_SEGP_SEL), 0, 0 },
-		{ CUSED_F_SEG(CUSED_SEG_SS, CUSED_SEGP_BASE), 0, 0 },
-		{ CUSED_F_SEG(CUSED_SEG_SS, CUSED_SEGP_ATTR), 0, 0x93 },
-	};
-	CHECK(set_fields(vcpu, st, sizeof(st) / sizeof(st[0])) == 0, "set real-mode state");
+	CHECK(set_real_mode(vcpu) == 0, "set real-mode state");
 
 	/* the allow-list: unknown ids, bad sizes and pad must be refused */
 	struct cused_field_val bogus[] = { { CUSED_F_RBX, 0, 7 }, { 0x9999, 0, 0 } };
