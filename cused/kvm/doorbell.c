@@ -60,7 +60,8 @@ static void *runner_main(void *arg)
 {
 	struct vcpu *v = arg;
 	struct cused_doorbell *db = v->db;
-	uint32_t seen = __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
+	/* sampled before the thread existed: a request made since is not lost */
+	uint32_t seen = v->runner_seen;
 	sigset_t term;
 
 	/* shutdown signals belong to the FUSE loop; backend kick signals stay open */
@@ -94,7 +95,8 @@ int vcpu_runner_start(struct vcpu *v)
 	int r;
 
 	v->db->result = 0;
-	__atomic_store_n(&v->db->done_seq, v->db->req_seq, __ATOMIC_RELEASE);
+	v->runner_seen = __atomic_load_n(&v->db->req_seq, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&v->db->done_seq, v->runner_seen, __ATOMIC_RELEASE);
 	r = -pthread_create(&v->runner, NULL, runner_main, v);
 	if (r)
 		return refuse(r, "vcpu %u: cannot start runner thread", v->id);

@@ -29,6 +29,7 @@ struct vcpu {
 
 	pthread_t runner;
 	bool runner_started;
+	uint32_t runner_seen;      /* req_seq the runner starts from */
 	atomic_bool dying;
 	atomic_bool kicked;        /* a kick arrived: the current or next run returns -EINTR */
 

@@ -193,15 +193,11 @@ static int fuzz(int rounds)
 
 			if (ioctl(vcpu, CUSED_TRAMP_WRITE_FIELDS, &h))
 				rejected++;
+			else if (getenv("FUZZ_VERBOSE"))
+				printf("  set %#x = %#llx\n", f.id, (unsigned long long)f.val);
 		}
 		if (getenv("FUZZ_VERBOSE")) {
-			printf("round %d: rip %#llx cr0 %#llx cr4 %#llx efer %#llx rflags %#llx cs attr %#llx\n", i,
-			       (unsigned long long)get_field(vcpu, CUSED_F_RIP),
-			       (unsigned long long)get_field(vcpu, CUSED_F_CR0),
-			       (unsigned long long)get_field(vcpu, CUSED_F_CR4),
-			       (unsigned long long)get_field(vcpu, CUSED_F_EFER),
-			       (unsigned long long)get_field(vcpu, CUSED_F_RFLAGS),
-			       (unsigned long long)get_field(vcpu, CUSED_F_SEG(CUSED_SEG_CS, CUSED_SEGP_ATTR)));
+			printf("round %d\n", i);
 			fflush(stdout);
 		}
 		for (int k = 0; k < 4; k++) {
