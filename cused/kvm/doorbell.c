@@ -3,8 +3,8 @@
  * The KVM_RUN fast path.  A FUSE round trip costs ~5x a host KVM exit, so
  * KVM_RUN does not go through FUSE: the shim and this thread hand the vCPU
  * back and forth through struct cused_doorbell in the shared kvm_run mapping
- * (see include/cused/shim_abi.h), spinning briefly and then sleeping on a
- * shared futex.
+ * (see include/cused/shim_abi.h), spinning while that pays (cused/spin.h)
+ * and otherwise sleeping on a shared futex.
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,9 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "cused/kvm/vcpu.h"
+#include "cused/spin.h"
 #include "cused/util/log.h"
-
-#define SPIN_NS 50000   /* a guest exit handled by the client is usually faster */
 
 static long futex(uint32_t *uaddr, int op, uint32_t val)
 {
@@ -24,35 +23,38 @@ static long futex(uint32_t *uaddr, int op, uint32_t val)
 	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* wait until req_seq differs from seen, or the vCPU is dying */
 static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 {
 	struct cused_doorbell *db = v->db;
-	uint64_t until = now_ns() + SPIN_NS;
+	uint32_t budget = cused_spin_budget(&v->spin);
+	uint64_t start = budget ? cused_now_ns() : 0;
 	uint32_t seq;
 
 	for (;;) {
 		seq = __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
-		if (seq != seen || atomic_load(&v->dying))
+		if (seq != seen || atomic_load(&v->dying)) {
+			if (budget)
+				cused_spin_learn(&v->spin, cused_now_ns() - start, true);
 			return seq;
-		if (now_ns() < until) {
+		}
+		if (budget && cused_now_ns() - start < budget) {
 			__builtin_ia32_pause();
 			continue;
 		}
+		if (budget)
+			cused_spin_learn(&v->spin, budget, false);
+		break;
+	}
+	for (;;) {
 		__atomic_store_n(&db->daemon_waiting, 1, __ATOMIC_SEQ_CST);
 		seq = __atomic_load_n(&db->req_seq, __ATOMIC_SEQ_CST);
 		if (seq == seen && !atomic_load(&v->dying))
 			futex(&db->req_seq, FUTEX_WAIT, seen);
 		__atomic_store_n(&db->daemon_waiting, 0, __ATOMIC_RELAXED);
-		until = now_ns() + SPIN_NS;
+		seq = __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
+		if (seq != seen || atomic_load(&v->dying))
+			return seq;
 	}
 }
 
@@ -94,6 +96,7 @@ int vcpu_runner_start(struct vcpu *v)
 {
 	int r;
 
+	cused_spin_init(&v->spin);
 	v->db->result = 0;
 	v->runner_seen = __atomic_load_n(&v->db->req_seq, __ATOMIC_ACQUIRE);
 	__atomic_store_n(&v->db->done_seq, v->runner_seen, __ATOMIC_RELEASE);

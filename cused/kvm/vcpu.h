@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include "cused/kvm/vm.h"
 #include "cused/shim_abi.h"
+#include "cused/spin.h"
 #include "cused/x86/msr.h"
 #include "cused/x86/decode.h"
 
@@ -30,6 +31,7 @@ struct vcpu {
 	pthread_t runner;
 	bool runner_started;
 	uint32_t runner_seen;      /* req_seq the runner starts from */
+	struct cused_spin spin;    /* runner's adaptive spin on req_seq */
 	atomic_bool dying;
 	atomic_bool kicked;        /* a kick arrived: the current or next run returns -EINTR */
 

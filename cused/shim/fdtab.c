@@ -65,6 +65,7 @@ int cfd_add(int fd, int kind, int memfd, void *shared)
 	if (!c)
 		return -ENOMEM;
 	*c = (struct cfd){ .fd = fd, .kind = kind, .refs = 1, .memfd = memfd, .shared = shared };
+	cused_spin_init(&c->spin);
 	pthread_mutex_lock(&lock);
 	/* a stale entry means the fd was closed behind our back (dup2, raw syscall) */
 	i = find(fd);

@@ -13,21 +13,12 @@
 #include <unistd.h>
 #include "cused/shim/shim.h"
 
-#define SPIN_NS 50000          /* most exits come back well within this */
 #define LIVENESS_NS 1000000000 /* how often a sleeper checks the daemon is alive */
 
 static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
 {
 	/* shared (not PRIVATE) futexes: the daemon maps the same page */
 	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 /* the client took a signal: make the daemon's KVM_RUN return -EINTR, as KVM would */
@@ -52,8 +43,8 @@ int shim_run(struct cfd *c)
 	struct kvm_run *run = c->shared;
 	const struct timespec tmo = { .tv_sec = LIVENESS_NS / 1000000000 };
 	bool kicked = false, ie0;
-	uint64_t until;
-	uint32_t seq;
+	uint32_t seq, budget;
+	uint64_t start;
 
 	/* not served yet (or no more): the daemon answers KVM_RUN itself */
 	if (__atomic_load_n(&db->magic, __ATOMIC_ACQUIRE) != CUSED_DOORBELL_MAGIC)
@@ -65,8 +56,9 @@ int shim_run(struct cfd *c)
 	if (__atomic_load_n(&db->daemon_waiting, __ATOMIC_SEQ_CST))
 		futex(&db->req_seq, FUTEX_WAKE, INT_MAX, NULL);
 
-	until = now_ns() + SPIN_NS;
-	while (!done(db, seq) && now_ns() < until) {
+	budget = cused_spin_budget(&c->spin);
+	start = budget ? cused_now_ns() : 0;
+	while (budget && !done(db, seq) && cused_now_ns() - start < budget) {
 		/*
 		 * A signal handled while spinning is invisible to us; QEMU's
 		 * handler sets immediate_exit, which we can see: pass it on.
@@ -75,6 +67,8 @@ int shim_run(struct cfd *c)
 			kick(c, seq, &kicked);
 		__builtin_ia32_pause();
 	}
+	if (budget)
+		cused_spin_learn(&c->spin, cused_now_ns() - start, done(db, seq));
 
 	while (!done(db, seq)) {
 		uint32_t cur;

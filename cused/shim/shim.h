@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "cused/shim_abi.h"
+#include "cused/spin.h"
 
 /* the libc functions we wrap, resolved with dlsym(RTLD_NEXT) */
 struct shim_real {
@@ -49,6 +50,7 @@ struct cfd {
 	int refs;          /* one for the table, one per call in flight */
 	int memfd;         /* vCPU: the kvm_run memfd the client mmaps; else -1 */
 	void *shared;      /* vCPU: the shim's own mapping of it (doorbell) */
+	struct cused_spin spin; /* vCPU: adaptive spin while KVM_RUN is out */
 };
 
 bool cfd_any(void);                       /* lock-free: are there cused fds at all? */

@@ -5,6 +5,11 @@
 # an initramfs, boots Debian's 6.1 kernel under QEMU TCG with -cpu max (AMD
 # SVM emulated), runs TEST_CMD (default tramp_smoke) and greps the serial
 # log for PASS.  Exit 0 pass, 1 fail, 77 skip (a package cannot be had).
+#
+# Knobs: VM_TIMEOUT (s, default 180), VM_SMP (default 2), VM_APPEND (kernel
+# args instead of "quiet"), VM_QEMU_ARGS (e.g. "-s" for a gdbstub on :1234),
+# VM_CACHE (default $XDG_CACHE_HOME/cused-vm).  Guest-side commands:
+# "tramp_smoke" (default), "tramp_smoke fuzz N", "tramp_smoke fuzz -1".
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
