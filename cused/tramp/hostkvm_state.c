@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include "cused/tramp/hostkvm.h"
-#include "cused/x86/seg.h"
+#include "cused/x86/regs.h"
 #include "cused/util/log.h"
 
 static const struct {
@@ -134,88 +134,11 @@ static int check_ids(const struct cused_field_val *f, unsigned n)
 	return 0;
 }
 
-static struct kvm_segment *seg_of(struct kvm_sregs *s, unsigned seg)
-{
-	switch (seg) {
-	case CUSED_SEG_ES:   return &s->es;
-	case CUSED_SEG_CS:   return &s->cs;
-	case CUSED_SEG_SS:   return &s->ss;
-	case CUSED_SEG_DS:   return &s->ds;
-	case CUSED_SEG_FS:   return &s->fs;
-	case CUSED_SEG_GS:   return &s->gs;
-	case CUSED_SEG_LDTR: return &s->ldt;
-	default:             return &s->tr;
-	}
-}
-
-/* the u64 inside a cached group that a field id names, or NULL */
-static __u64 *sregs_u64(struct kvm_sregs *s, uint32_t id)
-{
-	switch (id) {
-	case CUSED_F_CR0:       return &s->cr0;
-	case CUSED_F_CR2:       return &s->cr2;
-	case CUSED_F_CR3:       return &s->cr3;
-	case CUSED_F_CR4:       return &s->cr4;
-	case CUSED_F_CR8:       return &s->cr8;
-	case CUSED_F_EFER:      return &s->efer;
-	case CUSED_F_APIC_BASE: return &s->apic_base;
-	case CUSED_F_GDTR_BASE: return &s->gdt.base;
-	case CUSED_F_IDTR_BASE: return &s->idt.base;
-	default:                return NULL;
-	}
-}
-
 static __u64 *dregs_u64(struct kvm_debugregs *d, uint32_t id)
 {
 	if (id <= CUSED_F_DR3)
 		return &d->db[id - CUSED_F_DR0];
 	return id == CUSED_F_DR6 ? &d->dr6 : &d->dr7;
-}
-
-static uint64_t sregs_get(struct kvm_sregs *s, uint32_t id)
-{
-	__u64 *p = sregs_u64(s, id);
-	struct kvm_segment *seg;
-
-	if (p)
-		return *p;
-	if (id == CUSED_F_GDTR_LIMIT)
-		return s->gdt.limit;
-	if (id == CUSED_F_IDTR_LIMIT)
-		return s->idt.limit;
-	seg = seg_of(s, (id - CUSED_F_SEG(0, 0)) / 4);
-	switch ((id - CUSED_F_SEG(0, 0)) % 4) {
-	case CUSED_SEGP_SEL:   return seg->selector;
-	case CUSED_SEGP_BASE:  return seg->base;
-	case CUSED_SEGP_LIMIT: return seg->limit;
-	default:               return seg_attr_from_kvm(seg);
-	}
-}
-
-static void sregs_set(struct kvm_sregs *s, uint32_t id, uint64_t val)
-{
-	__u64 *p = sregs_u64(s, id);
-	struct kvm_segment *seg;
-
-	if (p) {
-		*p = val;
-		return;
-	}
-	if (id == CUSED_F_GDTR_LIMIT) {
-		s->gdt.limit = (uint16_t)val;
-		return;
-	}
-	if (id == CUSED_F_IDTR_LIMIT) {
-		s->idt.limit = (uint16_t)val;
-		return;
-	}
-	seg = seg_of(s, (id - CUSED_F_SEG(0, 0)) / 4);
-	switch ((id - CUSED_F_SEG(0, 0)) % 4) {
-	case CUSED_SEGP_SEL:   seg->selector = (uint16_t)val; break;
-	case CUSED_SEGP_BASE:  seg->base = val; break;
-	case CUSED_SEGP_LIMIT: seg->limit = (uint32_t)val; break;
-	default:               seg_attr_to_kvm((uint32_t)val, seg); break;
-	}
 }
 
 static struct kvm_xcr *xcr0_of(struct kvm_xcrs *x)
@@ -285,7 +208,7 @@ static int read_one(struct tramp_vcpu *v, struct cused_field_val *f)
 		f->val = ((__u64 *)&v->st.regs)[f->id - CUSED_F_RAX];
 		return 0;
 	case HK_SREGS:
-		f->val = sregs_get(&v->st.sregs, f->id);
+		f->val = sregs_get_field(&v->st.sregs, f->id);
 		return 0;
 	case HK_DREGS:
 		f->val = *dregs_u64(&v->st.dregs, f->id);
@@ -334,7 +257,7 @@ static int write_one(struct tramp_vcpu *v, const struct cused_field_val *f)
 		((__u64 *)&v->st.regs)[f->id - CUSED_F_RAX] = f->val;
 		break;
 	case HK_SREGS:
-		sregs_set(&v->st.sregs, f->id, f->val);
+		sregs_set_field(&v->st.sregs, f->id, f->val);
 		break;
 	case HK_DREGS:
 		*dregs_u64(&v->st.dregs, f->id) = f->val;

@@ -78,7 +78,7 @@ unsigned sregs_field_ids(struct cused_field_val *f)
 	return n;
 }
 
-static uint64_t sreg_get(const struct kvm_sregs *cs, uint32_t id)
+uint64_t sregs_get_field(const struct kvm_sregs *cs, uint32_t id)
 {
 	struct kvm_sregs *s = (struct kvm_sregs *)cs;
 	struct kvm_segment *seg;
@@ -107,7 +107,7 @@ static uint64_t sreg_get(const struct kvm_sregs *cs, uint32_t id)
 	}
 }
 
-static void sreg_put(struct kvm_sregs *s, uint32_t id, uint64_t v)
+void sregs_set_field(struct kvm_sregs *s, uint32_t id, uint64_t v)
 {
 	struct kvm_segment *seg;
 
@@ -138,11 +138,11 @@ static void sreg_put(struct kvm_sregs *s, uint32_t id, uint64_t v)
 void sregs_to_fields(const struct kvm_sregs *s, struct cused_field_val *f)
 {
 	for (unsigned i = 0; i < SREGS_NFIELDS; i++)
-		f[i].val = sreg_get(s, f[i].id);
+		f[i].val = sregs_get_field(s, f[i].id);
 }
 
 void sregs_from_fields(struct kvm_sregs *s, const struct cused_field_val *f, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		sreg_put(s, f[i].id, f[i].val);
+		sregs_set_field(s, f[i].id, f[i].val);
 }

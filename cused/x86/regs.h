@@ -24,6 +24,9 @@ unsigned sregs_field_ids(struct cused_field_val *f);
 /* interrupt_bitmap is not a field: see sregs_pending_irq() */
 void sregs_to_fields(const struct kvm_sregs *s, struct cused_field_val *f);
 void sregs_from_fields(struct kvm_sregs *s, const struct cused_field_val *f, unsigned n);
+/* one field of a struct kvm_sregs by id (backends cache kvm_sregs too); 0 / no-op for other ids */
+uint64_t sregs_get_field(const struct kvm_sregs *s, uint32_t id);
+void sregs_set_field(struct kvm_sregs *s, uint32_t id, uint64_t val);
 
 /*
  * KVM_SET_SREGS validity as Linux 6.1 (stable) kvm_is_valid_sregs +
