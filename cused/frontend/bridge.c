@@ -93,3 +93,16 @@ void bridge_ioctl(fuse_req_t req, unsigned int cmd, void *arg, struct fuse_file_
 		fuse_reply_ioctl(req, (int)r, out, out ? rq.out_len : 0);
 	free(out);
 }
+
+int bridge_loop(struct fuse_session *se)
+{
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	int r;
+
+	/* handlers block (KVM_RUN without the doorbell, vCPU release joins a thread) */
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_max_threads(cfg, 64);
+	r = fuse_session_loop_mt(se, cfg) ? -EIO : 0;
+	fuse_loop_cfg_destroy(cfg);
+	return r;
+}

@@ -15,5 +15,7 @@ void bridge_open(struct cused_ctx *ctx, fuse_req_t req, struct fuse_file_info *f
 void bridge_release(fuse_req_t req, struct fuse_file_info *fi);
 void bridge_ioctl(fuse_req_t req, unsigned int cmd, void *arg, struct fuse_file_info *fi,
 		  unsigned flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz);
+/* the multi-threaded request loop both frontends run; 0 or -EIO */
+int bridge_loop(struct fuse_session *se);
 
 #endif

@@ -35,12 +35,6 @@ static void cd_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *
 	bridge_ioctl(req, (unsigned int)cmd, arg, fi, flags, in_buf, in_bufsz, out_bufsz);
 }
 
-struct cuse_state {
-	struct cused_ctx *ctx;
-	const char *devname;
-	const char *bind_path;
-};
-
 static const struct cuse_lowlevel_ops cd_ops = {
 	.open = cd_open,
 	.release = cd_release,
@@ -54,7 +48,6 @@ int cuse_dev_serve(struct cused_ctx *ctx, const char *devname, const char *bind_
 	const char *dev_info_argv[] = { devarg };
 	struct cuse_info ci = { .dev_info_argc = 1, .dev_info_argv = dev_info_argv };
 	char *argv[] = { "cused", "-f", debug ? "-d" : NULL, NULL };
-	struct fuse_loop_config *cfg;
 	struct fuse_session *se;
 	int multithreaded, r;
 
@@ -71,10 +64,7 @@ int cuse_dev_serve(struct cused_ctx *ctx, const char *devname, const char *bind_
 		return -EIO;
 	}
 	log_info("serving %s through CUSE (backend %s)", path, ctx->ops->name);
-	cfg = fuse_loop_cfg_create();
-	fuse_loop_cfg_set_max_threads(cfg, 64);
-	r = fuse_session_loop_mt(se, cfg) ? -EIO : 0;
-	fuse_loop_cfg_destroy(cfg);
+	r = bridge_loop(se);
 	if (bind_path)
 		unbind_device(bind_path);
 	cuse_lowlevel_teardown(se);

@@ -167,7 +167,6 @@ int fuse_fs_serve(struct cused_ctx *ctx, const char *mountpoint, const char *bin
 	char *argv[] = { "cused", "-o", "allow_other,fsname=cused,subtype=cused",
 			 debug ? "-d" : NULL, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(debug ? 4 : 3, argv);
-	struct fuse_loop_config *cfg;
 	struct fuse_session *se;
 	char dev[4096];
 	int r = -EIO;
@@ -194,11 +193,7 @@ int fuse_fs_serve(struct cused_ctx *ctx, const char *mountpoint, const char *bin
 	log_info("serving %s (backend %s)%s%s", dev, ctx->ops->name,
 		 bind_path ? ", bound over " : "", bind_path ? bind_path : "");
 
-	cfg = fuse_loop_cfg_create();
-	fuse_loop_cfg_set_clone_fd(cfg, 0);
-	fuse_loop_cfg_set_max_threads(cfg, 64);
-	r = fuse_session_loop_mt(se, cfg) ? -EIO : 0;
-	fuse_loop_cfg_destroy(cfg);
+	r = bridge_loop(se);
 
 	if (bind_path)
 		unbind_device(bind_path);
