@@ -18,7 +18,7 @@ TEST_CMD=${1:-tramp_smoke}
 [ "${1:-}" = "--" ] && shift
 TIMEOUT=${VM_TIMEOUT:-180}
 
-vm_need_pkgs qemu-system-x86 gcc make libc6-dev
+vm_need_pkgs qemu-system-x86 gcc make libc6-dev bc
 vm_kernel
 t0=$(date +%s.%N)
 vm_build_module svm || exit 1
