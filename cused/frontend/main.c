@@ -20,7 +20,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: cused [options]\n"
-		"  --backend NAME     hostkvm (default: first that works here)\n"
+		"  --backend NAME     kmod or hostkvm (default: the first that works here)\n"
 		"  --frontend MODE    auto (CUSE if /dev/cuse exists, else FUSE), fuse, cuse\n"
 		"  --mount DIR        FUSE mount point holding `kvm` (default " CUSED_DEFAULT_MOUNT ")\n"
 		"  --cuse-name NAME   CUSE device name under /dev (default cused-kvm)\n"

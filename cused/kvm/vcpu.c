@@ -120,7 +120,7 @@ struct msr_io vcpu_msr_io(struct vcpu *v)
 
 static long get_regs(struct vcpu *v, struct ioctl_req *rq)
 {
-	struct cused_field_val f[REGS_NFIELDS];
+	struct cused_field_val f[REGS_NFIELDS] = {{ 0 }};
 	struct kvm_regs *out = req_out(rq, sizeof(*out));
 	unsigned n = regs_field_ids(f);
 	int r;
@@ -136,7 +136,7 @@ static long get_regs(struct vcpu *v, struct ioctl_req *rq)
 
 static long set_regs(struct vcpu *v, struct ioctl_req *rq)
 {
-	struct cused_field_val f[REGS_NFIELDS];
+	struct cused_field_val f[REGS_NFIELDS] = {{ 0 }};
 	const struct kvm_regs *in = req_in(rq, sizeof(*in));
 
 	if (!in)
@@ -148,7 +148,7 @@ static long set_regs(struct vcpu *v, struct ioctl_req *rq)
 
 static long get_sregs(struct vcpu *v, struct ioctl_req *rq)
 {
-	struct cused_field_val f[SREGS_NFIELDS];
+	struct cused_field_val f[SREGS_NFIELDS] = {{ 0 }};
 	struct kvm_sregs *out = req_out(rq, sizeof(*out));
 	unsigned n = sregs_field_ids(f);
 	uint64_t pending;
@@ -170,7 +170,7 @@ static long get_sregs(struct vcpu *v, struct ioctl_req *rq)
 
 static long set_sregs(struct vcpu *v, struct ioctl_req *rq)
 {
-	struct cused_field_val f[SREGS_NFIELDS];
+	struct cused_field_val f[SREGS_NFIELDS] = {{ 0 }};
 	const struct kvm_sregs *in = req_in(rq, sizeof(*in));
 	int irq, r;
 

@@ -25,6 +25,7 @@ static const uint32_t gpr_field[16] = {
 
 static int read_state(struct vcpu *v, struct cused_field_val *f)
 {
+	memset(f, 0, F_NR * sizeof(*f));   /* pad must be zero for the module */
 	for (int i = 0; i < 16; i++)
 		f[F_GPR0 + i].id = gpr_field[i];
 	f[F_RIP].id = CUSED_F_RIP;
@@ -122,6 +123,9 @@ int mmio_begin(struct vcpu *v, struct tramp_exit *ex)
 	if (ex->mmio.is_write)
 		x86_store_data(&v->mmio_insn, &g, ex->mmio.data);
 	v->mmio_emulating = true;
+	/* KVM retires an MMIO write before the exit reaches userspace (RIP past it) */
+	if (ex->mmio.is_write)
+		return mmio_finish(v, ex->mmio.data);
 	return 0;
 }
 

@@ -7,8 +7,10 @@
 #include <stddef.h>
 #include <string.h>
 #include "cused/tramp/backend.h"
+#include "cused/tramp/kmod.h"   /* tramp_kmod_ops */
 
 static const struct tramp_ops *const backends[] = {
+	&tramp_kmod_ops,
 	&tramp_hostkvm_ops,
 };
 

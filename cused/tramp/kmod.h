@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmod backend internals: /dev/cused-tramp (kmod-trampoline/, cused-tramp.ko)
+ * as the guest entry/exit engine.  One open of the device per tramp_vm, one
+ * CUSED_TRAMP_CREATE_VCPU fd per tramp_vcpu.  The module reports raw SVM
+ * exits; this backend classifies them (kmod_exit.c, pure functions, unit
+ * tested without the device) and retires the instruction behind an exit with
+ * field writes exactly as the hardware would have (kmod_complete_plan()).
+ */
+#ifndef CUSED_TRAMP_KMOD_H
+#define CUSED_TRAMP_KMOD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include "cused/tramp/backend.h"
+
+/* CUSED_TRAMP_DEV overrides the device path (tests) */
+#define KMOD_PATH_ENV "CUSED_TRAMP_DEV"
+/* TRAMP_MAX_VCPUS in kmod-trampoline/tramp_main.c; not in the ABI header */
+#define KMOD_MAX_VCPUS 256
+
+/* SVM exit codes (APM vol. 2, appendix C) the backend classifies */
+#define SVM_EXIT_EXCP_DB   0x041
+#define SVM_EXIT_EXCP_AC   0x051
+#define SVM_EXIT_VINTR_    0x064
+#define SVM_EXIT_CPUID_    0x072
+#define SVM_EXIT_HLT_      0x078
+#define SVM_EXIT_IOIO_     0x07b
+#define SVM_EXIT_MSR_      0x07c
+#define SVM_EXIT_SHUTDOWN_ 0x07f
+#define SVM_EXIT_NPF_      0x400
+
+/* IOIO EXITINFO1 bits */
+#define SVM_IOIO_IN     (1u << 0)
+#define SVM_IOIO_STR    (1u << 2)
+#define SVM_IOIO_REP    (1u << 3)
+#define SVM_IOIO_SZ8    (1u << 4)
+#define SVM_IOIO_SZ16   (1u << 5)
+#define SVM_IOIO_SZ32   (1u << 6)
+
+/* VMX interruption-information encoding used by CUSED_F_PENDING_IRQ */
+#define KMOD_EV_VALID    (1u << 31)
+#define KMOD_EV_ERRCODE  (1u << 11)
+#define KMOD_EV_TYPE_EXT 0u
+#define KMOD_EV_TYPE_HW  3u
+#define KMOD_GP_VECTOR   13
+#define KMOD_AC_VECTOR   17
+
+/*
+ * Guest registers read in one READ_FIELDS batch after every exit: what the
+ * exit translation needs (OUT data, MSR index/data, CPUID inputs) and the
+ * interrupt-window facts of struct tramp_exit.  Kept as a write-through
+ * cache until the next run.
+ */
+enum kmod_snap {
+	KS_RAX, KS_RCX, KS_RDX, KS_RSI, KS_RDI, KS_RIP, KS_RFLAGS, KS_DR6, KS_DR7,
+	KS_INTERRUPTIBILITY, KS_PENDING_IRQ, KS_CR8, KS_APIC_BASE, KS_NR
+};
+extern const uint32_t kmod_snap_ids[KS_NR];
+/* index in kmod_snap_ids of a field id, or -1 */
+int kmod_snap_index(uint32_t id);
+
+/* what complete() needs to know about the last exit, beyond struct tramp_exit */
+struct kmod_last {
+	enum tramp_exit_reason reason;
+	uint64_t rip;           /* guest RIP at the exit */
+	uint64_t next_rip;      /* RIP after the instruction */
+	/* INS/OUTS: where the elements are (segment base and paging: the caller's) */
+	bool str, rep;
+	uint8_t seg;            /* CUSED_SEG_DS (OUTS) or CUSED_SEG_ES (INS) */
+	uint64_t addr_mask;     /* 0xffff, 0xffffffff or ~0 by address size */
+	uint64_t off;           /* rSI/rDI & addr_mask at the exit */
+	int step;               /* +size, or -size with RFLAGS.DF */
+};
+
+/* the I/O buffer: KVM moves at most 1024 bytes of INS per exit */
+#define KMOD_IOBUF 1024
+
+/* offset in last->seg of element i of a string I/O exit */
+uint64_t kmod_str_elem_off(const struct kmod_last *last, unsigned i);
+
+/* field writes translation or completion asks for; at most this many */
+#define KMOD_MAX_WRITES 6
+
+/*
+ * Raw exit + register snapshot -> tramp_exit.  Pure.  Fills *last for
+ * kmod_complete_plan(), points ex->io.data at iobuf (KMOD_IOBUF bytes), and
+ * returns in w[0..*nw) field writes to make before the exit is reported
+ * (HLT retired, an interrupted event re-queued, #AC reflected).  A reason of
+ * TX_NONE means "nothing for the daemon: make the writes and run again".
+ * For OUTS (last->str, !ex->io.in) the caller fills iobuf with the element
+ * at last->seg:kmod_str_elem_off(last, 0) before reporting the exit.
+ */
+void kmod_exit_translate(const struct cused_tramp_exit *raw, const uint64_t snap[KS_NR],
+			 struct tramp_exit *ex, struct kmod_last *last, uint8_t *iobuf,
+			 struct cused_field_val *w, unsigned *nw);
+
+/*
+ * complete(): the field writes that retire the instruction behind ex with
+ * the daemon's answer, given the current register snapshot.  Pure.  Returns
+ * 0 or -EINVAL if ex is not the exit *last describes.  For INS (last->str,
+ * ex->io.in) the caller first stores element i of ex->io.data at
+ * last->seg:kmod_str_elem_off(last, i).
+ */
+int kmod_complete_plan(const struct kmod_last *last, const uint64_t snap[KS_NR],
+		       const struct tramp_exit *ex, struct cused_field_val *w, unsigned *nw);
+
+struct tramp_backend {
+	char path[108];
+	uint32_t vendor;
+	uint64_t features;
+};
+
+/* a mapped slot, remembered for string I/O (guest memory at ES:rDI / DS:rSI) */
+struct kmod_slot {
+	uint32_t slot;
+	uint64_t gpa, size;
+	uint8_t *hva;
+};
+
+struct tramp_vm {
+	struct tramp_backend *be;
+	int fd;
+	pthread_mutex_t lock;   /* slots */
+	struct kmod_slot *slots;
+	unsigned nslots, cap;
+};
+
+struct tramp_vcpu {
+	struct tramp_vm *vm;
+	int fd;
+	uint32_t id;
+	uint64_t snap[KS_NR];
+	bool snap_valid;
+	struct kmod_last last;
+	bool want_window;      /* daemon asked for an interrupt window */
+	bool window_armed;     /* the module's REQ_IRQ_WINDOW is set */
+	uint8_t iobuf[KMOD_IOBUF];
+};
+
+extern const struct tramp_ops tramp_kmod_ops;
+
+/* kmod_cpuid.c: the host CPUID table from the CPUID instruction */
+int kmod_native_cpuid(struct kvm_cpuid2 *cpuid, uint32_t max);
+
+#endif

@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Raw SVM exits from cused-tramp.ko -> struct tramp_exit, and the field
+ * writes that retire an instruction as the hardware would have.  Pure
+ * functions of (raw exit, register snapshot): no device, no I/O, so
+ * tests/unit/test_kmod_exit.c drives them directly.
+ */
+#include <errno.h>
+#include <string.h>
+#include "cused/tramp/kmod.h"
+#include "cused/util/log.h"
+
+const uint32_t kmod_snap_ids[KS_NR] = {
+	[KS_RAX] = CUSED_F_RAX, [KS_RCX] = CUSED_F_RCX, [KS_RDX] = CUSED_F_RDX,
+	[KS_RSI] = CUSED_F_RSI, [KS_RDI] = CUSED_F_RDI,
+	[KS_RIP] = CUSED_F_RIP, [KS_RFLAGS] = CUSED_F_RFLAGS,
+	[KS_DR6] = CUSED_F_DR6, [KS_DR7] = CUSED_F_DR7,
+	[KS_INTERRUPTIBILITY] = CUSED_F_INTERRUPTIBILITY,
+	[KS_PENDING_IRQ] = CUSED_F_PENDING_IRQ,
+	[KS_CR8] = CUSED_F_CR8, [KS_APIC_BASE] = CUSED_F_APIC_BASE,
+};
+
+int kmod_snap_index(uint32_t id)
+{
+	for (int i = 0; i < KS_NR; i++)
+		if (kmod_snap_ids[i] == id)
+			return i;
+	return -1;
+}
+
+#define RFLAGS_IF (1u << 9)
+#define RFLAGS_DF (1u << 10)
+/* IOIO EXITINFO1 address size of INS/OUTS */
+#define SVM_IOIO_A16 (1u << 7)
+#define SVM_IOIO_A32 (1u << 8)
+#define SVM_IOIO_A64 (1u << 9)
+/* fixed lengths of the intercepted instructions we retire without NRIPS */
+#define LEN_HLT   1
+#define LEN_MSR   2   /* 0f 30 / 0f 32 */
+#define LEN_CPUID 2   /* 0f a2 */
+
+static void put(struct cused_field_val *w, unsigned *nw, uint32_t id, uint64_t val)
+{
+	w[(*nw)++] = (struct cused_field_val){ .id = id, .val = val };
+}
+
+/* RIP after an instruction of len bytes: the module's NRIP if it had one */
+static uint64_t next_rip(const struct cused_tramp_exit *raw, unsigned len)
+{
+	return raw->insn_len ? raw->rip + raw->insn_len : raw->rip + len;
+}
+
+static void internal(struct tramp_exit *ex, const struct cused_tramp_exit *raw)
+{
+	ex->reason = TX_INTERNAL;
+	ex->internal.suberror = KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON;
+	ex->internal.ndata = 4;
+	ex->internal.data[0] = raw->reason;
+	ex->internal.data[1] = raw->qual;
+	ex->internal.data[2] = raw->info2;
+	ex->internal.data[3] = raw->rip;
+}
+
+/* a string register after moving by delta, as the address size updates it */
+static uint64_t str_reg_add(uint64_t reg, int64_t delta, uint64_t mask)
+{
+	if (mask == 0xffff)
+		return (reg & ~0xffffull) | ((reg + delta) & 0xffff);
+	if (mask == 0xffffffff)
+		return (uint32_t)(reg + delta);    /* a 32-bit write zero-extends */
+	return reg + delta;
+}
+
+uint64_t kmod_str_elem_off(const struct kmod_last *last, unsigned i)
+{
+	return (last->off + (int64_t)last->step * i) & last->addr_mask;
+}
+
+/*
+ * INS/OUTS, the way KVM's emulator exits for them: OUTS one element per
+ * exit; INS as many as fit min(bytes left in rDI's page, 1024 / size, rCX)
+ * (KVM compares bytes with elements there; so do we).  RIP stays on the
+ * instruction until the last element is done.
+ */
+static void exit_string_io(const struct cused_tramp_exit *raw, const uint64_t *snap,
+			   struct tramp_exit *ex, struct kmod_last *last, uint8_t *iobuf,
+			   struct cused_field_val *w, unsigned *nw)
+{
+	uint32_t q = (uint32_t)raw->qual;
+	uint8_t size = q & SVM_IOIO_SZ32 ? 4 : q & SVM_IOIO_SZ16 ? 2 : 1;
+	bool in = q & SVM_IOIO_IN, df = snap[KS_RFLAGS] & RFLAGS_DF;
+	uint64_t mask = q & SVM_IOIO_A16 ? 0xffff : q & SVM_IOIO_A64 ? ~0ull : 0xffffffff;
+	uint64_t cnt = q & SVM_IOIO_REP ? snap[KS_RCX] & mask : 1;
+	uint64_t n = 1;
+
+	last->next_rip = raw->info2;
+	if (!cnt) {
+		/* REP with rCX = 0 does nothing but retire */
+		ex->reason = TX_NONE;
+		put(w, nw, CUSED_F_RIP, last->next_rip);
+		return;
+	}
+	last->str = true;
+	last->rep = q & SVM_IOIO_REP;
+	last->seg = in ? CUSED_SEG_ES : CUSED_SEG_DS;
+	last->addr_mask = mask;
+	last->off = snap[in ? KS_RDI : KS_RSI] & mask;
+	last->step = df ? -(int)size : size;
+	if (in) {
+		uint64_t in_page = df ? (last->off & 4095) : 4096 - (last->off & 4095);
+
+		n = in_page < KMOD_IOBUF / size ? in_page : KMOD_IOBUF / size;
+		n = n < cnt ? n : cnt;
+		if (!n)
+			n = 1;
+	}
+	ex->reason = TX_IO;
+	ex->io.port = q >> 16;
+	ex->io.size = size;
+	ex->io.in = in;
+	ex->io.count = (uint32_t)n;
+	ex->io.data = iobuf;
+	memset(iobuf, 0, n * size);
+}
+
+static void exit_io(const struct cused_tramp_exit *raw, const uint64_t *snap,
+		    struct tramp_exit *ex, struct kmod_last *last, uint8_t *iobuf,
+		    struct cused_field_val *w, unsigned *nw)
+{
+	uint32_t q = (uint32_t)raw->qual;
+	uint8_t size = q & SVM_IOIO_SZ32 ? 4 : q & SVM_IOIO_SZ16 ? 2 : 1;
+
+	if (q & SVM_IOIO_STR) {
+		exit_string_io(raw, snap, ex, last, iobuf, w, nw);
+		return;
+	}
+	ex->reason = TX_IO;
+	ex->io.port = q >> 16;
+	ex->io.size = size;
+	ex->io.in = q & SVM_IOIO_IN;
+	ex->io.count = 1;
+	ex->io.data = iobuf;
+	memset(iobuf, 0, 8);
+	/* EXITINFO2 is the RIP of the next instruction for IOIO */
+	last->next_rip = raw->info2;
+	if (!ex->io.in) {
+		uint64_t rax = snap[KS_RAX];
+
+		memcpy(iobuf, &rax, size);      /* x86 is little-endian: AL/AX/EAX */
+		/*
+		 * KVM retires OUT before the exit reaches userspace (the client
+		 * sees RIP past it); IN only when the client has answered.
+		 */
+		put(w, nw, CUSED_F_RIP, last->next_rip);
+	}
+}
+
+static void exit_npf(const struct cused_tramp_exit *raw, struct tramp_exit *ex)
+{
+	unsigned n = raw->insn_bytes_len;
+
+	ex->reason = TX_NPF;
+	ex->npf.gpa = raw->gpa ? raw->gpa : raw->info2;
+	ex->npf.write = !!(raw->qual & 2);      /* EXITINFO1 bit 1: write access */
+	if (n > sizeof(ex->npf.insn))
+		n = sizeof(ex->npf.insn);
+	ex->npf.insn_len = n;
+	memcpy(ex->npf.insn, raw->insn_bytes, n);
+}
+
+void kmod_exit_translate(const struct cused_tramp_exit *raw, const uint64_t snap[KS_NR],
+			 struct tramp_exit *ex, struct kmod_last *last, uint8_t *iobuf,
+			 struct cused_field_val *w, unsigned *nw)
+{
+	uint64_t pending = snap[KS_PENDING_IRQ];
+	bool reinjected = false;
+
+	*nw = 0;
+	*last = (struct kmod_last){ .rip = raw->rip, .next_rip = raw->rip };
+	ex->if_flag = !!(snap[KS_RFLAGS] & RFLAGS_IF);
+	ex->cr8 = snap[KS_CR8];
+	ex->apic_base = snap[KS_APIC_BASE];
+
+	if (raw->entry_failed) {
+		/* as KVM on SVM: hardware_entry_failure_reason = EXITCODE (VMEXIT_INVALID) */
+		ex->reason = TX_FAIL_ENTRY;
+		ex->fail_entry.hw_reason = (uint64_t)(int64_t)(int32_t)raw->reason;
+		ex->fail_entry.cpu = 0;
+		last->reason = ex->reason;
+		ex->irq_ready = false;
+		return;
+	}
+	/*
+	 * An exit in the middle of delivering an event (EXITINTINFO valid):
+	 * queue it again, or the guest loses it.  SVM's EVENTINJ types match
+	 * the VMX ones PENDING_IRQ speaks; the error code (EXITINTINFO 63:32)
+	 * does not travel in cused_tramp_exit.intr_info, so it goes back as 0.
+	 */
+	if (raw->intr_info & KMOD_EV_VALID) {
+		pending = raw->intr_info & (KMOD_EV_VALID | KMOD_EV_ERRCODE | 0x7ff);
+		put(w, nw, CUSED_F_PENDING_IRQ, pending);
+		reinjected = true;
+	}
+
+	switch (raw->reason) {
+	case SVM_EXIT_IOIO_:
+		exit_io(raw, snap, ex, last, iobuf, w, nw);
+		break;
+	case SVM_EXIT_HLT_:
+		/* KVM reports HLT with RIP already past the instruction */
+		ex->reason = TX_HLT;
+		last->next_rip = next_rip(raw, LEN_HLT);
+		put(w, nw, CUSED_F_RIP, last->next_rip);
+		break;
+	case SVM_EXIT_MSR_:
+		ex->reason = raw->qual & 1 ? TX_WRMSR : TX_RDMSR;
+		ex->msr.index = (uint32_t)snap[KS_RCX];
+		ex->msr.data = ex->reason == TX_WRMSR ?
+			(snap[KS_RDX] << 32) | (uint32_t)snap[KS_RAX] : 0;
+		ex->msr.error = 0;
+		last->next_rip = next_rip(raw, LEN_MSR);
+		break;
+	case SVM_EXIT_CPUID_:
+		ex->reason = TX_CPUID;
+		ex->cpuid.function = (uint32_t)snap[KS_RAX];
+		ex->cpuid.index = (uint32_t)snap[KS_RCX];
+		last->next_rip = next_rip(raw, LEN_CPUID);
+		break;
+	case SVM_EXIT_NPF_:
+		exit_npf(raw, ex);
+		break;
+	case SVM_EXIT_SHUTDOWN_:
+		ex->reason = TX_SHUTDOWN;
+		break;
+	case SVM_EXIT_EXCP_DB:
+		ex->reason = TX_DEBUG;
+		ex->debug.exception = 1;
+		ex->debug.pad = 0;
+		ex->debug.pc = raw->rip;
+		ex->debug.dr6 = snap[KS_DR6];
+		ex->debug.dr7 = snap[KS_DR7];
+		break;
+	case SVM_EXIT_EXCP_AC:
+		/* intercepted only against a microcode hang: reflect it, as KVM does */
+		pending = KMOD_EV_VALID | KMOD_EV_TYPE_HW << 8 | KMOD_EV_ERRCODE | KMOD_AC_VECTOR;
+		if (reinjected)
+			(*nw)--;
+		put(w, nw, CUSED_F_PENDING_IRQ, pending);
+		ex->reason = TX_NONE;
+		break;
+	case SVM_EXIT_VINTR_:
+		ex->reason = TX_IRQ_WINDOW;
+		break;
+	default:
+		internal(ex, raw);
+		break;
+	}
+	last->reason = ex->reason;
+	/* KVM's ready_for_interrupt_injection: IF set, no shadow, nothing queued */
+	ex->irq_ready = ex->if_flag && !(snap[KS_INTERRUPTIBILITY] & 3) &&
+			!(pending & KMOD_EV_VALID);
+}
+
+int kmod_complete_plan(const struct kmod_last *last, const uint64_t snap[KS_NR],
+		       const struct tramp_exit *ex, struct cused_field_val *w, unsigned *nw)
+{
+	const uint64_t gp = KMOD_EV_VALID | KMOD_EV_TYPE_HW << 8 | KMOD_EV_ERRCODE |
+			    KMOD_GP_VECTOR;    /* error code 0 in bits 63:32 */
+	uint64_t rax = snap[KS_RAX], d;
+
+	*nw = 0;
+	/* an answer only retires the exit it answers */
+	if (ex->reason != last->reason &&
+	    (ex->reason == TX_IO || ex->reason == TX_RDMSR || ex->reason == TX_WRMSR ||
+	     ex->reason == TX_CPUID))
+		return -EINVAL;
+	switch (ex->reason) {
+	case TX_IO:
+		if (last->str) {
+			unsigned n = ex->io.count;
+			uint32_t reg = ex->io.in ? CUSED_F_RDI : CUSED_F_RSI;
+			uint64_t cur = snap[ex->io.in ? KS_RDI : KS_RSI];
+			uint64_t rcx = snap[KS_RCX];
+
+			put(w, nw, reg, str_reg_add(cur, (int64_t)last->step * n, last->addr_mask));
+			if (last->rep) {
+				rcx = str_reg_add(rcx, -(int64_t)n, last->addr_mask);
+				put(w, nw, CUSED_F_RCX, rcx);
+			}
+			/* the last element retires the instruction; before, it runs again */
+			if (!last->rep || !(rcx & last->addr_mask))
+				put(w, nw, CUSED_F_RIP, last->next_rip);
+			return 0;
+		}
+		if (ex->io.in) {
+			d = 0;
+			memcpy(&d, ex->io.data, ex->io.size);
+			/* AL and AX merge; a 32-bit destination zero-extends */
+			rax = ex->io.size == 4 ? (uint32_t)d :
+			      ex->io.size == 2 ? (rax & ~0xffffull) | (d & 0xffff) :
+						 (rax & ~0xffull) | (d & 0xff);
+			put(w, nw, CUSED_F_RAX, rax);
+			put(w, nw, CUSED_F_RIP, last->next_rip);
+		}
+		/* OUT was retired when the exit was reported */
+		return 0;
+	case TX_RDMSR:
+	case TX_WRMSR:
+		if (ex->msr.error) {
+			/* #GP(0) at the instruction; RIP stays */
+			put(w, nw, CUSED_F_PENDING_IRQ, gp);
+			return 0;
+		}
+		if (ex->reason == TX_RDMSR) {
+			put(w, nw, CUSED_F_RAX, (uint32_t)ex->msr.data);
+			put(w, nw, CUSED_F_RDX, ex->msr.data >> 32);
+		}
+		put(w, nw, CUSED_F_RIP, last->next_rip);
+		return 0;
+	case TX_CPUID:
+		put(w, nw, CUSED_F_RAX, ex->cpuid.eax);
+		put(w, nw, CUSED_F_RBX, ex->cpuid.ebx);
+		put(w, nw, CUSED_F_RCX, ex->cpuid.ecx);
+		put(w, nw, CUSED_F_RDX, ex->cpuid.edx);
+		put(w, nw, CUSED_F_RIP, last->next_rip);
+		return 0;
+	default:
+		/* MMIO is retired by the daemon (vcpu_mmio.c); nothing else has an answer */
+		return 0;
+	}
+}
