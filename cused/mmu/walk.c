@@ -181,12 +181,14 @@ static int walk_start(struct walk *w, const struct walk_regs *r, const struct wa
 
 	w->smep = r->cr4 & CR4_SMEP;
 	if (r->efer & EFER_LMA) {
-		int va_bits = (r->cr4 & CR4_LA57) ? 57 : 48;
-
-		if ((uint64_t)((int64_t)(*gva << (64 - va_bits)) >> (64 - va_bits)) != *gva)
-			return -EINVAL;
+		/*
+		 * Like KVM's walker, no canonical check: bits above the paging
+		 * width do not take part in the walk.  The CPU raises #GP for a
+		 * non-canonical access before any walk, so an emulator checks
+		 * that itself; KVM_TRANSLATE answers for the low bits.
+		 */
 		w->kind = PT_LONG;
-		w->top = va_bits == 57 ? 5 : 4;
+		w->top = (r->cr4 & CR4_LA57) ? 5 : 4;
 		w->nxe = nxe;
 		w->esize = 8;
 		*table = r->cr3 & ADDR_MASK_64;
@@ -224,8 +226,11 @@ int mmu_walk(const struct walk_regs *r, const struct walk_mem *m, uint64_t gva, 
 
 	memset(res, 0, sizeof(*res));
 	if (!(r->cr0 & CR0_PG)) {
-		/* long mode needs paging, so without it addresses are 32 bits */
-		res->gpa = gva & 0xffffffffu;
+		/*
+		 * As KVM's nonpaging_gva_to_gpa: the address is the physical
+		 * address; a caller that models 32-bit wrap-around truncates.
+		 */
+		res->gpa = gva;
 		res->writable = res->user = true;
 		return 0;
 	}

@@ -33,8 +33,7 @@ struct walk_mem {
 
 /*
  * level: 1 for a 4 KB leaf, 2 for 2/4 MB, 3 for 1 GB, 0 with paging off; on
- * a fault, the level of the entry that faulted (0 for a non-canonical
- * address).  writable/user/nx: the rights of the walk (R/W and U/S ANDed,
+ * a fault, the level of the entry that faulted.  writable/user/nx: the rights of the walk (R/W and U/S ANDed,
  * XD ORed over the levels read), whether or not the access was allowed; on
  * a not-present or reserved-bit fault they cover only the levels above it.
  */
@@ -43,8 +42,9 @@ struct walk_result { uint64_t gpa; uint32_t error_code; int level; bool writable
 /*
  * Translate gva for access (WALK_* bits; 0 is a supervisor read).
  * Returns 0 on success, -EFAULT on a page fault (res->error_code holds the
- * #PF error code), -EINVAL for a non-canonical address in long mode
- * (error_code 0: the CPU raises #GP there, not #PF).
+ * #PF error code).  As KVM's walker: with paging off the address is returned
+ * unchanged, and in long mode bits above the paging width (47 or 56) are not
+ * checked for canonical form — the caller does that where the CPU would #GP.
  * With set_ad, sets Accessed on every level walked and Dirty on the leaf for
  * a write, as the CPU does, and only when the translation succeeds.
  */

@@ -16,11 +16,21 @@
  *   kvmtest [...] hold
  *       run tests/guest/hold.S: prints "hold: in guest pid PID" after the first exit,
  *       then stays inside KVM_RUN forever (to be SIGKILLed).
+ *   kvmtest [...] features
+ *       one scenario per vCPU/VM feature (dirty log, KVM_TRANSLATE,
+ *       single-step, interrupt injection without an irqchip, read-only slot,
+ *       KVM_GET/SET_FPU, KVM_SET_REGS mid-run) on tests/guest/features.S;
+ *       see features.c.
+ *   kvmtest [...] noshim
+ *       open the device and call KVM_CREATE_VM, nothing else: on cused
+ *       without the libcused shim (no cused-run) that must fail with
+ *       EOPNOTSUPP.  Prints "noshim create_vm ret=R errno=NAME"; exit 0 only
+ *       for EOPNOTSUPP.
  *   kvmtest [...] spin [SECONDS]
  *       benchmark: tests/guest/spin.S does OUT in a loop; print the number of
  *       exits handled in SECONDS (default 3) and the rate.
  *
- * Output of modes / smp / badargs is deterministic (no addresses, fds, times
+ * Output of modes / smp / badargs / features is deterministic (no addresses, fds, times
  * or pids).  Exit status 0 on success, 1 on failure, 77 if the device is
  * missing.
  */
@@ -39,6 +49,7 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "kvmtest.h"
 #include "layout.h"
 
 #ifndef GUEST_DIR
@@ -48,8 +59,7 @@
 static const char *dev_path = "/dev/kvm";
 static const char *guest_dir = GUEST_DIR;
 
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -63,16 +73,14 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static const char *ename(int e)
+const char *ename(int e)
 {
 	const char *n = e ? strerrorname_np(e) : "0";
 
 	return n ? n : "E?";
 }
 
-/* ioctl that must succeed */
-#define IOC(fd, req, arg) xioctl(fd, req, (unsigned long)(arg), #req)
-static int xioctl(int fd, unsigned long req, unsigned long arg, const char *name)
+int xioctl(int fd, unsigned long req, unsigned long arg, const char *name)
 {
 	int r = ioctl(fd, req, arg);
 
@@ -82,20 +90,6 @@ static int xioctl(int fd, unsigned long req, unsigned long arg, const char *name
 }
 
 /* ---------------------------------------------------------------- VM setup */
-
-struct vm {
-	int sys, fd;
-	uint8_t *mem;
-	size_t mem_size;
-	int run_size;
-	struct kvm_cpuid2 *cpuid;
-};
-
-struct vcpu {
-	struct vm *vm;
-	int fd, id;
-	struct kvm_run *run;
-};
 
 static int open_dev(void)
 {
@@ -127,7 +121,7 @@ static void load_image(struct vm *vm, const char *name)
 	close(fd);
 }
 
-static void vm_create(struct vm *vm, const char *image)
+void vm_create(struct vm *vm, const char *image)
 {
 	struct kvm_userspace_memory_region mr;
 	int api, nent = 256;
@@ -163,7 +157,7 @@ static void vm_create(struct vm *vm, const char *image)
 }
 
 /* a vCPU at GUEST_LOAD in real mode, CS base 0, SI = id */
-static void vcpu_create(struct vm *vm, struct vcpu *v, int id)
+void vcpu_create(struct vm *vm, struct vcpu *v, int id)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -188,7 +182,7 @@ static void vcpu_create(struct vm *vm, struct vcpu *v, int id)
 	IOC(v->fd, KVM_SET_REGS, &regs);
 }
 
-static const char *exit_name(unsigned r)
+const char *exit_name(unsigned r)
 {
 	static const char *names[] = {
 		[KVM_EXIT_UNKNOWN] = "UNKNOWN", [KVM_EXIT_EXCEPTION] = "EXCEPTION",
@@ -205,14 +199,14 @@ static const char *exit_name(unsigned r)
 	return r < sizeof(names) / sizeof(names[0]) && names[r] ? names[r] : "?";
 }
 
-static void print_bytes(const char *label, const uint8_t *p, unsigned n)
+void print_bytes(const char *label, const uint8_t *p, unsigned n)
 {
 	printf(" %s=", label);
 	for (unsigned i = 0; i < n; i++)
 		printf("%s%02x", i ? " " : "", p[i]);
 }
 
-static uint64_t get_rip(struct vcpu *v)
+uint64_t get_rip(struct vcpu *v)
 {
 	struct kvm_regs regs;
 
@@ -221,7 +215,7 @@ static uint64_t get_rip(struct vcpu *v)
 }
 
 /* Fields of exits that end a run: print everything KVM reports. */
-static void print_fatal_exit(struct kvm_run *run)
+void print_fatal_exit(struct kvm_run *run)
 {
 	switch (run->exit_reason) {
 	case KVM_EXIT_FAIL_ENTRY:
@@ -887,12 +881,25 @@ static int cmd_badargs(void)
 	return 0;
 }
 
+/* ----------------------------------------------------------------- noshim */
+
+static int cmd_noshim(void)
+{
+	int sys = open_dev(), r;
+
+	errno = 0;
+	r = ioctl(sys, KVM_CREATE_VM, 0);
+	printf("noshim create_vm ret=%d errno=%s\n", r < 0 ? -1 : 0, r < 0 ? ename(errno) : "0");
+	return r < 0 && errno == EOPNOTSUPP ? 0 : 1;
+}
+
 /* ------------------------------------------------------------------- main */
 
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: kvmtest [--dev PATH] [--guest-dir DIR] modes|smp [N]|badargs|hold|spin [SECONDS]\n");
+		"usage: kvmtest [--dev PATH] [--guest-dir DIR] modes|smp [N]|badargs|features|noshim|\n"
+		"               hold|spin [SECONDS]\n");
 	exit(2);
 }
 
@@ -919,6 +926,10 @@ int main(int argc, char **argv)
 		return cmd_smp(i + 1 < argc ? atoi(argv[i + 1]) : 2);
 	if (!strcmp(argv[i], "badargs"))
 		return cmd_badargs();
+	if (!strcmp(argv[i], "features"))
+		return cmd_features();
+	if (!strcmp(argv[i], "noshim"))
+		return cmd_noshim();
 	if (!strcmp(argv[i], "hold"))
 		return cmd_hold();
 	if (!strcmp(argv[i], "spin"))
