@@ -32,7 +32,6 @@ static void resolve(void)
 	R(openat64_2, "__openat64_2");
 	R(ioctl, "ioctl");
 	R(mmap, "mmap");
-	R(mmap64, "mmap64");
 	R(close, "close");
 #undef R
 }

@@ -26,7 +26,6 @@ struct shim_real {
 	int (*openat64_2)(int, const char *, int);
 	int (*ioctl)(int, unsigned long, ...);
 	void *(*mmap)(void *, size_t, int, int, int, off_t);
-	void *(*mmap64)(void *, size_t, int, int, int, off64_t);
 	int (*close)(int);
 };
 extern struct shim_real shim_real;
