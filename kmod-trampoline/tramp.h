@@ -49,6 +49,7 @@ struct tramp_vcpu {
 	int last_cpu;
 	int tlb_gen;
 	u64 gprs[16];			/* CUSED_F_RAX.. order; RAX/RSP live in VMCB */
+	u8 *fxsave;			/* guest FXSAVE image, 512 bytes, 16-aligned */
 	void *arch;			/* backend private (VMCB etc.) */
 };
 
@@ -75,6 +76,11 @@ struct tramp_backend {
 #define TRAMP_PTE_D   BIT_ULL(6)
 #define TRAMP_PTE_NX  BIT_ULL(63)
 #define TRAMP_PTE_ADDR GENMASK_ULL(51, 12)
+
+/* FXSAVE image offsets the frontend needs */
+#define TRAMP_FX_FCW    0
+#define TRAMP_FX_MXCSR  24
+#define TRAMP_FX_SIZE   512
 
 void tramp_kick_cpu(int cpu);
 int tramp_svm_probe(struct tramp_backend **out);

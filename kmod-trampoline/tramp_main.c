@@ -22,6 +22,7 @@
 #include <linux/smp.h>
 #include <linux/io.h>
 #include <asm/tlbflush.h>
+#include <asm/fpu/api.h>
 #include "tramp.h"
 
 static struct tramp_backend *be;
@@ -343,6 +344,7 @@ static int vcpu_release(struct inode *inode, struct file *f)
 	vm->nvcpus--;
 	mutex_unlock(&vm->lock);
 	be->vcpu_free(v);
+	kfree(v->fxsave);
 	kfree(v);
 	kref_put(&vm->ref, vm_free);
 	return 0;
@@ -447,6 +449,55 @@ static long vcpu_kick(struct tramp_vcpu *v)
 	return 0;
 }
 
+/* MXCSR bits FXRSTOR accepts here (FXSAVE's MXCSR_MASK; 0 there means 0xffbf) */
+static u32 mxcsr_mask;
+
+static void __init probe_mxcsr_mask(void)
+{
+	static u8 buf[TRAMP_FX_SIZE] __aligned(16) __initdata;
+
+	kernel_fpu_begin();
+	asm volatile("fxsaveq %0" : "=m" (buf));
+	kernel_fpu_end();
+	memcpy(&mxcsr_mask, buf + TRAMP_FX_MXCSR + 4, 4);
+	if (!mxcsr_mask)
+		mxcsr_mask = 0xffbf;
+}
+
+/* the vCPU's FXSAVE image (CUSED_TRAMP_GET_FPU / SET_FPU) */
+static long vcpu_fpu(struct tramp_vcpu *v, void __user *uarg, bool write)
+{
+	u8 *buf;
+	u32 mxcsr;
+	long r = 0;
+
+	if (!write) {
+		buf = kmalloc(TRAMP_FX_SIZE, GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+		mutex_lock(&v->lock);
+		memcpy(buf, v->fxsave, TRAMP_FX_SIZE);
+		mutex_unlock(&v->lock);
+		if (copy_to_user(uarg, buf, TRAMP_FX_SIZE))
+			r = -EFAULT;
+		kfree(buf);
+		return r;
+	}
+	buf = memdup_user(uarg, TRAMP_FX_SIZE);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	memcpy(&mxcsr, buf + TRAMP_FX_MXCSR, 4);
+	if (mxcsr & ~mxcsr_mask) {
+		r = -EINVAL;
+	} else {
+		mutex_lock(&v->lock);
+		memcpy(v->fxsave, buf, TRAMP_FX_SIZE);
+		mutex_unlock(&v->lock);
+	}
+	kfree(buf);
+	return r;
+}
+
 static long get_info(void __user *uarg)
 {
 	struct cused_tramp_info info = {
@@ -474,6 +525,10 @@ static long vcpu_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 		return vcpu_run(v, uarg);
 	case CUSED_TRAMP_KICK:
 		return vcpu_kick(v);
+	case CUSED_TRAMP_GET_FPU:
+		return vcpu_fpu(v, uarg, false);
+	case CUSED_TRAMP_SET_FPU:
+		return vcpu_fpu(v, uarg, true);
 	}
 	return -ENOTTY;
 }
@@ -497,8 +552,18 @@ static long vm_create_vcpu(struct tramp_vm *vm)
 	mutex_init(&v->lock);
 	v->running_cpu = -1;
 	v->last_cpu = -1;
+	/* a power-of-two kmalloc is naturally aligned: 16 for FXSAVE/FXRSTOR */
+	v->fxsave = kzalloc(TRAMP_FX_SIZE, GFP_KERNEL_ACCOUNT);
+	if (!v->fxsave) {
+		kfree(v);
+		return -ENOMEM;
+	}
+	/* x86 reset state: FCW 0x037f, MXCSR 0x1f80, empty tags, zero registers */
+	*(u16 *)(v->fxsave + TRAMP_FX_FCW) = 0x037f;
+	*(u32 *)(v->fxsave + TRAMP_FX_MXCSR) = 0x1f80;
 	r = be->vcpu_init(v);
 	if (r) {
+		kfree(v->fxsave);
 		kfree(v);
 		return r;
 	}
@@ -522,6 +587,7 @@ static long vm_create_vcpu(struct tramp_vm *vm)
 	kref_put(&vm->ref, vm_free);
 fail:
 	be->vcpu_free(v);
+	kfree(v->fxsave);
 	kfree(v);
 	return r;
 }
@@ -563,8 +629,10 @@ static struct miscdevice tramp_dev = {
 
 static int __init tramp_init(void)
 {
-	int r = tramp_svm_probe(&be);
+	int r;
 
+	probe_mxcsr_mask();
+	r = tramp_svm_probe(&be);
 	if (r == -ENODEV)
 		r = tramp_vmx_probe(&be);
 	if (r) {

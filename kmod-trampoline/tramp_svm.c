@@ -483,7 +483,7 @@ static int svm_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 		return 0;
 	}
 
-	kernel_fpu_begin();		/* guest may clobber FPU/SSE; also no preemption */
+	kernel_fpu_begin();		/* host FPU state saved; also no preemption */
 	local_irq_disable();
 	cpu = smp_processor_id();
 	WRITE_ONCE(v->running_cpu, cpu);
@@ -514,7 +514,10 @@ static int svm_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(hsave_page[cpu]));
 
 	asm volatile("clgi" ::: "memory");
+	/* the guest's x87/SSE state in for the VMRUN, out again before any NMI */
+	asm volatile("fxrstorq %0" : : "m" (*(u8 (*)[TRAMP_FX_SIZE])v->fxsave));
 	cused_svm_vmrun(s->vmcb_pa, v->gprs, page_to_phys(hostvm_page[cpu]));
+	asm volatile("fxsaveq %0" : "=m" (*(u8 (*)[TRAMP_FX_SIZE])v->fxsave));
 	asm volatile("stgi" ::: "memory");	/* pending NMIs are taken here */
 
 	wrmsrl(MSR_VM_HSAVE_PA, old_hsave);

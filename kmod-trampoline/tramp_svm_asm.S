@@ -48,6 +48,15 @@ SYM_FUNC_START(cused_svm_vmrun)
 	mov	%rdi, %rax
 	vmload	%rax			/* guest's */
 
+	/*
+	 * GIF is 0: IF=1 only takes effect in the guest (as the host's IF).
+	 * Not right before VMRUN: QEMU's TCG (7.2) carries the STI interrupt
+	 * shadow through VMRUN into the guest, whose first instruction then
+	 * runs in a shadow (int_state 1 on an exit there, e.g. HLT straight
+	 * after an OUT exit: ready_for_interrupt_injection 0 where silicon
+	 * says 1).  The shadow is spent on the MOV below instead.
+	 */
+	sti
 	mov	G_RBX(%rsi), %rbx
 	mov	G_RCX(%rsi), %rcx
 	mov	G_RDX(%rsi), %rdx
@@ -63,8 +72,6 @@ SYM_FUNC_START(cused_svm_vmrun)
 	mov	G_R15(%rsi), %r15
 	mov	G_RSI(%rsi), %rsi
 
-	/* GIF is 0: IF=1 only takes effect in the guest (as the host's IF). */
-	sti
 	vmrun	%rax			/* #VMEXIT restores host RAX = vmcb pa */
 	cli
 

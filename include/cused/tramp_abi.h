@@ -151,4 +151,21 @@ struct cused_tramp_info {
 #define CUSED_TRAMP_RUN          _IOR(CUSED_TRAMP_IOC, 0x12, struct cused_tramp_exit)
 #define CUSED_TRAMP_KICK         _IO(CUSED_TRAMP_IOC,  0x13)
 
+/*
+ * Guest x87/SSE state on a vCPU fd: the 512-byte FXSAVE image in the 64-bit
+ * layout (FCW at 0, FSW 2, abridged FTW 4, FOP 6, FIP 8 and FDP 16 as
+ * 64-bit, MXCSR 24, MXCSR_MASK 28, ST0-7 at 32 in 16-byte slots, XMM0-15
+ * at 160).  The module loads it (FXRSTOR) just before each VMRUN and saves
+ * it (FXSAVE) just after, inside its FPU-protected window; a new vCPU holds
+ * the reset state (FCW 0x037f, MXCSR 0x1f80, all else 0).  SET_FPU fails
+ * with -EINVAL when MXCSR has a bit this CPU's MXCSR_MASK lacks (FXRSTOR
+ * would fault); MXCSR_MASK and bytes 464-511 are kept but not loaded.
+ * Only the FXSAVE part: AVX and later state is not switched.
+ */
+struct cused_tramp_fpu {
+	__u8 fxsave[512];
+};
+#define CUSED_TRAMP_GET_FPU      _IOR(CUSED_TRAMP_IOC, 0x14, struct cused_tramp_fpu)
+#define CUSED_TRAMP_SET_FPU      _IOW(CUSED_TRAMP_IOC, 0x15, struct cused_tramp_fpu)
+
 #endif

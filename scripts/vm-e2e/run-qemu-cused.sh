@@ -7,10 +7,15 @@
 # and cused-tramp.ko, starts `cused --backend kmod --frontend cuse`, waits
 # for /dev/cused-kvm and, in that one boot, runs `cused-run --device
 # /dev/cused-kvm kvmtest SUBTEST` for every SUBTEST (default: modes smp
-# badargs kill).  Each trace printed between markers on the serial console is
+# badargs features-kmod kill).  Each trace printed between markers on the serial console is
 # compared with `kvmtest SUBTEST` on this machine's /dev/kvm (run now;
 # host_known from tests/integration/lib.sh applied to the host trace, and
-# kmod_known below for the one difference the kmod backend has by design).
+# kmod_known below for the differences the kmod backend has by design).
+#
+# `features-kmod` is `kvmtest features $KMOD_FEATURES`: the features
+# scenarios the kmod backend supports (all but `step`: no guest debugging
+# there, caps.guest_debug is false), compared with the host's trace of the
+# same subset.
 #
 # `kill` is tests/integration/kill-test.sh inside the guest: `kvmtest hold`
 # under cused-run in the background, wait until the daemon holds 1 VM and 1
@@ -36,16 +41,25 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" 2>/dev/null && pwd) || { echo "SKIP: no build directory ${1:-build}"; exit 77; }
 shift $(( $# > 0 ? 1 : 0 ))
-[ $# -gt 0 ] || set -- modes smp badargs kill
-SUBS=   # kvmtest subtests run as such
+[ $# -gt 0 ] || set -- modes smp badargs features-kmod kill
+# the features scenarios cused on kmod supports (features.c names them)
+KMOD_FEATURES="dirty translate irq readonly fpu regs"
+SUBS=   # kvmtest subtests run as such (features-kmod: features $KMOD_FEATURES)
 KILL=0  # the kill check (and kvmtest modes after it)
 for s in "$@"; do
 	case $s in
 	kill) KILL=1 ;;
-	modes|smp|badargs|features) SUBS="$SUBS${SUBS:+ }$s" ;;
-	*) echo "usage: $0 [BUILD [modes|smp|badargs|features|kill]...]"; exit 2 ;;
+	modes|smp|badargs|features|features-kmod) SUBS="$SUBS${SUBS:+ }$s" ;;
+	*) echo "usage: $0 [BUILD [modes|smp|badargs|features|features-kmod|kill]...]"; exit 2 ;;
 	esac
 done
+# sub_args SUBTEST: kvmtest's arguments for it
+sub_args() {
+	case $1 in
+	features-kmod) echo "features $KMOD_FEATURES" ;;
+	*) echo "$1" ;;
+	esac
+}
 TIMEOUT=${VM_TIMEOUT:-300}
 
 # our own cache: ~/.cache/cused-vm is scripts/vm's; its unpacked kernel is reused read-only
@@ -57,15 +71,24 @@ mkdir -p "$VM_CACHE"
 # shellcheck source=../../tests/integration/lib.sh
 . "$ROOT/tests/integration/lib.sh"     # host_known; its skip() exits 77 too
 
-# The one way the kmod backend differs from the host /dev/kvm by design,
+# The ways the kmod backend differs from the host /dev/kvm by design,
 # rewritten in the host's expected trace for this comparison only (on top of
 # host_known), and only to what cused on kmod is meant to answer:
 # - vcpu.set_guest_debug_bad_flags (badargs): the kmod backend offers no guest
 #   debugging, KVM_CAP_SET_GUEST_DEBUG is 0 there, so cused refuses every
 #   KVM_SET_GUEST_DEBUG with EINVAL (cused/kvm/vcpu.c) before looking at the
 #   flags; the host's /dev/kvm has the capability and accepts the call.
+# - fpu (features): KVM keeps guest FPU state in an XSAVE buffer and
+#   KVM_SET_FPU leaves XSTATE_BV alone, so x87/SSE state set before the guest
+#   ever used that component enters the guest in its init state (the guest
+#   sees FCW 0x037f) while KVM_GET_FPU keeps reporting the client's values.
+#   The module keeps a plain FXSAVE image and loads exactly what the client
+#   set, as KVM_SET_FPU is documented to do: the guest sees FCW 0x0f7f, and
+#   XMM0, set by the client and not touched by the guest, reads back as set.
 kmod_known() {
-	sed -E 's/^(vcpu\.set_guest_debug_bad_flags +)ret=0 errno=0$/\1ret=-1 errno=EINVAL/'
+	sed -E -e 's/^(vcpu\.set_guest_debug_bad_flags +)ret=0 errno=0$/\1ret=-1 errno=EINVAL/' \
+	       -e 's/^(fpu after guest  fcw=0x0f7f fsw=0x0000 ftwx=0x00 xmm0=)00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00( xmm1=)/\100 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f\2/' \
+	       -e 's/^(fpu guest saw fcw=)0x037f( xmm0=30 31)/\10x0f7f\2/'
 }
 
 t0=$(date +%s.%N)
@@ -94,7 +117,8 @@ WORK=$(mktemp -d /tmp/cused-e2e.XXXXXX)
 host_subs=$SUBS
 [ $KILL = 1 ] && [[ " $SUBS " != *" modes "* ]] && host_subs="$SUBS${SUBS:+ }modes"
 for sub in $host_subs; do
-	"$KVMTEST_BIN" --dev /dev/kvm --guest-dir "$GUEST_DIR" "$sub" >"$WORK/host.$sub.raw" 2>"$WORK/host.$sub.err" ||
+	# shellcheck disable=SC2046 # sub_args is meant to split
+	"$KVMTEST_BIN" --dev /dev/kvm --guest-dir "$GUEST_DIR" $(sub_args "$sub") >"$WORK/host.$sub.raw" 2>"$WORK/host.$sub.err" ||
 		{ cat "$WORK/host.$sub.err"; echo "FAIL: kvmtest $sub fails on the host's /dev/kvm itself"; exit 1; }
 	host_known <"$WORK/host.$sub.raw" | kmod_known >"$WORK/host.$sub"
 done
@@ -128,6 +152,7 @@ DBG=
 #!/bin/sh
 # runs inside the emulated machine as build-initramfs.sh's TEST_CMD
 SUBS="$SUBS"
+KMOD_FEATURES="$KMOD_FEATURES"
 KILL=$KILL
 DBG=$DBG
 EOF
@@ -151,7 +176,10 @@ failed=0
 # run_sub NAME SUBTEST: kvmtest SUBTEST under cused-run; its trace, status
 # and stderr between markers named NAME
 run_sub() {
-	cused-run --device /dev/cused-kvm /opt/cused/kvmtest --guest-dir /opt/cused/guest "$2" \
+	args=$2
+	[ "$2" = features-kmod ] && args="features $KMOD_FEATURES"
+	# shellcheck disable=SC2086 # args is meant to split
+	cused-run --device /dev/cused-kvm /opt/cused/kvmtest --guest-dir /opt/cused/guest $args \
 		>"/tmp/trace.$1" 2>"/tmp/err.$1"
 	rc=$?
 	echo "guest: $1 done at $(up)s uptime, status $rc"
@@ -293,12 +321,12 @@ compare() {
 failed=0
 for sub in $SUBS; do
 	if compare "$sub" "$sub" >"$WORK/diff.$sub"; then
-		echo "PASS: kvmtest $sub on cused --backend kmod under QEMU/SVM matches the host /dev/kvm" \
+		echo "PASS: kvmtest $(sub_args "$sub") on cused --backend kmod under QEMU/SVM matches the host /dev/kvm" \
 		     "($(wc -l <"$WORK/host.$sub") lines)"
 	else
 		cat "$WORK/diff.$sub"
 		block STDERR "$sub" | sed 's/^/  stderr: /'
-		echo "FAIL: kvmtest $sub differs (host vs cused/kmod in QEMU)"
+		echo "FAIL: kvmtest $(sub_args "$sub") differs (host vs cused/kmod in QEMU)"
 		failed=1
 	fi
 done

@@ -898,7 +898,7 @@ static int cmd_noshim(void)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: kvmtest [--dev PATH] [--guest-dir DIR] modes|smp [N]|badargs|features|noshim|\n"
+		"usage: kvmtest [--dev PATH] [--guest-dir DIR] modes|smp [N]|badargs|features [NAME...]|noshim|\n"
 		"               hold|spin [SECONDS]\n");
 	exit(2);
 }
@@ -927,7 +927,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[i], "badargs"))
 		return cmd_badargs();
 	if (!strcmp(argv[i], "features"))
-		return cmd_features();
+		return cmd_features(argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "noshim"))
 		return cmd_noshim();
 	if (!strcmp(argv[i], "hold"))

@@ -45,6 +45,6 @@ uint64_t get_rip(struct vcpu *v);
 /* the fields of an exit that ends a run */
 void print_fatal_exit(struct kvm_run *run);
 
-int cmd_features(void);
+int cmd_features(int n, char **names);
 
 #endif
