@@ -402,55 +402,26 @@ static void kmod_vcpu_destroy(struct tramp_vcpu *v)
 	free(v);
 }
 
-/*
- * Guest x87/SSE state: the module's per-vCPU FXSAVE image (64-bit layout,
- * include/cused/tramp_abi.h), converted field by field as KVM converts its
- * fxregs_state (kvm_arch_vcpu_ioctl_get_fpu/set_fpu), plus MXCSR.  SET
- * rewrites only those fields of the image it read, as KVM does.
- */
-enum {
-	FX_FCW = 0, FX_FSW = 2, FX_FTW = 4, FX_FOP = 6, FX_FIP = 8, FX_FDP = 16,
-	FX_MXCSR = 24, FX_ST = 32, FX_XMM = 160,
-};
-
+/* guest x87/SSE state lives in the module's FXSAVE image (kmod_fpu.c converts) */
 static int kmod_get_fpu(struct tramp_vcpu *v, struct kvm_fpu *fpu)
 {
 	struct cused_tramp_fpu fx;
-	const uint8_t *b = fx.fxsave;
 	int r = kioctl(v->fd, CUSED_TRAMP_GET_FPU, &fx);
 
 	if (r)
 		return refuse(r, "kmod: vCPU %u: CUSED_TRAMP_GET_FPU: %d", v->id, r);
-	memset(fpu, 0, sizeof(*fpu));
-	memcpy(fpu->fpr, b + FX_ST, sizeof(fpu->fpr));
-	memcpy(&fpu->fcw, b + FX_FCW, 2);
-	memcpy(&fpu->fsw, b + FX_FSW, 2);
-	fpu->ftwx = b[FX_FTW];
-	memcpy(&fpu->last_opcode, b + FX_FOP, 2);
-	memcpy(&fpu->last_ip, b + FX_FIP, 8);
-	memcpy(&fpu->last_dp, b + FX_FDP, 8);
-	memcpy(fpu->xmm, b + FX_XMM, sizeof(fpu->xmm));
-	memcpy(&fpu->mxcsr, b + FX_MXCSR, 4);
+	kmod_fx_to_kvm(fx.fxsave, fpu);
 	return 0;
 }
 
 static int kmod_set_fpu(struct tramp_vcpu *v, const struct kvm_fpu *fpu)
 {
 	struct cused_tramp_fpu fx;
-	uint8_t *b = fx.fxsave;
 	int r = kioctl(v->fd, CUSED_TRAMP_GET_FPU, &fx);
 
 	if (r)
 		return refuse(r, "kmod: vCPU %u: CUSED_TRAMP_GET_FPU: %d", v->id, r);
-	memcpy(b + FX_ST, fpu->fpr, sizeof(fpu->fpr));
-	memcpy(b + FX_FCW, &fpu->fcw, 2);
-	memcpy(b + FX_FSW, &fpu->fsw, 2);
-	b[FX_FTW] = fpu->ftwx;
-	memcpy(b + FX_FOP, &fpu->last_opcode, 2);
-	memcpy(b + FX_FIP, &fpu->last_ip, 8);
-	memcpy(b + FX_FDP, &fpu->last_dp, 8);
-	memcpy(b + FX_XMM, fpu->xmm, sizeof(fpu->xmm));
-	memcpy(b + FX_MXCSR, &fpu->mxcsr, 4);
+	kmod_fx_from_kvm(fx.fxsave, fpu);
 	r = kioctl(v->fd, CUSED_TRAMP_SET_FPU, &fx);
 	if (r)
 		return refuse(r, "kmod: vCPU %u: CUSED_TRAMP_SET_FPU (mxcsr %#x): %d", v->id,

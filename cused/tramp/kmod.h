@@ -143,4 +143,8 @@ extern const struct tramp_ops tramp_kmod_ops;
 /* kmod_cpuid.c: the host CPUID table from the CPUID instruction */
 int kmod_native_cpuid(struct kvm_cpuid2 *cpuid, uint32_t max);
 
+/* kmod_fpu.c: struct kvm_fpu <-> the module's 512-byte FXSAVE image */
+void kmod_fx_to_kvm(const uint8_t fx[512], struct kvm_fpu *fpu);
+void kmod_fx_from_kvm(uint8_t fx[512], const struct kvm_fpu *fpu);
+
 #endif
