@@ -10,26 +10,9 @@
 #include <cmocka.h>
 #include "cused/mmu/memslot.h"
 #include "cused/mmu/dirty.h"
+#include "memslot_fixture.h"
 
 #define PG 4096ULL
-
-static int setup(void **state)
-{
-	struct memslot_table *t = malloc(sizeof(*t));
-
-	if (!t)
-		return -1;
-	memslot_table_init(t);
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	memslot_table_fini(*state);
-	free(*state);
-	return 0;
-}
 
 static void add(struct memslot_table *t, uint32_t slot, uint32_t flags, uint64_t gpa,
 		uint64_t size, void *hva)
