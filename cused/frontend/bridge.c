@@ -25,7 +25,7 @@ static int pid_write(void *ctx, uint64_t uaddr, const void *buf, size_t len)
 
 void bridge_open(struct cused_ctx *ctx, fuse_req_t req, struct fuse_file_info *fi)
 {
-	struct cused_handle *h = handle_open(ctx, fuse_req_ctx(req)->pid);
+	struct cused_handle *h = handle_open(ctx);
 
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);

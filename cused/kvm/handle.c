@@ -7,14 +7,13 @@
 #include "cused/shim_abi.h"
 #include "cused/util/log.h"
 
-struct cused_handle *handle_open(struct cused_ctx *ctx, pid_t opener)
+struct cused_handle *handle_open(struct cused_ctx *ctx)
 {
 	struct cused_handle *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return NULL;
 	h->ctx = ctx;
-	h->opener = opener;
 	atomic_init(&h->kind, H_SYSTEM);
 	return h;
 }

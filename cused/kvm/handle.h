@@ -22,10 +22,9 @@ struct cused_handle {
 	_Atomic int kind;          /* enum handle_kind; changes once, at bind */
 	struct vm *vm;             /* H_VM */
 	struct vcpu *vcpu;         /* H_VCPU */
-	pid_t opener;
 };
 
-struct cused_handle *handle_open(struct cused_ctx *ctx, pid_t opener);
+struct cused_handle *handle_open(struct cused_ctx *ctx);
 void handle_release(struct cused_handle *h);
 /* >= 0 result for the client, or -errno */
 long handle_ioctl(struct cused_handle *h, struct ioctl_req *rq);

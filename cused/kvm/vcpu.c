@@ -64,10 +64,11 @@ void vcpu_put(struct vcpu *v)
 
 int vcpu_attach_run(struct vcpu *v, pid_t pid, int run_fd)
 {
+	bool from_client = run_fd >= 0;
 	void *p;
 	int r;
 
-	if (run_fd < 0) {
+	if (!from_client) {
 		p = mmap(NULL, CUSED_VCPU_MMAP_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
@@ -76,13 +77,13 @@ int vcpu_attach_run(struct vcpu *v, pid_t pid, int run_fd)
 		r = guestmem_map(pid, run_fd, 0, CUSED_VCPU_MMAP_SIZE, true, &p);
 		if (r)
 			return r;
-		v->shared_is_client = true;
 	}
 	v->shared = p;
 	v->run = p;
 	v->db = (struct cused_doorbell *)((char *)p + CUSED_RUN_DOORBELL_OFFSET);
 	memset(v->run, 0, sizeof(*v->run));
-	if (!v->shared_is_client)
+	/* only a mapping the client shares can carry the doorbell */
+	if (!from_client)
 		return 0;
 	return vcpu_runner_start(v);
 }
@@ -201,20 +202,6 @@ static int vcpu_msr_one(void *ctx, uint32_t index, uint64_t *val, bool set)
 		   : msr_read(&v->msrs, &io, index, val, true);
 }
 
-struct walk_ctx {
-	struct vm *vm;
-};
-
-static int walk_read(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-	return vm_read_phys(ctx, gpa, buf, len);
-}
-
-static int walk_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
-{
-	return vm_write_phys(ctx, gpa, buf, len);
-}
-
 static long translate(struct vcpu *v, struct ioctl_req *rq)
 {
 	struct kvm_translation *tr = req_out(rq, sizeof(*tr));
@@ -222,7 +209,7 @@ static long translate(struct vcpu *v, struct ioctl_req *rq)
 		{ .id = CUSED_F_CR0 }, { .id = CUSED_F_CR3 }, { .id = CUSED_F_CR4 },
 		{ .id = CUSED_F_EFER },
 	};
-	struct walk_mem mem = { .read = walk_read, .write = walk_write, .ctx = v->vm };
+	struct walk_mem mem = vm_walk_mem(v->vm);
 	struct walk_regs wr;
 	struct walk_result res;
 	int r;
@@ -302,7 +289,6 @@ static long get_cpuid2(struct vcpu *v, struct ioctl_req *rq)
 static long set_guest_debug(struct vcpu *v, struct ioctl_req *rq)
 {
 	const struct kvm_guest_debug *dbg = req_in(rq, sizeof(*dbg));
-	int r;
 
 	if (!dbg)
 		return -EFAULT;
@@ -312,10 +298,7 @@ static long set_guest_debug(struct vcpu *v, struct ioctl_req *rq)
 	if (dbg->control & ~GUESTDBG_VALID)
 		log_debug("KVM_SET_GUEST_DEBUG: ignoring unknown control bits %#x",
 			  dbg->control & ~GUESTDBG_VALID);
-	r = v->vm->ctx->ops->set_debug(v->tv, dbg);
-	if (!r)
-		v->debug_control = dbg->control;
-	return r;
+	return v->vm->ctx->ops->set_debug(v->tv, dbg);
 }
 
 static long interrupt(struct vcpu *v, struct ioctl_req *rq)

@@ -24,7 +24,6 @@ struct vcpu {
 	struct tramp_vcpu *tv;
 
 	void *shared;              /* kvm_run + PIO page + doorbell, CUSED_VCPU_MMAP_SIZE */
-	bool shared_is_client;     /* mapped from the client's memfd (else private) */
 	struct kvm_run *run;
 	struct cused_doorbell *db;
 
@@ -42,7 +41,6 @@ struct vcpu {
 
 	struct msr_file msrs;
 	struct kvm_cpuid2 *cpuid;
-	uint32_t debug_control;
 	bool irq_window_requested;
 };
 
@@ -62,6 +60,8 @@ void vcpu_runner_stop(struct vcpu *v);
 
 /* field access used by the ioctl handlers and the MSR table */
 int vcpu_read_field(struct vcpu *v, uint32_t id, uint64_t *val);
+/* the MSR table's access to this vCPU's field-backed MSRs */
+struct msr_io vcpu_msr_io(struct vcpu *v);
 int vcpu_write_field(struct vcpu *v, uint32_t id, uint64_t val);
 
 #endif

@@ -38,22 +38,12 @@ static int read_state(struct vcpu *v, struct cused_field_val *f)
 	return v->vm->ctx->ops->read_fields(v->tv, f, F_NR);
 }
 
-static int phys_read(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-	return vm_read_phys(ctx, gpa, buf, len);
-}
-
-static int phys_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
-{
-	return vm_write_phys(ctx, gpa, buf, len);
-}
-
 /* fetch up to 15 bytes at CS:RIP, page by page, as the CPU would */
 static size_t fetch_insn(struct vcpu *v, const struct cused_field_val *f,
 			 enum x86_mode mode, uint8_t *buf)
 {
 	struct walk_regs wr = { f[F_CR0].val, f[F_CR3].val, f[F_CR4].val, f[F_EFER].val };
-	struct walk_mem mem = { phys_read, phys_write, v->vm };
+	struct walk_mem mem = vm_walk_mem(v->vm);
 	uint64_t lin = f[F_RIP].val + (mode == X86_MODE_LONG64 ? 0 : f[F_CS_BASE].val);
 	size_t got = 0;
 

@@ -11,8 +11,6 @@
 #include "cused/x86/cpuid.h"
 #include "cused/util/log.h"
 
-struct msr_io vcpu_msr_io(struct vcpu *v);
-
 /* the client answered the last exit in kvm_run; hand that to the backend */
 static int retire_last_exit(struct vcpu *v)
 {

@@ -8,6 +8,7 @@
 #include "cused/kvm/guestmem.h"
 #include "cused/kvm/handle.h"
 #include "cused/mmu/dirty.h"
+#include "cused/mmu/walk.h"
 #include "cused/util/log.h"
 
 int vm_create(struct cused_ctx *ctx, uint64_t type, struct vm **out)
@@ -227,6 +228,21 @@ int vm_write_phys(struct vm *vm, uint64_t gpa, const void *buf, size_t len)
 	r = memslot_write(&vm->slots, gpa, buf, len);
 	pthread_mutex_unlock(&vm->lock);
 	return r;
+}
+
+static int walk_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+	return vm_read_phys(ctx, gpa, buf, len);
+}
+
+static int walk_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+	return vm_write_phys(ctx, gpa, buf, len);
+}
+
+struct walk_mem vm_walk_mem(struct vm *vm)
+{
+	return (struct walk_mem){ .read = walk_read, .write = walk_write, .ctx = vm };
 }
 
 static long vm_get_dirty_log(struct vm *vm, struct ioctl_req *rq)

@@ -39,6 +39,9 @@ bool vm_has_vcpus(struct vm *vm);
 /* the gpa is inside a slot whose memory the daemon could not map */
 bool vm_gpa_unbacked(struct vm *vm, uint64_t gpa);
 /* guest-physical access for the daemon's own emulation */
+struct walk_mem;
+/* the page walker's view of this VM's memory (cused/mmu/walk.h) */
+struct walk_mem vm_walk_mem(struct vm *vm);
 int vm_read_phys(struct vm *vm, uint64_t gpa, void *buf, size_t len);
 int vm_write_phys(struct vm *vm, uint64_t gpa, const void *buf, size_t len);
 

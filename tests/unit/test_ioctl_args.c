@@ -154,7 +154,7 @@ static struct cused_handle *create(struct fixture *f, struct cused_handle *on, u
 
 	if (call(on, CUSED_IOC_CREATE, &cr))
 		return NULL;
-	h = handle_open(&f->ctx, getpid());
+	h = handle_open(&f->ctx);
 	b.token = cr.token;
 	assert_int_equal(call(h, CUSED_IOC_BIND, &b), 0);
 	return h;
@@ -165,7 +165,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_int_equal(ctx_init(&f->ctx, &fake_ops), 0);
-	f->sys = handle_open(&f->ctx, getpid());
+	f->sys = handle_open(&f->ctx);
 	f->vm = create(f, f->sys, 0, CUSED_BIND_VM, -1);
 	assert_non_null(f->vm);
 	f->vcpu = create(f, f->vm, 0, CUSED_BIND_VCPU, -1);
@@ -236,7 +236,7 @@ static void test_create(void **state)
 	struct fixture *f = *state;
 	struct cused_create cr = { .arg = 1 };
 	struct cused_bind b = { .token = 12345, .kind = CUSED_BIND_VM, .run_fd = -1 };
-	struct cused_handle *h = handle_open(&f->ctx, getpid());
+	struct cused_handle *h = handle_open(&f->ctx);
 
 	assert_int_equal(call(f->sys, CUSED_IOC_CREATE, &cr), -EINVAL);   /* VM type 1 */
 	assert_int_equal(call(h, CUSED_IOC_BIND, &b), -ENOENT);           /* unknown token */
