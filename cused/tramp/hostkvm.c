@@ -13,16 +13,6 @@
 #include "cused/tramp/hostkvm.h"
 #include "cused/util/log.h"
 
-int hk_ioctl(int fd, unsigned long req, void *arg)
-{
-	int r;
-
-	do
-		r = ioctl(fd, req, arg);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : r;
-}
-
 static const char *host_path(void)
 {
 	const char *p = getenv(HOSTKVM_PATH_ENV);
@@ -159,7 +149,7 @@ static int hostkvm_host_cpuid(struct tramp_backend *be, struct kvm_cpuid2 *cpuid
 {
 	cpuid->nent = max;
 	cpuid->padding = 0;
-	return hk_ioctl(be->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
+	return tramp_ioctl(be->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
 }
 
 const struct tramp_ops tramp_hostkvm_ops = {

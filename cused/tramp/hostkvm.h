@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include "cused/tramp/backend.h"
+#include "cused/tramp/sysioctl.h"
 
 /* device opened by init(); CUSED_HOST_KVM overrides it */
 #define HOSTKVM_DEFAULT_PATH "/dev/kvm"
@@ -124,8 +125,5 @@ int hk_set_debug(struct tramp_vcpu *v, const struct kvm_guest_debug *dbg);
 int hk_inject_irq(struct tramp_vcpu *v, uint32_t vector);
 int hk_request_irq_window(struct tramp_vcpu *v, bool on);
 int hk_run(struct tramp_vcpu *v, struct tramp_exit *ex);
-
-/* ioctl returning its non-negative result or -errno (EINTR retried), so callers never touch errno */
-int hk_ioctl(int fd, unsigned long req, void *arg);
 
 #endif

@@ -102,7 +102,7 @@ int hk_interruptibility_set(struct kvm_vcpu_events *e, uint64_t val)
 int hk_activity_get(struct tramp_vcpu *v, __u64 *val)
 {
 	struct kvm_mp_state mp;
-	int r = hk_ioctl(v->fd, KVM_GET_MP_STATE, &mp);
+	int r = tramp_ioctl(v->fd, KVM_GET_MP_STATE, &mp);
 
 	if (r)
 		return r;
@@ -124,5 +124,5 @@ int hk_activity_set(struct tramp_vcpu *v, uint64_t val)
 			      (unsigned long long)val);
 	}
 	/* without an in-kernel LAPIC the host accepts only RUNNABLE */
-	return hk_ioctl(v->fd, KVM_SET_MP_STATE, &mp);
+	return tramp_ioctl(v->fd, KVM_SET_MP_STATE, &mp);
 }

@@ -50,7 +50,7 @@ static int group_fetch(struct tramp_vcpu *v, enum hk_group g)
 
 	if (v->st.valid & (1u << g))
 		return 0;
-	r = hk_ioctl(v->fd, group_ioctl[g].get, group_buf(&v->st, g));
+	r = tramp_ioctl(v->fd, group_ioctl[g].get, group_buf(&v->st, g));
 	if (r)
 		return refuse(r, "hostkvm: vCPU %u: host get of state group %d: %d", v->id, g, r);
 	v->st.valid |= 1u << g;
@@ -69,7 +69,7 @@ int hk_state_flush(struct tramp_vcpu *v)
 		if (g == HK_SREGS)
 			/* pending interrupts travel in the events group, never twice */
 			memset(st->sregs.interrupt_bitmap, 0, sizeof(st->sregs.interrupt_bitmap));
-		r = hk_ioctl(v->fd, group_ioctl[g].set, group_buf(st, g));
+		r = tramp_ioctl(v->fd, group_ioctl[g].set, group_buf(st, g));
 		if (r) {
 			log_warn("hostkvm: vCPU %u: host set of state group %d: %d", v->id, g, r);
 			/* drop everything cached: the host's state is the truth now */
@@ -175,7 +175,7 @@ static int msrs_move(struct tramp_vcpu *v, struct cused_field_val *f, unsigned n
 		}
 		if (!b.hdr.nmsrs)
 			return 0;
-		r = hk_ioctl(v->fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &b);
+		r = tramp_ioctl(v->fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &b);
 		if (r < 0)
 			return r;
 		if ((unsigned)r != b.hdr.nmsrs)

@@ -52,17 +52,17 @@ void hk_vcpu_destroy(struct tramp_vcpu *v)
 
 int hk_get_fpu(struct tramp_vcpu *v, struct kvm_fpu *fpu)
 {
-	return hk_ioctl(v->fd, KVM_GET_FPU, fpu);
+	return tramp_ioctl(v->fd, KVM_GET_FPU, fpu);
 }
 
 int hk_set_fpu(struct tramp_vcpu *v, const struct kvm_fpu *fpu)
 {
-	return hk_ioctl(v->fd, KVM_SET_FPU, (void *)fpu);
+	return tramp_ioctl(v->fd, KVM_SET_FPU, (void *)fpu);
 }
 
 int hk_set_cpuid(struct tramp_vcpu *v, const struct kvm_cpuid2 *cpuid)
 {
-	return hk_ioctl(v->fd, KVM_SET_CPUID2, (void *)cpuid);
+	return tramp_ioctl(v->fd, KVM_SET_CPUID2, (void *)cpuid);
 }
 
 int hk_set_debug(struct tramp_vcpu *v, const struct kvm_guest_debug *dbg)
@@ -73,7 +73,7 @@ int hk_set_debug(struct tramp_vcpu *v, const struct kvm_guest_debug *dbg)
 	r = hk_state_flush(v);
 	if (r)
 		return r;
-	r = hk_ioctl(v->fd, KVM_SET_GUEST_DEBUG, (void *)dbg);
+	r = tramp_ioctl(v->fd, KVM_SET_GUEST_DEBUG, (void *)dbg);
 	hk_state_invalidate(&v->st);
 	return r;
 }
@@ -92,7 +92,7 @@ int hk_inject_irq(struct tramp_vcpu *v, uint32_t vector)
 	r = hk_state_flush(v);
 	if (r)
 		return r;
-	r = hk_ioctl(v->fd, KVM_INTERRUPT, &irq);
+	r = tramp_ioctl(v->fd, KVM_INTERRUPT, &irq);
 	hk_state_invalidate(&v->st);
 	return r;
 }

@@ -40,10 +40,10 @@ static int msrs_to_userspace(int vm_fd)
 	};
 	int r;
 
-	r = hk_ioctl(vm_fd, KVM_ENABLE_CAP, &cap);
+	r = tramp_ioctl(vm_fd, KVM_ENABLE_CAP, &cap);
 	if (r)
 		return refuse(r, "hostkvm: KVM_CAP_X86_USER_SPACE_MSR: %d", r);
-	r = hk_ioctl(vm_fd, KVM_X86_SET_MSR_FILTER, &filter);
+	r = tramp_ioctl(vm_fd, KVM_X86_SET_MSR_FILTER, &filter);
 	if (r)
 		return refuse(r, "hostkvm: KVM_X86_SET_MSR_FILTER: %d", r);
 	return 0;
@@ -111,7 +111,7 @@ static int host_set_slot(struct tramp_vm *vm, uint32_t slot, uint32_t kflags, ui
 		.userspace_addr = (uintptr_t)hva,
 	};
 
-	return hk_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r);
+	return tramp_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
 int hk_map(struct tramp_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva,
@@ -205,7 +205,7 @@ int hk_dirty_collect(struct tramp_vm *vm, uint32_t slot, uint64_t *bitmap)
 	n = dirty_words(s->size);
 	/* the host clears and re-protects on every GET_DIRTY_LOG */
 	log.dirty_bitmap = s->dirty_tmp;
-	r = hk_ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log);
+	r = tramp_ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log);
 	if (r)
 		goto out;
 	for (size_t i = 0; i < n; i++)

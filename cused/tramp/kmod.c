@@ -21,16 +21,6 @@
 #include "cused/mmu/walk.h"
 #include "cused/util/log.h"
 
-/* ioctl returning its non-negative result or -errno; EINTR retried unless asked */
-static int kioctl(int fd, unsigned long req, void *arg)
-{
-	int r;
-
-	do
-		r = ioctl(fd, req, arg);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : r;
-}
 
 static const char *dev_path(void)
 {
@@ -51,7 +41,7 @@ static int open_dev(struct cused_tramp_info *info, const char **why)
 		       "/dev/cused-tramp cannot be opened";
 		return r;
 	}
-	r = kioctl(fd, CUSED_TRAMP_GET_INFO, info);
+	r = tramp_ioctl(fd, CUSED_TRAMP_GET_INFO, info);
 	if (r) {
 		close(fd);
 		*why = "CUSED_TRAMP_GET_INFO failed: not a cused-tramp device";
@@ -236,7 +226,7 @@ static int kmod_map(struct tramp_vm *vm, uint32_t slot, uint64_t gpa, uint64_t s
 		.slot = slot, .flags = flags, .gpa = gpa, .size = size,
 		.uaddr = (uint64_t)(uintptr_t)hva,
 	};
-	int r = kioctl(vm->fd, CUSED_TRAMP_MAP, &m);
+	int r = tramp_ioctl(vm->fd, CUSED_TRAMP_MAP, &m);
 
 	if (r)
 		return refuse(r, "kmod: map slot %u gpa %#llx size %#llx flags %#x: %d", slot,
@@ -252,14 +242,14 @@ static int kmod_unmap(struct tramp_vm *vm, uint32_t slot)
 	struct cused_tramp_map m = { .slot = slot };
 
 	slot_forget(vm, slot);
-	return kioctl(vm->fd, CUSED_TRAMP_UNMAP, &m);
+	return tramp_ioctl(vm->fd, CUSED_TRAMP_UNMAP, &m);
 }
 
 static int kmod_dirty_collect(struct tramp_vm *vm, uint32_t slot, uint64_t *bitmap)
 {
 	struct cused_tramp_dirty d = { .slot = slot, .bitmap = (uint64_t)(uintptr_t)bitmap };
 
-	return kioctl(vm->fd, CUSED_TRAMP_GET_DIRTY, &d);
+	return tramp_ioctl(vm->fd, CUSED_TRAMP_GET_DIRTY, &d);
 }
 
 /* ---- fields ------------------------------------------------------------------ */
@@ -272,7 +262,7 @@ static int fields_io(struct tramp_vcpu *v, struct cused_field_val *f, unsigned n
 	for (unsigned i = 0; i < n; i += CUSED_TRAMP_MAX_FIELDS) {
 		unsigned k = n - i < CUSED_TRAMP_MAX_FIELDS ? n - i : CUSED_TRAMP_MAX_FIELDS;
 		struct cused_tramp_fields h = { .n = k, .ptr = (uint64_t)(uintptr_t)(f + i) };
-		int r = kioctl(v->fd, write ? CUSED_TRAMP_WRITE_FIELDS : CUSED_TRAMP_READ_FIELDS,
+		int r = tramp_ioctl(v->fd, write ? CUSED_TRAMP_WRITE_FIELDS : CUSED_TRAMP_READ_FIELDS,
 			       &h);
 
 		if (r) {
@@ -376,7 +366,7 @@ static int kmod_vcpu_create(struct tramp_vm *vm, uint32_t id, struct tramp_vcpu 
 		return -ENOMEM;
 	v->vm = vm;
 	v->id = id;
-	r = kioctl(vm->fd, CUSED_TRAMP_CREATE_VCPU, NULL);
+	r = tramp_ioctl(vm->fd, CUSED_TRAMP_CREATE_VCPU, NULL);
 	if (r < 0) {
 		free(v);
 		return refuse(r, "kmod: CUSED_TRAMP_CREATE_VCPU %u: %d", id, r);
@@ -406,7 +396,7 @@ static void kmod_vcpu_destroy(struct tramp_vcpu *v)
 static int kmod_get_fpu(struct tramp_vcpu *v, struct kvm_fpu *fpu)
 {
 	struct cused_tramp_fpu fx;
-	int r = kioctl(v->fd, CUSED_TRAMP_GET_FPU, &fx);
+	int r = tramp_ioctl(v->fd, CUSED_TRAMP_GET_FPU, &fx);
 
 	if (r)
 		return refuse(r, "kmod: vCPU %u: CUSED_TRAMP_GET_FPU: %d", v->id, r);
@@ -417,12 +407,12 @@ static int kmod_get_fpu(struct tramp_vcpu *v, struct kvm_fpu *fpu)
 static int kmod_set_fpu(struct tramp_vcpu *v, const struct kvm_fpu *fpu)
 {
 	struct cused_tramp_fpu fx;
-	int r = kioctl(v->fd, CUSED_TRAMP_GET_FPU, &fx);
+	int r = tramp_ioctl(v->fd, CUSED_TRAMP_GET_FPU, &fx);
 
 	if (r)
 		return refuse(r, "kmod: vCPU %u: CUSED_TRAMP_GET_FPU: %d", v->id, r);
 	kmod_fx_from_kvm(fx.fxsave, fpu);
-	r = kioctl(v->fd, CUSED_TRAMP_SET_FPU, &fx);
+	r = tramp_ioctl(v->fd, CUSED_TRAMP_SET_FPU, &fx);
 	if (r)
 		return refuse(r, "kmod: vCPU %u: CUSED_TRAMP_SET_FPU (mxcsr %#x): %d", v->id,
 			      fpu->mxcsr, r);

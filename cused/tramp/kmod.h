@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include "cused/tramp/backend.h"
+#include "cused/tramp/sysioctl.h"
 
 /* CUSED_TRAMP_DEV overrides the device path (tests) */
 #define KMOD_PATH_ENV "CUSED_TRAMP_DEV"
