@@ -33,6 +33,7 @@ struct fh {
 	void *run;
 	pthread_t th;
 	int stop, kicked, started;
+	uint32_t seen0;    /* req_seq before the thread existed (as cused/kvm/doorbell.c) */
 };
 
 static uint64_t next_token = 0x1000;
@@ -86,7 +87,8 @@ static void *doorbell(void *arg)
 	struct kvm_run *run = h->run;
 	struct cused_doorbell *db = (void *)((char *)h->run + CUSED_RUN_DOORBELL_OFFSET);
 	const struct timespec tmo = { 0, 100000000 };
-	uint32_t seen = db->req_seq, seq;
+	/* sampled before the thread started: a request made since is not lost */
+	uint32_t seen = h->seen0, seq;
 
 	for (;;) {
 		while ((seq = __atomic_load_n(&db->req_seq, __ATOMIC_SEQ_CST)) == seen) {
@@ -146,10 +148,11 @@ static int bind(struct fh *h, const struct cused_bind *b)
 	}
 	if (getenv("FAKE_NO_DOORBELL"))
 		return 0;
+	db = (void *)((char *)h->run + CUSED_RUN_DOORBELL_OFFSET);
+	h->seen0 = __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
 	if (pthread_create(&h->th, NULL, doorbell, h))
 		return -EAGAIN;
 	h->started = 1;
-	db = (void *)((char *)h->run + CUSED_RUN_DOORBELL_OFFSET);
 	__atomic_store_n(&db->magic, CUSED_DOORBELL_MAGIC, __ATOMIC_RELEASE);
 	return 0;
 }
