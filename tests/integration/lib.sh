@@ -58,10 +58,11 @@ cused_cleanup() {
 	exit $rc
 }
 
-# cused_start: start a private daemon on $MNT, wait for $DEV and $MNT/status
+# cused_start [EXTRA CUSED ARGS...]: start a private daemon on $MNT, wait for
+# $DEV and $MNT/status
 cused_start() {
 	mkdir -p "$MNT"
-	"$CUSED" --mount "$MNT" --backend hostkvm >"$WORK/cused.log" 2>&1 &
+	"$CUSED" --mount "$MNT" --backend hostkvm "$@" >"$WORK/cused.log" 2>&1 &
 	CUSED_PID=$!
 	for _ in $(seq 100); do
 		if ! kill -0 "$CUSED_PID" 2>/dev/null; then
@@ -137,4 +138,40 @@ run_cused() {
 host_known() {
 	sed -E -e 's/^(msr 0x000001a0 )0x0000000000000001$/\10x0000000000001800/' \
 	       -e 's/^(reg r14 +)0x0000000000000001$/\10x0000000000001800/'
+}
+
+# ---- unprivileged clients (security tests)
+# UNPRIV_UID / UNPRIV_GID: the uid tests run untrusted clients as (nobody).
+# A client of /dev/kvm must be root or in group kvm, as with the kernel's
+# device: run_unpriv adds that group, run_unpriv_nogroup does not.
+UNPRIV_UID=${UNPRIV_UID:-65534}
+UNPRIV_GID=${UNPRIV_GID:-65534}
+
+# unpriv_setup: make $WORK reachable for the unprivileged uid and make sure
+# group kvm exists (the install step creates it; a test machine may lack it)
+unpriv_setup() {
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) missing"
+	getent group kvm >/dev/null || groupadd -r kvm 2>/dev/null ||
+		skip "group kvm missing and cannot be created"
+	KVM_GID=$(getent group kvm | cut -d: -f3)
+	chmod 0755 "$WORK"
+}
+
+# run_unpriv CMD...: CMD as $UNPRIV_UID, member of group kvm, no capabilities
+run_unpriv() {
+	setpriv --reuid "$UNPRIV_UID" --regid "$UNPRIV_GID" --groups "$KVM_GID" \
+		--inh-caps=-all --bounding-set=-all -- "$@"
+}
+
+# run_unpriv_nogroup CMD...: the same without group kvm
+run_unpriv_nogroup() {
+	setpriv --reuid "$UNPRIV_UID" --regid "$UNPRIV_GID" --clear-groups \
+		--inh-caps=-all --bounding-set=-all -- "$@"
+}
+
+# run_cused_unpriv SUB...: kvmtest as the unprivileged uid through the shim.
+# cused-run needs root for its mount namespace, so the client opens the
+# device by path instead of /dev/kvm (--no-bind, kvmtest --dev).
+run_cused_unpriv() {
+	run_unpriv "$CUSED_RUN" --no-bind --device "$DEV" "$KVMTEST" --dev "$DEV" "$@"
 }
