@@ -236,6 +236,37 @@ static void test_fan_out(void **state)
 	assert_int_equal(routing_set_irq(t->rt, 30, IRQ_SRC_USERSPACE, 1), -1);
 }
 
+/*
+ * KVM_IRQ_LINE_STATUS values seen on the host's KVM (Linux 6.18) for the
+ * same sequence on a fresh KVM_CREATE_IRQCHIP VM with no vCPUs, where every
+ * IOAPIC pin is masked and the PIC's IMR is clear.
+ */
+static void test_line_status_as_kvm(void **state)
+{
+	struct t *t = *state;
+	static const struct { uint32_t gsi; bool level; int status; } seq[] = {
+		{ 4, 1, 1 },     /* PIC 1 + masked IOAPIC edge (-1, skipped) */
+		{ 4, 1, 1 },     /* PIC: line held; IOAPIC: edge already high, 0 */
+		{ 4, 0, 2 },     /* both report a de-assert as 1 */
+		{ 4, 1, 0 },     /* PIC: IRR still set, coalesced; IOAPIC masked */
+		{ 20, 1, -1 },   /* IOAPIC only, masked */
+		{ 200, 1, -1 },  /* no route */
+		{ 20, 0, 1 },
+	};
+	struct kvm_pic_state ps;
+	struct kvm_ioapic_state is;
+
+	assert_int_equal(routing_set_default(t->rt), 0);
+	for (unsigned i = 0; i < sizeof(seq) / sizeof(seq[0]); i++)
+		assert_int_equal(routing_set_irq(t->rt, seq[i].gsi, IRQ_SRC_USERSPACE, seq[i].level),
+				 seq[i].status);
+	pic_get_state(t->pic, 0, &ps);
+	assert_int_equal(ps.irr, 0x10);
+	assert_int_equal(ps.last_irr, 0x10);
+	ioapic_get_state(t->io, &is);
+	assert_int_equal(is.irr, 0x10);
+}
+
 static void test_qemu_pit_override(void **state)
 {
 	struct t *t = *state;
@@ -298,7 +329,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_validation), T(test_split_irqchip), T(test_default_table), T(test_msi_decode),
-		T(test_fan_out), T(test_qemu_pit_override), T(test_replace_whole), T(test_signal_msi),
+		T(test_fan_out), T(test_line_status_as_kvm), T(test_qemu_pit_override), T(test_replace_whole), T(test_signal_msi),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
