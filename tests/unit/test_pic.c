@@ -25,11 +25,15 @@ static void t_intr(void *ctx, bool level)
 
 	t->nintr++;
 	t->intr = level;
+	(void)pic_has_intr(t->pic);   /* hooks run unlocked: calling back must not deadlock */
 }
 
 static void t_ack(void *ctx, unsigned irq)
 {
-	((struct t *)ctx)->acks[irq]++;
+	struct t *t = ctx;
+
+	t->acks[irq]++;
+	(void)pic_has_intr(t->pic);
 }
 
 static void t_mask(void *ctx, unsigned irq, bool masked)

@@ -12,6 +12,7 @@
 #include "cused/irq/ioapic.h"
 #include "cused/irq/pic.h"
 #include "cused/irq/irq_line.h"
+#include "cused/irq/pit.h"
 #include "irq_fake.h"
 
 struct t {
@@ -324,12 +325,72 @@ static void test_signal_msi(void **state)
 	assert_int_equal(routing_signal_msi(t->rt, &msi), -1);
 }
 
+/*
+ * The wiring the VM will do, end to end: PIT pulses go through the routing
+ * (GSI 0, source PIT) into the PIC; the PIC's ack notifier maps its pin back
+ * to a GSI and acks the PIT, which then sends the next reinjected tick.
+ * Every hook runs with no device lock held, so these chains cannot deadlock.
+ */
+struct wired {
+	struct t *t;
+	struct pit *pit;
+};
+
+static void w_pulse(void *ctx)
+{
+	struct wired *w = ctx;
+
+	routing_set_irq(w->t->rt, 0, IRQ_SRC_PIT, 1);
+	routing_set_irq(w->t->rt, 0, IRQ_SRC_PIT, 0);
+}
+
+static void w_ack(void *ctx, unsigned irq)
+{
+	struct wired *w = ctx;
+
+	if (routing_map_chip_pin(w->t->rt, irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+				 irq) == 0)
+		pit_irq_ack(w->pit);
+}
+
+static void test_wired_pit_reinject(void **state)
+{
+	struct t *t = *state;
+	struct wired w = { .t = t };
+	struct pit_env penv = { .pulse = w_pulse, .ctx = &w };
+	struct pic_env picenv = { .ack = w_ack, .ctx = &w };
+	const uint8_t eoi = 0x20;
+	unsigned taken = 0;
+
+	pic_destroy(t->pic);
+	assert_int_equal(pic_create(&picenv, &t->pic), 0);
+	routing_destroy(t->rt);
+	assert_int_equal(routing_create(t->pic, t->io, &t->f.env, &t->rt), 0);
+	assert_int_equal(routing_set_default(t->rt), 0);
+	assert_int_equal(pit_create(&t->f.env, &penv, 0, &w.pit), 0);
+	pic_init(t);
+	/* mode 2, count 1193 */
+	assert_int_equal(pit_write(w.pit, 0x43, "\x34", 1), 0);
+	assert_int_equal(pit_write(w.pit, 0x40, "\xa9", 1), 0);
+	assert_int_equal(pit_write(w.pit, 0x40, "\x04", 1), 0);
+	/* the guest was away for 10 ms: 10 ticks owed, one per EOI */
+	t->f.now = 10000000;
+	pit_tick(w.pit, t->f.now);
+	while (pic_has_intr(t->pic) && taken < 100) {
+		assert_int_equal(pic_intack(t->pic), 0x08);
+		taken++;
+		assert_int_equal(pic_write(t->pic, 0x20, &eoi, 1), 0);
+	}
+	assert_int_equal(taken, 10);
+	pit_destroy(w.pit);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_validation), T(test_split_irqchip), T(test_default_table), T(test_msi_decode),
-		T(test_fan_out), T(test_line_status_as_kvm), T(test_qemu_pit_override), T(test_replace_whole), T(test_signal_msi),
+		T(test_fan_out), T(test_line_status_as_kvm), T(test_qemu_pit_override), T(test_replace_whole), T(test_signal_msi), T(test_wired_pit_reinject),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
