@@ -394,6 +394,7 @@ void ioapic_destroy(struct ioapic *io)
 {
 	if (!io)
 		return;
+	io->env->arm(io->env->ctx, io, 0);
 	cmutex_destroy(&io->lock);
 	free(io);
 }

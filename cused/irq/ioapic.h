@@ -53,7 +53,8 @@ struct ioapic;
 /* allocate and reset (all pins masked, base 0xfec00000); 0 or -ENOMEM.
  * env is used for now_ns/arm/deliver; aenv may be NULL. Both must outlive it. */
 int ioapic_create(const struct irq_env *env, const struct ioapic_env *aenv, struct ioapic **out);
-/* free; the caller has stopped every other entry point and cancelled its timer */
+/* cancel its deadline (env->arm(.., 0)) and free; the caller has stopped every
+ * other entry point, an ioapic_tick() in progress included */
 void ioapic_destroy(struct ioapic *io);
 /* KVM's kvm_ioapic_reset(): mask every pin, clear irr, id, ioregsel, base to default */
 void ioapic_reset(struct ioapic *io);

@@ -459,6 +459,7 @@ void pit_destroy(struct pit *pit)
 {
 	if (!pit)
 		return;
+	pit->env->arm(pit->env->ctx, pit, 0);
 	cmutex_destroy(&pit->lock);
 	free(pit);
 }

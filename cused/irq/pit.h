@@ -43,7 +43,8 @@ struct pit;
  */
 int pit_create(const struct irq_env *env, const struct pit_env *penv, uint32_t flags,
 	       struct pit **out);
-/* free; the caller has cancelled its timer and stopped every other entry point */
+/* cancel its deadline (env->arm(.., 0)) and free; the caller has stopped every
+ * other entry point, a pit_tick() in progress included (the timer loop's job) */
 void pit_destroy(struct pit *pit);
 /* KVM kvm_pit_reset(); disarms channel 0 */
 void pit_reset(struct pit *pit);
