@@ -11,6 +11,16 @@
  * table and swaps it in whole under a rwlock; delivery copies the GSI's
  * entries under the read side and calls the devices after dropping it, so
  * no device lock is ever taken under the routing lock.
+ *
+ * Wiring (irqchip.c, to come; test_routing.c test_wired_pit_reinject does it):
+ *   pit_env.pulse      → routing_set_irq(rt, 0, IRQ_SRC_PIT, 1) then (…, 0)
+ *   pic_env.ack(irq)   → gsi = routing_map_chip_pin(rt, irq < 8 ? MASTER : SLAVE, irq)
+ *   ioapic_env.ack(pin)→ gsi = routing_map_chip_pin(rt, KVM_IRQCHIP_IOAPIC, pin)
+ *                        then the GSI's ack notifiers: pit_irq_ack() for GSI 0,
+ *                        irqfd resample; *.mask likewise → pit_irq_mask() for GSI 0
+ *   pic_env.intr       → kick the vCPU whose LAPIC accepts ExtINT; it calls
+ *                        pic_has_intr() and pic_intack() for the vector
+ *   LAPIC EOI          → ioapic_update_eoi(io, vector, tmr_level && !directed_eoi)
  */
 #ifndef CUSED_IRQ_ROUTING_H
 #define CUSED_IRQ_ROUTING_H
