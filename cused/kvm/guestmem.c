@@ -10,13 +10,12 @@
 #include "cused/kvm/guestmem.h"
 #include "cused/util/log.h"
 
-int guestmem_map(pid_t tid, int client_fd, uint64_t offset, uint64_t size,
-		 bool writable, void **hva)
+int guestmem_map(pid_t tid, int client_fd, const struct guestmem_want *w, void **hva)
 {
 	const char *why = NULL;
 	struct statfs sfs;
 	struct stat st;
-	int fd, flags, r;
+	int fd, flags, seals, r;
 	void *p;
 
 	if (client_fd < 0)
@@ -33,15 +32,17 @@ int guestmem_map(pid_t tid, int client_fd, uint64_t offset, uint64_t size,
 			   strerror(errno));
 		goto out;
 	}
-	r = guestmem_check(&st, (long)sfs.f_type, flags, offset, size, writable, &why);
+	/* EINVAL: not a file that can be sealed, so it has no seals */
+	seals = fcntl(fd, F_GET_SEALS);
+	r = guestmem_check(&st, (long)sfs.f_type, flags, seals < 0 ? 0 : seals, w, &why);
 	if (r) {
-		r = refuse(r, "pid %d: fd %d refused for %s guest memory at offset %#llx "
-			   "size %#llx: %s", tid, client_fd, writable ? "writable" : "read-only",
-			   (unsigned long long)offset, (unsigned long long)size, why);
+		r = refuse(r, "pid %d: fd %d refused for %s shared memory at offset %#llx "
+			   "size %#llx: %s", tid, client_fd, w->writable ? "writable" : "read-only",
+			   (unsigned long long)w->offset, (unsigned long long)w->size, why);
 		goto out;
 	}
-	p = mmap(NULL, size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd,
-		 (off_t)offset);
+	p = mmap(NULL, w->size, PROT_READ | (w->writable ? PROT_WRITE : 0), MAP_SHARED, fd,
+		 (off_t)w->offset);
 	if (p == MAP_FAILED) {
 		r = refuse(-errno, "pid %d: mmap of guest memory failed: %s", tid,
 			   strerror(errno));

@@ -6,9 +6,10 @@
 
 #define FUSE_FS_MAGIC 0x65735546L
 
-int guestmem_check(const struct stat *st, long fs_type, int flags, uint64_t offset,
-		   uint64_t size, bool writable, const char **why)
+int guestmem_check(const struct stat *st, long fs_type, int flags, int seals,
+		   const struct guestmem_want *w, const char **why)
 {
+	uint64_t offset = w->offset, size = w->size;
 	int acc = flags & O_ACCMODE;
 
 	/* an O_PATH fd carries no access mode: it grants nothing, so we map nothing */
@@ -17,7 +18,7 @@ int guestmem_check(const struct stat *st, long fs_type, int flags, uint64_t offs
 	/* guest memory is always readable; a write-only open grants no reads */
 	if (acc != O_RDONLY && acc != O_RDWR)
 		return *why = "is not open for reading", -EACCES;
-	if (writable && acc != O_RDWR)
+	if (w->writable && acc != O_RDWR)
 		return *why = "is not open read-write", -EACCES;
 	/* memfds and shm files are regular; FIFOs, sockets, devices, dirs never are */
 	if (!S_ISREG(st->st_mode))
@@ -29,5 +30,7 @@ int guestmem_check(const struct stat *st, long fs_type, int flags, uint64_t offs
 	if (offset + size < offset || st->st_size < 0 ||
 	    offset + size > (uint64_t)st->st_size)
 		return *why = "file is smaller than offset + size", -EINVAL;
+	if (w->unshrinkable && !(seals & F_SEAL_SHRINK))
+		return *why = "is not a memfd sealed with F_SEAL_SHRINK", -EINVAL;
 	return 0;
 }

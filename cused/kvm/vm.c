@@ -130,9 +130,16 @@ int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
 	 * passes must not stall the other users of this VM.  Only a slot being
 	 * created keeps the mapping, so its error counts only then too.
 	 */
-	if (client_fd >= 0 && r->memory_size)
-		map_err = guestmem_map(pid, client_fd, fd_offset, r->memory_size,
-				       !(r->flags & KVM_MEM_READONLY), &hva);
+	if (client_fd >= 0 && r->memory_size) {
+		/*
+		 * Not unshrinkable: a plain file may back guest RAM, and the
+		 * guest's accesses fault in the host kernel, not in the daemon.
+		 */
+		struct guestmem_want w = { .offset = fd_offset, .size = r->memory_size,
+					   .writable = !(r->flags & KVM_MEM_READONLY) };
+
+		map_err = guestmem_map(pid, client_fd, &w, &hva);
+	}
 	pthread_mutex_lock(&vm->lock);
 	change = memslot_check(&vm->slots, r, valid);
 	if (change < 0) {

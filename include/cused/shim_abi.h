@@ -68,7 +68,9 @@ struct cused_create {
 #define CUSED_BIND_VCPU 2
 struct cused_bind {
 	__u64 token;
-	__s32 run_fd;      /* vCPU: client fd of a memfd of CUSED_VCPU_MMAP_SIZE */
+	__s32 run_fd;      /* vCPU: client fd of a memfd of CUSED_VCPU_MMAP_SIZE,
+			    * sealed with F_SEAL_SHRINK (else EINVAL): the daemon
+			    * itself uses it and must never fault on it */
 	__u32 kind;        /* CUSED_BIND_*; must match the token's object */
 };
 

@@ -32,15 +32,24 @@ static struct stat reg(uint64_t size)
 	return (struct stat){ .st_mode = S_IFREG | 0600, .st_size = (off_t)size };
 }
 
-static int chk(const struct stat *st, int flags, uint64_t off, uint64_t size, bool w)
+#define TMPFS_MAGIC 0x01021994L
+
+static int chk_seals(const struct stat *st, int flags, int seals, uint64_t off, uint64_t size,
+		     bool writable, bool unshrinkable)
 {
+	struct guestmem_want w = { off, size, writable, unshrinkable };
 	const char *why = NULL;
-	int r = guestmem_check(st, 0x01021994 /* tmpfs */, flags, off, size, w, &why);
+	int r = guestmem_check(st, TMPFS_MAGIC, flags, seals, &w, &why);
 
 	/* every refusal names its rule for the log line */
 	if (r)
 		assert_non_null(why);
 	return r;
+}
+
+static int chk(const struct stat *st, int flags, uint64_t off, uint64_t size, bool writable)
+{
+	return chk_seals(st, flags, 0, off, size, writable, false);
 }
 
 static void test_access_modes(void **state)
@@ -75,7 +84,27 @@ static void test_file_types(void **state)
 	}
 	/* a file on FUSE: a page fault in the daemon would wait for its server */
 	struct stat st = reg(PG);
-	assert_int_equal(guestmem_check(&st, 0x65735546, O_RDWR, 0, PG, false, &why), -EINVAL);
+	struct guestmem_want w = { .size = PG };
+	assert_int_equal(guestmem_check(&st, 0x65735546, O_RDWR, 0, &w, &why), -EINVAL);
+}
+
+/* the kvm_run area must not shrink under the daemon (SIGBUS) */
+static void test_seals(void **state)
+{
+	struct stat st = reg(4 * PG);
+
+	(void)state;
+	assert_int_equal(chk_seals(&st, O_RDWR, 0, 0, 4 * PG, true, true), -EINVAL);
+	assert_int_equal(chk_seals(&st, O_RDWR, F_SEAL_GROW | F_SEAL_WRITE, 0, 4 * PG, true, true),
+			 -EINVAL);
+	assert_int_equal(chk_seals(&st, O_RDWR, F_SEAL_SHRINK, 0, 4 * PG, true, true), 0);
+	assert_int_equal(chk_seals(&st, O_RDWR, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, 0,
+				   4 * PG, true, true), 0);
+	/* guest RAM needs no seal */
+	assert_int_equal(chk_seals(&st, O_RDWR, 0, 0, 4 * PG, true, false), 0);
+	/* and the seal does not excuse anything else */
+	assert_int_equal(chk_seals(&st, O_PATH, F_SEAL_SHRINK, 0, 4 * PG, false, true), -EBADF);
+	assert_int_equal(chk_seals(&st, O_RDWR, F_SEAL_SHRINK, 0, 8 * PG, true, true), -EINVAL);
 }
 
 static void test_ranges(void **state)
@@ -101,6 +130,7 @@ static void test_ranges(void **state)
 /* guestmem_check on a real descriptor, as guestmem_map does */
 static int chk_fd(int fd, uint64_t size, bool w)
 {
+	struct guestmem_want want = { .size = size, .writable = w };
 	struct statfs sfs;
 	struct stat st;
 	const char *why;
@@ -109,7 +139,7 @@ static int chk_fd(int fd, uint64_t size, bool w)
 	assert_true(fl >= 0);
 	assert_int_equal(fstat(fd, &st), 0);
 	assert_int_equal(fstatfs(fd, &sfs), 0);
-	return guestmem_check(&st, (long)sfs.f_type, fl, 0, size, w, &why);
+	return guestmem_check(&st, (long)sfs.f_type, fl, 0, &want, &why);
 }
 
 static void test_real_descriptors(void **state)
@@ -211,6 +241,13 @@ static void test_take_from_non_leader_thread(void **state)
 	close(t.fd);
 }
 
+static int map(int fd, uint64_t off, uint64_t size, bool writable, void **hva)
+{
+	struct guestmem_want w = { off, size, writable, false };
+
+	return guestmem_map(tid(), fd, &w, hva);
+}
+
 static void test_map(void **state)
 {
 	int mfd = memfd_create("t", MFD_CLOEXEC), p[2], ro, opath;
@@ -223,12 +260,12 @@ static void test_map(void **state)
 	assert_int_equal(ftruncate(mfd, 2 * PG), 0);
 	mine = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	assert_true(mine != MAP_FAILED);
-	assert_int_equal(guestmem_map(tid(), mfd, PG, PG, true, &hva), 0);
+	assert_int_equal(map(mfd, PG, PG, true, &hva), 0);
 	/* the same memory, shared */
 	((char *)hva)[5] = 'x';
 	assert_int_equal(mine[PG + 5], 'x');
 	guestmem_unmap(hva, PG);
-	assert_int_equal(guestmem_map(tid(), mfd, PG, 2 * PG, true, &hva), -EINVAL);
+	assert_int_equal(map(mfd, PG, 2 * PG, true, &hva), -EINVAL);
 
 	ro = mkstemp(path);
 	assert_true(ro >= 0);
@@ -237,19 +274,19 @@ static void test_map(void **state)
 	ro = open(path, O_RDONLY | O_CLOEXEC);
 	opath = open(path, O_PATH | O_CLOEXEC);
 	unlink(path);
-	assert_int_equal(guestmem_map(tid(), ro, 0, PG, true, &hva), -EACCES);
-	assert_int_equal(guestmem_map(tid(), ro, 0, PG, false, &hva), 0);
+	assert_int_equal(map(ro, 0, PG, true, &hva), -EACCES);
+	assert_int_equal(map(ro, 0, PG, false, &hva), 0);
 	guestmem_unmap(hva, PG);
-	assert_int_equal(guestmem_map(tid(), opath, 0, PG, false, &hva), -EBADF);
+	assert_int_equal(map(opath, 0, PG, false, &hva), -EBADF);
 
 	/* a FIFO with no writer: refused at once, never opened (defect 3) */
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	close(p[1]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(guestmem_map(tid(), p[0], 0, PG, false, &hva), -EINVAL);
+	assert_int_equal(map(p[0], 0, PG, false, &hva), -EINVAL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_true(t1.tv_sec - t0.tv_sec < 2);
-	assert_int_equal(guestmem_map(tid(), 999, 0, PG, false, &hva), -EBADF);
+	assert_int_equal(map(999, 0, PG, false, &hva), -EBADF);
 
 	close(p[0]);
 	close(ro);
@@ -258,16 +295,37 @@ static void test_map(void **state)
 	close(mfd);
 }
 
+static void test_map_unshrinkable(void **state)
+{
+	struct guestmem_want w = { .size = PG, .writable = true, .unshrinkable = true };
+	int plain = memfd_create("t", MFD_CLOEXEC);
+	int sealed = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *hva = NULL;
+
+	(void)state;
+	assert_int_equal(ftruncate(plain, PG), 0);
+	assert_int_equal(ftruncate(sealed, PG), 0);
+	assert_int_equal(guestmem_map(tid(), plain, &w, &hva), -EINVAL);
+	assert_int_equal(guestmem_map(tid(), sealed, &w, &hva), -EINVAL);
+	assert_int_equal(fcntl(sealed, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+	assert_int_equal(guestmem_map(tid(), sealed, &w, &hva), 0);
+	guestmem_unmap(hva, PG);
+	close(plain);
+	close(sealed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_access_modes),
 		cmocka_unit_test(test_file_types),
 		cmocka_unit_test(test_ranges),
+		cmocka_unit_test(test_seals),
 		cmocka_unit_test(test_real_descriptors),
 		cmocka_unit_test(test_take_same_description),
 		cmocka_unit_test(test_take_from_non_leader_thread),
 		cmocka_unit_test(test_map),
+		cmocka_unit_test(test_map_unshrinkable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,8 @@
 #          and guest code cannot read the file (defect 2)
 #   fifo   a FIFO-backed slot fails at once, and 80 concurrent ones neither
 #          stop another client nor SIGTERM (defect 3)
+#   shrink a kvm_run memfd that could shrink under the daemon (SIGBUS) is
+#          refused; a sealed one is bound and cannot shrink
 set -u
 CASE=$1
 ATTACK=$5
@@ -120,6 +122,21 @@ fifo)
 	finished "$CUSED_PID" 10 || fail "the daemon did not exit on SIGTERM during the FIFO flood"
 	CUSED_PID=
 	show flood
+	;;
+shrink)
+	attack unsealed shrink-run unsealed
+	finished "$APID" 30 || fail "shrink-run client did not finish"
+	show unsealed
+	sleep 0.5
+	cused_alive || { CUSED_PID=; fail "the daemon died (SIGBUS on a shrunk kvm_run)"; }
+	grep -q "bind -22 " "$WORK/unsealed.out" ||
+		fail "a kvm_run memfd without F_SEAL_SHRINK was not refused with EINVAL"
+	attack sealed shrink-run sealed
+	finished "$APID" 30 || fail "shrink-run client did not finish"
+	show sealed
+	grep -q "bind 0 " "$WORK/sealed.out" || fail "a sealed kvm_run memfd was refused"
+	grep -q "daemon alive" "$WORK/sealed.out" && cused_alive ||
+		{ CUSED_PID=; fail "the daemon died"; }
 	;;
 *)
 	fail "unknown case $CASE"

@@ -11,6 +11,7 @@
  *                                first bytes out and writes to it
  *   DEV opath-ro ROOTFILE        a read-only memslot over an O_PATH fd of
  *                                ROOTFILE (after checking that a memfd works)
+ *   DEV shrink-run sealed|unsealed  a kvm_run memfd shrunk after the bind
  *   DEV fifo-one FIFO            one read-only memslot backed by FIFO
  *   DEV fifo-flood FIFO N SECS   N threads issuing such calls for SECS
  *
@@ -63,12 +64,15 @@ static void die(const char *what)
 	exit(2);
 }
 
-static int memfd_of(size_t size)
+/* a memfd of @size; @sealed: it cannot shrink, as a kvm_run area must not */
+static int memfd_of(size_t size, bool sealed)
 {
-	int fd = memfd_create("fdpass-attack", MFD_CLOEXEC);
+	int fd = memfd_create("fdpass-attack", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	if (fd < 0 || ftruncate(fd, size))
 		die("memfd");
+	if (sealed && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
+		die("F_ADD_SEALS");
 	return fd;
 }
 
@@ -135,7 +139,7 @@ static void vm_setup(struct vmc *c)
 	c->vm = create_bind(sys, 0, CUSED_BIND_VM, -1);
 	if (c->vm < 0)
 		errno = -c->vm, die("create VM");
-	ramfd = memfd_of(RAM_SIZE);
+	ramfd = memfd_of(RAM_SIZE, false);
 	c->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, ramfd, 0);
 	if (c->ram == MAP_FAILED)
 		die("mmap ram");
@@ -143,7 +147,7 @@ static void vm_setup(struct vmc *c)
 	errno = -set_slot(c->vm, 0, 0, 0, RAM_SIZE, c->ram, ramfd);
 	if (errno)
 		die("slot 0");
-	runfd = memfd_of(CUSED_VCPU_MMAP_SIZE);
+	runfd = memfd_of(CUSED_VCPU_MMAP_SIZE, true);
 	run = mmap(NULL, CUSED_VCPU_MMAP_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, runfd, 0);
 	if (run == MAP_FAILED)
 		die("mmap run");
@@ -213,7 +217,7 @@ static void *swap_loop(void *arg)
 
 static void swap_start(struct swapper *s, pthread_t *t, const char *rootfile, size_t size)
 {
-	s->memfd = memfd_of(size);
+	s->memfd = memfd_of(size, true);
 	s->opath = open(rootfile, O_PATH | O_CLOEXEC);
 	if (s->opath < 0)
 		die("O_PATH open of the root file");
@@ -362,7 +366,7 @@ static int race_slot(const char *rootfile, double secs)
 static int opath_ro(const char *rootfile)
 {
 	unsigned runs = 0, leaks = 0, norun = 0;
-	int memfd = memfd_of(RAM_SIZE), opath, r;
+	int memfd = memfd_of(RAM_SIZE, false), opath, r;
 	struct vmc c;
 	uint8_t *b;
 
@@ -394,6 +398,45 @@ static int opath_ro(const char *rootfile)
 	prime_copy(&c, b);
 	r = vm_run(&c);
 	judge_copy(&c, &runs, &leaks, &norun);
+	return 0;
+}
+
+/*
+ * Bind a vCPU over a kvm_run memfd, then shrink the memfd under the daemon's
+ * mapping: a daemon touching it would take SIGBUS.  @sealed: seal it first
+ * as the shim does, so the shrink must fail.
+ */
+static int shrink_run(bool sealed)
+{
+	int sys, vm, vcpu, memfd;
+	double end;
+
+	sys = open(dev, O_RDWR | O_CLOEXEC);
+	if (sys < 0)
+		die("open device");
+	vm = new_vm(sys);
+	memfd = memfd_of(CUSED_VCPU_MMAP_SIZE, sealed);
+	vcpu = create_bind(vm, 0, CUSED_BIND_VCPU, memfd);
+	printf("shrink-run: %s memfd: bind %d (%s)\n", sealed ? "sealed" : "unsealed",
+	       vcpu < 0 ? vcpu : 0, vcpu < 0 ? strerror(-vcpu) : "bound");
+	if (vcpu < 0)
+		return 0;
+	printf("shrink-run: ftruncate to 0: %s\n", ftruncate(memfd, 0) ? strerror(errno) : "done");
+	/* give the daemon's runner thread something to read */
+	end = now() + 1;
+	while (now() < end)
+		if (ioctl(vcpu, CUSED_IOC_VERSION, NULL) < 0) {
+			printf("shrink-run: daemon gone: %s\n", strerror(errno));
+			return 0;
+		}
+	/* tearing the vCPU down wakes its runner thread through the doorbell */
+	close(vcpu);
+	usleep(200000);
+	if (ioctl(vm, CUSED_IOC_VERSION, NULL) < 0) {
+		printf("shrink-run: daemon gone after the vCPU closed: %s\n", strerror(errno));
+		return 0;
+	}
+	printf("shrink-run: daemon alive\n");
 	return 0;
 }
 
@@ -493,6 +536,8 @@ int main(int argc, char **argv)
 		return race_slot(argv[3], atof(argv[4]));
 	if (!strcmp(argv[2], "opath-ro"))
 		return opath_ro(argv[3]);
+	if (!strcmp(argv[2], "shrink-run"))
+		return shrink_run(!strcmp(argv[3], "sealed"));
 	if (!strcmp(argv[2], "fifo-one"))
 		return fifo_one(argv[3]);
 	if (!strcmp(argv[2], "fifo-flood") && argc == 6)
