@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include "cused/kvm/clientfd.h"
 #include "cused/kvm/guestmem.h"
+#include "cused/mmu/guestcopy.h"
 
 #define PG 4096ULL
 
@@ -314,6 +315,32 @@ static void test_map_unshrinkable(void **state)
 	close(sealed);
 }
 
+/* guest RAM whose file the client shrank: the daemon gets EFAULT, not SIGBUS */
+static void test_guest_copy_shrunk(void **state)
+{
+	int mfd = memfd_create("t", MFD_CLOEXEC);
+	char buf[64] = "daemon", *ram;
+
+	(void)state;
+	assert_int_equal(ftruncate(mfd, 2 * PG), 0);
+	ram = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	assert_true(ram != MAP_FAILED);
+	assert_int_equal(guest_copy(ram + PG, buf, sizeof(buf)), 0);
+	assert_int_equal(guest_copy(buf, ram + PG, sizeof(buf)), 0);
+	assert_string_equal(buf, "daemon");
+	assert_int_equal(ftruncate(mfd, PG), 0);
+	/* again and again: the handler stays armed and SIGBUS unblocked */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(guest_copy(buf, ram + PG, sizeof(buf)), -EFAULT);
+		assert_int_equal(guest_copy(ram + PG, buf, sizeof(buf)), -EFAULT);
+	}
+	/* the page still there is copied as before */
+	assert_int_equal(guest_copy(ram, buf, sizeof(buf)), 0);
+	assert_int_equal(memcmp(ram, buf, sizeof(buf)), 0);
+	munmap(ram, 2 * PG);
+	close(mfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_take_from_non_leader_thread),
 		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_map_unshrinkable),
+		cmocka_unit_test(test_guest_copy_shrunk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

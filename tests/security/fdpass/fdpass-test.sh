@@ -9,7 +9,8 @@
 #   fifo   a FIFO-backed slot fails at once, and 80 concurrent ones neither
 #          stop another client nor SIGTERM (defect 3)
 #   shrink a kvm_run memfd that could shrink under the daemon (SIGBUS) is
-#          refused; a sealed one is bound and cannot shrink
+#          refused; a sealed one is bound and cannot shrink; guest RAM shrunk
+#          under a daemon page walk reads as unbacked
 set -u
 CASE=$1
 ATTACK=$5
@@ -137,6 +138,16 @@ shrink)
 	grep -q "bind 0 " "$WORK/sealed.out" || fail "a sealed kvm_run memfd was refused"
 	grep -q "daemon alive" "$WORK/sealed.out" && cused_alive ||
 		{ CUSED_PID=; fail "the daemon died"; }
+
+	attack slot shrink-slot x
+	finished "$APID" 30 || fail "shrink-slot client did not finish"
+	show slot
+	grep -q "before: translate 0 valid 1 gpa 0x3123" "$WORK/slot.out" ||
+		fail "KVM_TRANSLATE did not walk the guest page tables: nothing was tested"
+	grep -q "daemon alive" "$WORK/slot.out" && cused_alive ||
+		{ CUSED_PID=; fail "the daemon died (SIGBUS on shrunk guest RAM)"; }
+	grep -q "after shrink: translate 0 (answered) valid 0" "$WORK/slot.out" ||
+		fail "a walk over shrunk guest RAM did not come back invalid"
 	;;
 *)
 	fail "unknown case $CASE"

@@ -12,6 +12,7 @@
  *   DEV opath-ro ROOTFILE        a read-only memslot over an O_PATH fd of
  *                                ROOTFILE (after checking that a memfd works)
  *   DEV shrink-run sealed|unsealed  a kvm_run memfd shrunk after the bind
+ *   DEV shrink-slot x            guest RAM memfd shrunk under a page walk
  *   DEV fifo-one FIFO            one read-only memslot backed by FIFO
  *   DEV fifo-flood FIFO N SECS   N threads issuing such calls for SECS
  *
@@ -440,6 +441,80 @@ static int shrink_run(bool sealed)
 	return 0;
 }
 
+/* KVM_TRANSLATE of @la: the daemon walks the guest page tables itself */
+static int translate(int vcpu, uint64_t la, struct kvm_translation *tr)
+{
+	*tr = (struct kvm_translation){ .linear_address = la };
+	return ioctl(vcpu, KVM_TRANSLATE, tr) < 0 ? -errno : 0;
+}
+
+/*
+ * Guest RAM over a plain memfd holding 32-bit page tables; shrink the memfd
+ * to nothing and make the daemon walk them (KVM_TRANSLATE): it must see
+ * unbacked memory, not take SIGBUS.
+ */
+static int shrink_slot(void)
+{
+	struct kvm_segment code = { .limit = 0xffffffff, .type = 11, .present = 1, .s = 1,
+				    .db = 1, .g = 1, .selector = 8 };
+	struct kvm_segment data = code;
+	struct kvm_translation tr;
+	struct kvm_sregs sregs;
+	struct vmc c;
+	uint32_t *pd, *pt;
+	int sys, ramfd, runfd, r;
+	void *run;
+
+	sys = open(dev, O_RDWR | O_CLOEXEC);
+	if (sys < 0)
+		die("open device");
+	c.vm = new_vm(sys);
+	ramfd = memfd_of(RAM_SIZE, false);
+	c.ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, ramfd, 0);
+	if (c.ram == MAP_FAILED)
+		die("mmap ram");
+	pd = (uint32_t *)(c.ram + 0x1000);
+	pt = (uint32_t *)(c.ram + 0x2000);
+	pd[0] = 0x2000 | 3;
+	for (int i = 0; i < 16; i++)
+		pt[i] = (uint32_t)(i << 12) | 3;
+	if ((r = set_slot(c.vm, 0, 0, 0, RAM_SIZE, c.ram, ramfd)))
+		errno = -r, die("slot 0");
+	runfd = memfd_of(CUSED_VCPU_MMAP_SIZE, true);
+	run = mmap(NULL, CUSED_VCPU_MMAP_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, runfd, 0);
+	if (run == MAP_FAILED)
+		die("mmap run");
+	c.vcpu = create_bind(c.vm, 0, CUSED_BIND_VCPU, runfd);
+	if (c.vcpu < 0)
+		errno = -c.vcpu, die("create vCPU");
+	if (ioctl(c.vcpu, KVM_GET_SREGS, &sregs) < 0)
+		die("KVM_GET_SREGS");
+	data.type = 3;
+	data.selector = 16;
+	sregs.cs = code;
+	sregs.ds = sregs.es = sregs.ss = sregs.fs = sregs.gs = data;
+	sregs.cr0 = 0x80000011;   /* PG | ET | PE */
+	sregs.cr3 = 0x1000;
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	if (ioctl(c.vcpu, KVM_SET_SREGS, &sregs) < 0)
+		die("KVM_SET_SREGS (32-bit paging)");
+	r = translate(c.vcpu, 0x3123, &tr);
+	printf("shrink-slot: before: translate %d valid %u gpa %#llx\n", r, tr.valid,
+	       (unsigned long long)tr.physical_address);
+	if (ftruncate(ramfd, 0))
+		die("ftruncate");
+	r = translate(c.vcpu, 0x3123, &tr);
+	printf("shrink-slot: after shrink: translate %d (%s) valid %u\n", r,
+	       r ? strerror(-r) : "answered", tr.valid);
+	if (ioctl(c.vm, CUSED_IOC_VERSION, NULL) < 0) {
+		printf("shrink-slot: daemon gone: %s\n", strerror(errno));
+		return 0;
+	}
+	printf("shrink-slot: daemon alive\n");
+	return 0;
+}
+
 static int fifo_open(const char *path)
 {
 	/* O_NONBLOCK: we must not wait for a writer ourselves */
@@ -536,6 +611,8 @@ int main(int argc, char **argv)
 		return race_slot(argv[3], atof(argv[4]));
 	if (!strcmp(argv[2], "opath-ro"))
 		return opath_ro(argv[3]);
+	if (!strcmp(argv[2], "shrink-slot"))
+		return shrink_slot();
 	if (!strcmp(argv[2], "shrink-run"))
 		return shrink_run(!strcmp(argv[3], "sealed"));
 	if (!strcmp(argv[2], "fifo-one"))
