@@ -132,8 +132,9 @@ int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
 	 */
 	if (client_fd >= 0 && r->memory_size) {
 		/*
-		 * Not unshrinkable: a plain file may back guest RAM, and the
-		 * guest's accesses fault in the host kernel, not in the daemon.
+		 * Not unshrinkable: plain files, which cannot be sealed, back
+		 * guest RAM; the daemon reads it only through guest_copy, which
+		 * survives a file shrunk under it.
 		 */
 		struct guestmem_want w = { .offset = fd_offset, .size = r->memory_size,
 					   .writable = !(r->flags & KVM_MEM_READONLY) };
