@@ -1,73 +1,57 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+#include "cused/kvm/clientfd.h"
 #include "cused/kvm/guestmem.h"
 #include "cused/util/log.h"
 
-static int client_fd_mode(pid_t pid, int fd, int *accmode)
+int guestmem_map(pid_t tid, int client_fd, const struct guestmem_want *w, void **hva)
 {
-	char path[64], line[128];
-	FILE *f;
-	int r = -EBADF;
-
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
-	f = fopen(path, "re");
-	if (!f)
-		return -EBADF;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long flags;
-
-		if (sscanf(line, "flags: %lo", &flags) == 1) {
-			*accmode = flags & O_ACCMODE;
-			r = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return r;
-}
-
-int guestmem_map(pid_t pid, int client_fd, uint64_t offset, uint64_t size,
-		 bool writable, void **hva)
-{
-	char path[64];
+	const char *why = NULL;
+	struct statfs sfs;
 	struct stat st;
-	int accmode, fd, r;
+	int fd, flags, seals, r;
 	void *p;
 
 	if (client_fd < 0)
 		return refuse(-EFAULT, "pid %d: guest memory has no shareable backing "
-			      "(run the client under cused-run)", pid);
-	r = client_fd_mode(pid, client_fd, &accmode);
-	if (r)
-		return refuse(r, "pid %d: fd %d is not open", pid, client_fd);
-	if (writable && accmode != O_RDWR)
-		return refuse(-EACCES, "pid %d: fd %d is not open read-write", pid, client_fd);
-
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, client_fd);
-	fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+			      "(run the client under cused-run)", tid);
+	fd = clientfd_take(tid, client_fd);
 	if (fd < 0)
-		return refuse(-errno, "pid %d: cannot open fd %d: %s", pid, client_fd,
-			      strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < offset + size) {
-		close(fd);
-		return refuse(-EFAULT, "pid %d: fd %d is not a regular file covering "
-			      "offset %#llx size %#llx", pid, client_fd,
-			      (unsigned long long)offset, (unsigned long long)size);
+		return refuse(fd, "pid %d: cannot take fd %d: %s", tid, client_fd,
+			      strerror(-fd));
+	/* every check is on the description we will map, not on a name */
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fstat(fd, &st) || fstatfs(fd, &sfs)) {
+		r = refuse(-errno, "pid %d: fd %d: cannot inspect: %s", tid, client_fd,
+			   strerror(errno));
+		goto out;
 	}
-	p = mmap(NULL, size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, offset);
-	r = p == MAP_FAILED ? -errno : 0;
-	close(fd);
-	if (r)
-		return refuse(r, "pid %d: mmap of guest memory failed: %s", pid, strerror(-r));
+	/* EINVAL: not a file that can be sealed, so it has no seals */
+	seals = fcntl(fd, F_GET_SEALS);
+	r = guestmem_check(&st, (long)sfs.f_type, flags, seals < 0 ? 0 : seals, w, &why);
+	if (r) {
+		r = refuse(r, "pid %d: fd %d refused for %s shared memory at offset %#llx "
+			   "size %#llx: %s", tid, client_fd, w->writable ? "writable" : "read-only",
+			   (unsigned long long)w->offset, (unsigned long long)w->size, why);
+		goto out;
+	}
+	p = mmap(NULL, w->size, PROT_READ | (w->writable ? PROT_WRITE : 0), MAP_SHARED, fd,
+		 (off_t)w->offset);
+	if (p == MAP_FAILED) {
+		r = refuse(-errno, "pid %d: mmap of guest memory failed: %s", tid,
+			   strerror(errno));
+		goto out;
+	}
 	*hva = p;
-	return 0;
+out:
+	close(fd);
+	return r;
 }
 
 void guestmem_unmap(void *hva, uint64_t size)

@@ -74,7 +74,10 @@ int vcpu_attach_run(struct vcpu *v, pid_t pid, int run_fd)
 		if (p == MAP_FAILED)
 			return -ENOMEM;
 	} else {
-		r = guestmem_map(pid, run_fd, 0, CUSED_VCPU_MMAP_SIZE, true, &p);
+		struct guestmem_want w = { .size = CUSED_VCPU_MMAP_SIZE, .writable = true,
+					   .unshrinkable = true };
+
+		r = guestmem_map(pid, run_fd, &w, &p);
 		if (r)
 			return r;
 	}

@@ -123,8 +123,24 @@ int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
 	uint32_t valid = KVM_MEM_LOG_DIRTY_PAGES |
 			 (vm->ctx->caps.readonly_mem ? KVM_MEM_READONLY : 0);
 	void *hva = NULL;
-	int change, err;
+	int change, err, map_err = 0;
 
+	/*
+	 * Take and map the client's fd before the VM lock: whatever the client
+	 * passes must not stall the other users of this VM.  Only a slot being
+	 * created keeps the mapping, so its error counts only then too.
+	 */
+	if (client_fd >= 0 && r->memory_size) {
+		/*
+		 * Not unshrinkable: plain files, which cannot be sealed, back
+		 * guest RAM; the daemon reads it only through guest_copy, which
+		 * survives a file shrunk under it.
+		 */
+		struct guestmem_want w = { .offset = fd_offset, .size = r->memory_size,
+					   .writable = !(r->flags & KVM_MEM_READONLY) };
+
+		map_err = guestmem_map(pid, client_fd, &w, &hva);
+	}
 	pthread_mutex_lock(&vm->lock);
 	change = memslot_check(&vm->slots, r, valid);
 	if (change < 0) {
@@ -136,8 +152,7 @@ int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
 	 * guest's access later; a slot the shim could not share behaves so too.
 	 */
 	if (change == MEMSLOT_CREATE && client_fd >= 0) {
-		err = guestmem_map(pid, client_fd, fd_offset, r->memory_size,
-				   !(r->flags & KVM_MEM_READONLY), &hva);
+		err = map_err;
 		if (err)
 			goto out;
 	} else if (change == MEMSLOT_CREATE) {
@@ -145,11 +160,12 @@ int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
 			 "accesses will fail with EFAULT", pid, r->slot,
 			 (unsigned long long)r->guest_phys_addr);
 	}
-	err = vm_apply_memory(vm, r, change, hva);
-	if (err && hva)
-		guestmem_unmap(hva, r->memory_size);
+	err = vm_apply_memory(vm, r, change, change == MEMSLOT_CREATE ? hva : NULL);
+	if (!err && change == MEMSLOT_CREATE)
+		hva = NULL;   /* the slot owns it now */
 out:
 	pthread_mutex_unlock(&vm->lock);
+	guestmem_unmap(hva, r->memory_size);
 	return err;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "cused/mmu/memslot.h"
 #include "cused/mmu/dirty.h"
+#include "cused/mmu/guestcopy.h"
 
 /* 0 if [gpa, gpa+len) is all backed (and writable when write), else -EFAULT */
 static int range_ok(const struct memslot_table *t, uint64_t gpa, size_t len, bool write)
@@ -42,7 +43,9 @@ int memslot_read(const struct memslot_table *t, uint64_t gpa, void *buf, size_t 
 		uint64_t off = gpa - s->gpa;
 		size_t chunk = s->size - off < len ? (size_t)(s->size - off) : len;
 
-		memcpy(p, (const uint8_t *)s->hva + off, chunk);
+		/* the client shrank the file behind the slot: like unbacked memory */
+		if (guest_copy(p, (const uint8_t *)s->hva + off, chunk))
+			return -EFAULT;
 		p += chunk;
 		gpa += chunk;
 		len -= chunk;
@@ -62,7 +65,8 @@ int memslot_write(struct memslot_table *t, uint64_t gpa, const void *buf, size_t
 		uint64_t off = gpa - s->gpa;
 		size_t chunk = s->size - off < len ? (size_t)(s->size - off) : len;
 
-		memcpy((uint8_t *)s->hva + off, p, chunk);
+		if (guest_copy((uint8_t *)s->hva + off, p, chunk))
+			return -EFAULT;
 		/* every page the chunk touches, including a partial last one */
 		for (uint64_t a = gpa & ~0xfffULL; a < gpa + chunk; a += 4096)
 			dirty_mark(s, a);

@@ -6,6 +6,7 @@
  * that handle to the token.  The new fd is what the client gets back.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "cused/shim/shim.h"
@@ -56,10 +57,13 @@ static int make_run_area(int *memfd, void **shared)
 	void *p;
 	int fd, e;
 
-	fd = memfd_create("cused-kvm-run", MFD_CLOEXEC);
+	fd = memfd_create("cused-kvm-run", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, CUSED_VCPU_MMAP_SIZE) < 0)
+		goto err;
+	/* the daemon maps only a run area that can never shrink under it */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		goto err;
 	p = mmap(NULL, CUSED_VCPU_MMAP_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)

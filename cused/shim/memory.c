@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Guest RAM the daemon can map.  The daemon is another process, so it needs
- * an fd for the client's memory: a shared mapping already has one (reached
- * through /proc/self/map_files); a private one is re-backed in place by a
- * memfd holding the same contents, which the shim remembers so that aliases
- * and re-registrations of the range share it.
+ * an fd for the client's memory, which it takes from us with pidfd_getfd():
+ * a shared mapping of a file uses an fd the process already has open on that
+ * file; a private one is re-backed in place by a memfd holding the same
+ * contents, which the shim remembers so that aliases and re-registrations of
+ * the range share it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -217,6 +219,41 @@ static bool all_private(const struct vma *v, int n)
 	return true;
 }
 
+/*
+ * An fd this process already has open on the file behind the shared VMA @m,
+ * read-write if there is one, else read-only; -1 if none.  The daemon takes
+ * that open file description as it is (pidfd_getfd), so it gets exactly the
+ * access the client has.  O_PATH and write-only fds grant no mapping.
+ */
+static int open_fd_on(const struct vma *m)
+{
+	int best = -1, fd;
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/fd");
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		struct stat st;
+		int fl;
+
+		fd = atoi(e->d_name);
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d))
+			continue;
+		fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || (fl & O_PATH) || (fl & O_ACCMODE) == O_WRONLY)
+			continue;
+		if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_ino != m->ino ||
+		    major(st.st_dev) != m->major || minor(st.st_dev) != m->minor)
+			continue;
+		best = fd;
+		if ((fl & O_ACCMODE) == O_RDWR)
+			break;
+	}
+	closedir(d);
+	return best;
+}
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 int shim_mem_backing(uint64_t addr, uint64_t len, int *fd, uint64_t *off, bool *close_fd)
@@ -252,13 +289,24 @@ int shim_mem_backing(uint64_t addr, uint64_t len, int *fd, uint64_t *off, bool *
 		*fd = b->memfd;
 		goto out;
 	}
-	/* someone else's shared mapping: its file, opened through the mapping */
+	/* someone else's shared mapping: an fd the process has open on its file */
+	*fd = open_fd_on(&v[0]);
+	if (*fd >= 0)
+		goto out;
+	/*
+	 * Last resort, for shared memory with no fd left (MAP_SHARED|MAP_ANONYMOUS,
+	 * a file closed after mmap): open it through the mapping.  The kernel
+	 * allows that only with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE, so an
+	 * ordinary client gets no backing here and the slot faults like an
+	 * unmapped one.
+	 */
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", v[0].start, v[0].end);
 	*fd = syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
 	if (*fd < 0)
 		*fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	if (*fd < 0)
-		TRACE("memory %#lx+%#lx: cannot open %s (errno %d)", addr, len, path, errno);
+		TRACE("memory %#lx+%#lx: no fd on its file, cannot open %s (errno %d)", addr,
+		      len, path, errno);
 	else
 		*close_fd = true;
 out:

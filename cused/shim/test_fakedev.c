@@ -117,15 +117,30 @@ static void *doorbell(void *arg)
 	}
 }
 
-/* map the client's fd the way the daemon does: through /proc/<tid>/fd */
+/*
+ * Map the client's fd the way the daemon does (cused/kvm/clientfd.c): take
+ * the caller's own open file description with pidfd_getfd(), never re-open
+ * it by path.  FUSE names the calling thread; pidfd_open() wants its process.
+ */
 static void *map_client(int fd, uint64_t off, uint64_t size)
 {
-	char path[64];
+	char path[64], line[128];
+	int tgid = -1, pidfd, f;
+	FILE *st;
 	void *p;
-	int f;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", fuse_get_context()->pid, fd);
-	f = open(path, O_RDWR | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/status", fuse_get_context()->pid);
+	st = fopen(path, "re");
+	if (!st)
+		return MAP_FAILED;
+	while (fgets(line, sizeof(line), st) && sscanf(line, "Tgid: %d", &tgid) != 1)
+		;
+	fclose(st);
+	pidfd = syscall(SYS_pidfd_open, tgid, 0);
+	if (pidfd < 0)
+		return MAP_FAILED;
+	f = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	close(pidfd);
 	if (f < 0)
 		return MAP_FAILED;
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, f, off);

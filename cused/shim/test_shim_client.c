@@ -18,7 +18,10 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/kvm.h>
+#include <stdbool.h>
+#include <sys/syscall.h>
 
 #define MARK 0x5a5a5a5aull
 #define PG 4096
@@ -90,6 +93,27 @@ static void region(int vm, int slot, uint64_t gpa, void *ua, uint64_t size, int 
 	      want_errno);
 }
 
+#ifndef CAP_CHECKPOINT_RESTORE
+#define CAP_CHECKPOINT_RESTORE 40
+#endif
+
+/* the capabilities /proc/self/map_files needs, on or off in the effective set */
+static void map_files_caps(bool on)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	int caps[] = { CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE };
+
+	CHECK(syscall(SYS_capget, &h, d) == 0, "capget: errno %d", errno);
+	for (unsigned i = 0; i < 2; i++) {
+		uint32_t bit = 1u << (caps[i] % 32);
+
+		d[caps[i] / 32].effective = on ? d[caps[i] / 32].effective | bit :
+					    d[caps[i] / 32].effective & ~bit;
+	}
+	CHECK(syscall(SYS_capset, &h, d) == 0, "capset: errno %d", errno);
+}
+
 static void on_alarm(int sig)
 {
 }
@@ -97,7 +121,8 @@ static void on_alarm(int sig)
 static int fake(void)
 {
 	int sys = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm, vcpu, n = 20000, mmap_sz;
-	uint64_t *mem, *m2;
+	uint64_t *mem, *m2, *m3;
+	int mfd;
 	struct kvm_run *run;
 	struct timespec t0, t1;
 	struct sigaction sa = { .sa_handler = on_alarm };
@@ -132,6 +157,21 @@ static int fake(void)
 	CHECK(m2[1] == 0x1002, "shared memory is the daemon's too");
 	region(vm, 3, 0x300000, (void *)0x7e0000000000ull, 4 * PG, EFAULT);
 	region(vm, 2, 0, NULL, 0, 0);
+
+	/*
+	 * shared memory of a file the client holds open goes through that fd,
+	 * which needs no privilege (map_files needs CAP_SYS_ADMIN)
+	 */
+	map_files_caps(false);
+	mfd = memfd_create("app-ram", MFD_CLOEXEC);
+	CHECK(mfd >= 0 && ftruncate(mfd, 4 * PG) == 0, "memfd: errno %d", errno);
+	m3 = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	CHECK(m3 != MAP_FAILED, "mmap memfd: errno %d", errno);
+	m3[0] = 0x400000 ^ MARK;
+	region(vm, 4, 0x400000, m3, 4 * PG, 0);
+	CHECK(m3[1] == 0x1004, "shared file memory reaches the daemon through the client's fd");
+	region(vm, 4, 0, NULL, 0, 0);
+	map_files_caps(true);
 	errno = 0;
 	CHECK(ioctl(vm, KVM_SET_USER_MEMORY_REGION, NULL) < 0 && errno == EFAULT,
 	      "NULL region: EFAULT (errno %d)", errno);

@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "cused/tramp/kmod.h"
+#include "cused/mmu/guestcopy.h"
 #include "cused/mmu/walk.h"
 #include "cused/util/log.h"
 
@@ -196,11 +197,11 @@ static int phys_rw(void *ctx, uint64_t gpa, void *buf, size_t len, bool write)
 
 		if (gpa < s->gpa || gpa - s->gpa >= s->size || len > s->size - (gpa - s->gpa))
 			continue;
+		/* guest RAM is a client file that may have shrunk: no SIGBUS here */
 		if (write)
-			memcpy(s->hva + (gpa - s->gpa), buf, len);
+			r = guest_copy(s->hva + (gpa - s->gpa), buf, len);
 		else
-			memcpy(buf, s->hva + (gpa - s->gpa), len);
-		r = 0;
+			r = guest_copy(buf, s->hva + (gpa - s->gpa), len);
 		break;
 	}
 	pthread_mutex_unlock(&vm->lock);

@@ -9,8 +9,14 @@
  * (a fresh daemon handle) and binds that handle to the token.  The new fd is
  * what the client gets back from KVM_CREATE_VM / KVM_CREATE_VCPU.
  *
- * Shared memory is passed by fd number: the daemon runs as root and opens
- * /proc/<caller tid>/fd/<n> itself, so no socket is needed.
+ * Shared memory is passed by fd number, and no socket is needed: during the
+ * ioctl the daemon duplicates the caller's open file description with
+ * pidfd_getfd() (the caller's process, resolved from the thread FUSE names).
+ * It maps that description as it is and never re-opens anything by path, so
+ * the fd must grant what the mapping needs: a regular file or memfd, not
+ * O_PATH, open O_RDWR for a writable slot or the kvm_run area (EBADF for an
+ * O_PATH or closed fd, EACCES for a too weak access mode, EINVAL for another
+ * kind of file or one too small for fd_offset + size).
  */
 #ifndef CUSED_SHIM_ABI_H
 #define CUSED_SHIM_ABI_H
@@ -62,7 +68,9 @@ struct cused_create {
 #define CUSED_BIND_VCPU 2
 struct cused_bind {
 	__u64 token;
-	__s32 run_fd;      /* vCPU: client fd of a memfd of CUSED_VCPU_MMAP_SIZE */
+	__s32 run_fd;      /* vCPU: client fd of a memfd of CUSED_VCPU_MMAP_SIZE,
+			    * sealed with F_SEAL_SHRINK (else EINVAL): the daemon
+			    * itself uses it and must never fault on it */
 	__u32 kind;        /* CUSED_BIND_*; must match the token's object */
 };
 
