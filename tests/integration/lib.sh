@@ -98,7 +98,8 @@ cused_stop() {
 		wait "$CUSED_PID" 2>/dev/null
 		CUSED_PID=
 	fi
-	if [ -n "${MNT:-}" ] && mountpoint -q "$MNT" 2>/dev/null; then
+	# mountpoint(1) fails on a dead FUSE endpoint (ENOTCONN): ask /proc/mounts
+	if [ -n "${MNT:-}" ] && awk -v m="$MNT" '$2 == m { f = 1 } END { exit !f }' /proc/mounts; then
 		fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	fi
 }
