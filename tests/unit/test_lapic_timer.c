@@ -200,7 +200,7 @@ static void test_tsc_deadline(void **state)
 	assert_true(injected(l));
 	/* 0 disarms */
 	lapic_set_tscdeadline(l, 0);
-	assert_int_equal(te.f.armed, 0);
+	assert_int_equal(lapic_timer_tick(l, ~0ull), 0);
 	assert_false(injected(l));
 	lapic_destroy(l);
 }
