@@ -125,11 +125,32 @@ static bool match(const struct apic_bus_entry *t, int ti, const struct irq_msg *
 	}
 }
 
+/*
+ * KVM's map->logical_mode == KVM_APIC_MODE_X2APIC: every SW-enabled LAPIC
+ * with a logical ID is in x2APIC mode, and there is at least one.
+ */
+static bool logical_mode_x2apic(const struct apic_bus *b)
+{
+	bool any = false;
+
+	for (unsigned i = 0; i < b->max; i++) {
+		const struct apic_bus_entry *t = &b->ent[i];
+
+		if (!t->lapic || !t->hw_enabled || !t->sw_enabled || !t->ldr)
+			continue;
+		if (!t->x2apic)
+			return false;
+		any = true;
+	}
+	return any;
+}
+
 /* kvm_apic_is_broadcast_dest(): whether KVM's map path would have punted to the slow path */
 static bool broadcast_dest(const struct apic_bus *b, const struct irq_msg *m, uint32_t api)
 {
 	if (api & APIC_BUS_NO_BROADCAST_QUIRK)
-		return m->dest == X2APIC_BROADCAST || m->dest == XAPIC_BROADCAST;
+		return m->dest == X2APIC_BROADCAST ||
+		       (m->dest == XAPIC_BROADCAST && !logical_mode_x2apic(b));
 	if (m->src >= 0 && (unsigned)m->src < b->max && b->ent[m->src].lapic && b->ent[m->src].x2apic)
 		return m->dest == X2APIC_BROADCAST;
 	return m->dest == XAPIC_BROADCAST;
