@@ -92,9 +92,11 @@ struct lapic {
 
 	/*
 	 * (3a) timer.  tlock covers t against lapic_timer_tick() on the timer
-	 * thread; only the runner writes t (under tlock) and may read it
-	 * without the lock.  Nothing is called out with tlock held except
-	 * env->arm, whose contract forbids calling back.
+	 * thread.  mode, period and divide_count are written only by the
+	 * runner (under tlock) and it may read them without the lock; target,
+	 * armed and tscdeadline are also moved by the tick, so every access
+	 * holds tlock.  Nothing is called out with tlock held except env->arm,
+	 * whose contract forbids calling back.
 	 */
 	pthread_mutex_t tlock;
 	struct lapic_timer t;

@@ -10,7 +10,9 @@
  *
  * TMCCT is derived from the target expiration, never ticked.  Expiry only
  * sets timer_pending and kicks; the runner injects LVTT in lapic_sync().
- * tlock covers l->t against the tick (see lapic_priv.h).
+ * tlock covers l->t against the tick (see lapic_priv.h): the tick moves
+ * target, armed and tscdeadline of a periodic timer, so the runner reads
+ * those under tlock too.
  */
 #include "cused/irq/lapic_priv.h"
 
@@ -270,7 +272,9 @@ uint32_t lp_timer_tmcct(struct lapic *l)
 	if (!reg_get(l, APIC_TMICT) || !l->t.period)
 		return 0;
 	now = now_ns(l);
+	pthread_mutex_lock(&l->tlock);
 	rem = l->t.target > now ? l->t.target - now : 0;
+	pthread_mutex_unlock(&l->tlock);
 	rem %= l->t.period;
 	return (uint32_t)(rem / ((uint64_t)l->cfg.apic_bus_cycle_ns * l->t.divide_count));
 }
@@ -326,7 +330,12 @@ void lapic_set_tscdeadline(struct lapic *l, uint64_t tsc)
 
 uint64_t lapic_get_tscdeadline(struct lapic *l)
 {
+	uint64_t v;
+
 	if (!lp_hw_enabled(l) || l->t.mode != APIC_LVT_TIMER_TSCDEADLINE)
 		return 0;
-	return l->t.tscdeadline;
+	pthread_mutex_lock(&l->tlock);
+	v = l->t.tscdeadline;
+	pthread_mutex_unlock(&l->tlock);
+	return v;
 }

@@ -126,6 +126,33 @@ static void test_tmr_and_eoi_broadcast(void **state)
 	lapic_destroy(l);
 }
 
+/* with directed EOI offered (split irqchip) and enabled, the LAPIC does not broadcast */
+static void test_directed_eoi_suppresses_broadcast(void **state)
+{
+	struct lapic_config c = AP;
+	struct tenv te;
+	struct lapic *l;
+
+	(void)state;
+	c.caps.directed_eoi = true;
+	tenv_init(&te);
+	l = mk_lapic(&te, &c);
+	wr(l, 0xf0, 0xffffffff);
+	assert_int_equal(rd(l, 0xf0), 0x13ff);
+	assert_int_equal(fixed(l, 0x60, true), 1);
+	assert_int_equal(lapic_pending_intr(l), 0x60);
+	lapic_intr_accepted(l, 0x60);
+	assert_int_equal(lapic_eoi(l), 0x60);
+	assert_int_equal(te.neoi, 0);
+	wr(l, 0xf0, 0x1ff);
+	assert_int_equal(fixed(l, 0x60, true), 1);
+	assert_int_equal(lapic_pending_intr(l), 0x60);
+	lapic_intr_accepted(l, 0x60);
+	assert_int_equal(lapic_eoi(l), 0x60);
+	assert_int_equal(te.neoi, 1);
+	lapic_destroy(l);
+}
+
 static void test_sw_disabled_drops_fixed(void **state)
 {
 	struct tenv te;
@@ -284,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_ppr),
 		cmocka_unit_test(test_pending_accept_eoi_order),
 		cmocka_unit_test(test_tmr_and_eoi_broadcast),
+		cmocka_unit_test(test_directed_eoi_suppresses_broadcast),
 		cmocka_unit_test(test_sw_disabled_drops_fixed),
 		cmocka_unit_test(test_icr_sends_ipis),
 		cmocka_unit_test(test_init_sipi),

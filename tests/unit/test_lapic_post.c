@@ -5,7 +5,9 @@
  * accepts and EOIs; no interrupt may be lost.  Each poster owns one vector
  * and posts it again only once the runner has taken the previous one, so a
  * lost post would hang its thread: the runner gives up after a time limit.
- * A burst phase then checks that concurrent posts of many vectors all land.
+ * A burst phase then checks that concurrent posts of many vectors all land,
+ * and a ticker thread races lapic_timer_tick() against the runner's timer
+ * programming (run under -Db_sanitize=thread for the data-race check).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -150,11 +152,88 @@ static void test_burst_all_land(void **state)
 	lapic_destroy(l);
 }
 
+/* a timer thread ticks while the runner reprograms, reads TMCCT and injects */
+struct tick_env {
+	struct irq_env env;
+	_Atomic uint64_t now;
+	atomic_uint kicks;
+	atomic_bool stop;
+	struct lapic *l;
+};
+
+static uint64_t te_now(void *ctx)
+{
+	return atomic_load(&((struct tick_env *)ctx)->now);
+}
+
+static void te_arm(void *ctx, void *dev, uint64_t d)
+{
+	(void)ctx, (void)dev, (void)d;
+}
+
+static void te_kick(void *ctx, void *dev)
+{
+	(void)dev;
+	atomic_fetch_add(&((struct tick_env *)ctx)->kicks, 1);
+}
+
+static void *ticker(void *arg)
+{
+	struct tick_env *e = arg;
+
+	while (!atomic_load(&e->stop))
+		lapic_timer_tick(e->l, atomic_fetch_add(&e->now, 997));
+	return NULL;
+}
+
+static void test_timer_tick_races_runner(void **state)
+{
+	struct tick_env e = { .env = { .now_ns = te_now, .arm = te_arm, .kick = te_kick } };
+	unsigned got = 0;
+	pthread_t th;
+
+	(void)state;
+	e.env.ctx = &e;
+	assert_int_equal(lapic_create(&(struct lapic_config){ .vcpu_id = 0,
+		.caps = { .tsc_deadline = true } }, &e.env, &e.l), 0);
+	lapic_set_tsc_clock(e.l, 1000000, 0, 0);
+	wr(e.l, 0xf0, 0x1ff);
+	wr(e.l, 0x3e0, 0xb);
+	assert_int_equal(pthread_create(&th, NULL, ticker, &e), 0);
+	for (unsigned k = 0; k < 20000; k++) {
+		static const uint32_t mode[] = { 0x20, 0x20020, 0x40020 };
+		int v;
+
+		if (k % 97 == 0)
+			wr(e.l, 0x320, mode[(k / 97) % 3]);
+		if (k % 50 == 0)
+			wr(e.l, 0x380, 2000 + k % 1000);
+		if (k % 7 == 0)
+			lapic_set_tscdeadline(e.l, atomic_load(&e.now) + 5000);
+		if (k % 11 == 0)
+			wr(e.l, 0x3e0, k & 0xb);
+		(void)rd(e.l, 0x390);
+		lapic_sync(e.l);
+		while ((v = lapic_pending_intr(e.l)) >= 0) {
+			lapic_intr_accepted(e.l, v);
+			lapic_eoi(e.l);
+			got++;
+		}
+		sched_yield();
+	}
+	atomic_store(&e.stop, true);
+	pthread_join(th, NULL);
+	assert_true(got > 0);
+	assert_true(atomic_load(&e.kicks) > 0);
+	lapic_destroy(e.l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ping_pong_no_loss),
 		cmocka_unit_test(test_burst_all_land),
+		cmocka_unit_test(test_timer_tick_races_runner),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
