@@ -85,7 +85,7 @@ static void write_lvt(struct lapic *l, unsigned reg, uint32_t val)
 	if (idx == LVT_TIMER)
 		lp_timer_update_lvtt(l);
 	if (idx == LVT_LINT0)
-		l->lvt0_nmi = (val & (APIC_MODE_MASK | APIC_LVT_MASKED)) == APIC_MODE_NMI;
+		lp_publish(l);
 }
 
 /* kvm_lapic_reg_write(): 0, or 1 where KVM would #GP an x2APIC write */

@@ -142,6 +142,12 @@ bool lapic_accept_pic_intr(const struct lapic *l);
 /* EOI as a guest write to the EOI register would (kvm_lapic_set_eoi); returns the vector or -1 */
 int lapic_eoi(struct lapic *l);
 
+/*
+ * Any thread (the PIT's NMI watchdog, kvm_apic_nmi_wd_deliver): an NMI
+ * through LINT0 if LVT0 is unmasked in NMI mode; returns 1 if delivered.
+ * Whether LVT0 is in NMI mode is republished by the runner on every change.
+ */
+int lapic_nmi_wd_deliver(struct lapic *l);
 /* any thread: NMIs delivered and not yet taken; take clears them */
 unsigned lapic_take_nmis(struct lapic *l);
 bool lapic_has_pending_init_or_sipi(const struct lapic *l);

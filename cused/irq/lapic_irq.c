@@ -223,6 +223,15 @@ int lp_local_deliver(struct lapic *l, unsigned lvt_off)
 	return lapic_deliver(l, &m);
 }
 
+int lapic_nmi_wd_deliver(struct lapic *l)
+{
+	struct irq_msg nmi = { .delivery = IRQ_DM_NMI, .level = true, .src = -1 };
+
+	if (!atomic_load(&l->lvt0_nmi))
+		return 0;
+	return lapic_deliver(l, &nmi);
+}
+
 unsigned lapic_take_nmis(struct lapic *l)
 {
 	return atomic_exchange(&l->nmi_pending, 0);

@@ -79,7 +79,6 @@ struct lapic {
 
 	/* (2) derived: lapic_recalc() and the writes that change their inputs */
 	bool sw_enabled;            /* SPIV bit 8 */
-	bool lvt0_nmi;              /* LVT0 unmasked NMI (apic_manage_nmi_watchdog) */
 	unsigned nr_lvt;            /* 6, or 7 with CMCI */
 	uint32_t timer_mode_mask;   /* 1<<17, or 3<<17 with TSC deadline */
 	unsigned debug_logs;        /* guest-misuse log lines so far (rate limit) */
@@ -109,6 +108,7 @@ struct lapic {
 	atomic_uint events;          /* LAPIC_EV_* */
 	atomic_uint sipi_vector;
 	atomic_bool accepting;       /* derived: HW && SW enabled, read by lapic_deliver() */
+	atomic_bool lvt0_nmi;        /* derived: HW enabled, LVT0 unmasked NMI (apic_manage_nmi_watchdog) */
 };
 
 static inline uint32_t reg_get(const struct lapic *l, unsigned off)

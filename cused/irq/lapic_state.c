@@ -37,6 +37,8 @@ void lp_publish(struct lapic *l)
 	};
 
 	atomic_store(&l->accepting, e.hw_enabled && e.sw_enabled);
+	atomic_store(&l->lvt0_nmi, e.hw_enabled &&
+		     (reg_get(l, APIC_LVT0) & (APIC_MODE_MASK | APIC_LVT_MASKED)) == APIC_MODE_NMI);
 	if (l->cfg.bus && l->cfg.vcpu_index >= 0)
 		apic_bus_publish(l->cfg.bus, (unsigned)l->cfg.vcpu_index, &e);
 }
@@ -125,7 +127,6 @@ void lapic_reset(struct lapic *l, bool init)
 	/* KVM_X86_QUIRK_LINT0_REENABLED: the BSP's LINT0 takes the PIC at reset */
 	if (l->cfg.bsp && !l->cfg.no_lint0_reenable)
 		reg_set(l, APIC_LVT0, APIC_MODE_EXTINT);
-	l->lvt0_nmi = false;
 	reg_set(l, APIC_DFR, APIC_DFR_FLAT);
 	lp_set_spiv(l, 0xff);
 	reg_set(l, APIC_TASKPRI, 0);
@@ -249,8 +250,6 @@ int lapic_set_state(struct lapic *l, const struct kvm_lapic_state *in)
 	lp_update_ppr(l);
 	lp_timer_cancel(l);
 	lp_timer_update_lvtt(l);
-	v = reg_get(l, APIC_LVT0);
-	l->lvt0_nmi = (v & (APIC_MODE_MASK | APIC_LVT_MASKED)) == APIC_MODE_NMI;
 	lp_timer_update_divide(l);
 	lp_timer_start(l, APIC_TMCCT);
 	reg_set(l, APIC_TMCCT, 0);

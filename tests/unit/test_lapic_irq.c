@@ -299,9 +299,15 @@ static void test_lint0_extint_and_nmi(void **state)
 	assert_true(lapic_accept_pic_intr(l));
 	wr(l, 0x350, 0x10700);
 	assert_false(lapic_accept_pic_intr(l));
+	/* LINT0 in NMI mode takes the PIT's NMI watchdog */
+	assert_int_equal(lapic_nmi_wd_deliver(l), 0);
+	wr(l, 0x350, 0x400);
+	assert_int_equal(lapic_nmi_wd_deliver(l), 1);
+	assert_int_equal(lapic_take_nmis(l), 1);
 	/* a HW-disabled LAPIC passes the PIC straight through */
 	assert_int_equal(lapic_set_base(l, BASE, false), 0);
 	assert_true(lapic_accept_pic_intr(l));
+	assert_int_equal(lapic_nmi_wd_deliver(l), 0);
 	lapic_destroy(l);
 }
 
