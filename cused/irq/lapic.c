@@ -56,9 +56,12 @@ int lp_reg_read(struct lapic *l, unsigned off, unsigned len, void *data)
 		return 1;
 	if (off > 0x3f0 || !(readable_mask(l) & REG_BIT(off)))
 		return 1;
-	/* IRR/TMR reads must see interrupts posted by other threads */
+	/*
+	 * IRR/TMR reads see interrupts posted by other threads, as KVM's IRR
+	 * is set at accept time; a timer expiry only shows at the next entry.
+	 */
 	if (off >= APIC_TMR && off < APIC_ESR)
-		lapic_sync(l);
+		lp_fold_posted(l);
 	v = reg_value(l, off & ~0xfu);
 	memcpy(data, (char *)&v + align, len);
 	return 0;

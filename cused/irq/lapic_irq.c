@@ -179,7 +179,8 @@ int lapic_deliver(struct lapic *l, const struct irq_msg *m)
 	}
 }
 
-void lapic_sync(struct lapic *l)
+/* __kvm_apic_update_irr(): fold the posted IRR/TMR into the register page */
+void lp_fold_posted(struct lapic *l)
 {
 	if (atomic_exchange(&l->posted_any, false)) {
 		for (unsigned i = 0; i < 8; i++) {
@@ -195,6 +196,11 @@ void lapic_sync(struct lapic *l)
 				(reg_get(l, APIC_TMR + i * 0x10) & ~bits) | (tmr & bits));
 		}
 	}
+}
+
+void lapic_sync(struct lapic *l)
+{
+	lp_fold_posted(l);
 	if (atomic_load(&l->timer_pending))
 		lp_timer_inject(l);
 }

@@ -159,6 +159,7 @@ static inline uint32_t x2apic_ldr(uint32_t id)
 
 /* lapic_irq.c */
 int lp_highest_vector(const struct lapic *l, unsigned base);
+void lp_fold_posted(struct lapic *l);
 void lp_update_ppr(struct lapic *l);
 int lp_set_eoi(struct lapic *l);
 int lp_local_deliver(struct lapic *l, unsigned lvt_off);

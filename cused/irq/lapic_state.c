@@ -206,7 +206,8 @@ void lapic_destroy(struct lapic *l)
 
 int lapic_get_state(struct lapic *l, struct kvm_lapic_state *s)
 {
-	lapic_sync(l);
+	/* KVM_GET_LAPIC syncs the PIR (sync_pir_to_irr) but not a pending timer */
+	lp_fold_posted(l);
 	memcpy(s, &l->regs, sizeof(*s));
 	{
 		uint32_t tmcct = l->t.mode == APIC_LVT_TIMER_TSCDEADLINE ? 0 : lp_timer_tmcct(l);
