@@ -13,6 +13,20 @@
  *
  * Errors: 0 or a negative errno; a guest access that KVM answers with #GP
  * returns LAPIC_GP (the caller injects #GP), never an errno.
+ *
+ * Wiring into the vCPU runner (vcpu_enter_guest order in KVM's x86.c):
+ *   before entry: lapic_accept_events() (mp_state, INIT reset, SIPI CS:IP);
+ *     lapic_sync(); NMIs += lapic_take_nmis(); if the PIC has an output and
+ *     lapic_accept_pic_intr(), inject the PIC's vector; else if the guest
+ *     can take one, v = lapic_pending_intr() >= 0: inject v, then
+ *     lapic_intr_accepted(v).  Load CR8 from lapic_get_cr8().
+ *   after exit: lapic_set_cr8(CR8) if it changed; MMIO exits try
+ *     lapic_mmio_read/write first (-ENOENT: not the LAPIC); RDMSR/WRMSR
+ *     0x800-0x8ff -> lapic_msr_*, 0x1b -> lapic_set_base, 0x6e0 ->
+ *     lapic_set/get_tscdeadline.  HLT wakes on env->kick.
+ *   env (its ctx is per vCPU): deliver -> apic_bus_deliver(vm's bus),
+ *     kick -> vcpu_kick, arm -> the timer loop, which calls
+ *     lapic_timer_tick(); eoi -> the IOAPIC's EOI.
  */
 #ifndef CUSED_IRQ_LAPIC_H
 #define CUSED_IRQ_LAPIC_H
