@@ -50,6 +50,11 @@ struct irq_env {
 	/* deliver a message on the APIC bus; returns how many LAPICs accepted it, or -errno */
 	int (*deliver)(void *ctx, const struct irq_msg *m);
 	void *ctx;
+	/* hooks below may be NULL for devices that do not use them */
+	/* wake dev's vCPU so it re-checks its interrupts (LAPIC: its runner) */
+	void (*kick)(void *ctx, void *dev);
+	/* LAPIC: a level-triggered vector was EOIed; broadcast it to the IOAPIC */
+	void (*eoi)(void *ctx, uint8_t vector);
 };
 
 #endif
