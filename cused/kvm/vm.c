@@ -11,7 +11,7 @@
 #include "cused/mmu/walk.h"
 #include "cused/util/log.h"
 
-int vm_create(struct cused_ctx *ctx, uint64_t type, struct vm **out)
+int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out)
 {
 	struct vm *vm;
 	int r;
@@ -20,10 +20,16 @@ int vm_create(struct cused_ctx *ctx, uint64_t type, struct vm **out)
 	if (type)
 		return refuse(-EINVAL, "KVM_CREATE_VM: unsupported VM type %llu",
 			      (unsigned long long)type);
+	if (ctx_charge(ctx, uid, 1, 0))
+		return refuse(-ENOMEM, "KVM_CREATE_VM: uid %u already has %u VMs "
+			      "(--max-vms-per-uid)", (unsigned)uid, ctx->limits.max_vms_per_uid);
 	vm = calloc(1, sizeof(*vm));
-	if (!vm)
+	if (!vm) {
+		ctx_uncharge(ctx, uid, 1, 0);
 		return -ENOMEM;
+	}
 	vm->ctx = ctx;
+	vm->uid = uid;
 	atomic_init(&vm->refs, 1);
 	pthread_mutex_init(&vm->lock, NULL);
 	memslot_table_init(&vm->slots);
@@ -31,9 +37,9 @@ int vm_create(struct cused_ctx *ctx, uint64_t type, struct vm **out)
 	if (r) {
 		memslot_table_fini(&vm->slots);
 		free(vm);
+		ctx_uncharge(ctx, uid, 1, 0);
 		return refuse(r, "KVM_CREATE_VM: backend %s failed: %d", ctx->ops->name, r);
 	}
-	ctx_count(ctx, 1, 0);
 	*out = vm;
 	return 0;
 }
@@ -55,7 +61,7 @@ void vm_put(struct vm *vm)
 		guestmem_unmap(s->hva, s->size);
 	memslot_table_fini(&vm->slots);
 	pthread_mutex_destroy(&vm->lock);
-	ctx_count(vm->ctx, -1, 0);
+	ctx_uncharge(vm->ctx, vm->uid, 1, 0);
 	free(vm);
 }
 
