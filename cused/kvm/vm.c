@@ -251,12 +251,20 @@ struct walk_mem vm_walk_mem(struct vm *vm)
 	return (struct walk_mem){ .read = walk_read, .write = walk_write, .ctx = vm };
 }
 
+static int dirty_sink(void *opaque, uint64_t word, uint64_t bits)
+{
+	return dirty_or_word(opaque, word, bits);
+}
+
+/* bytes of the client's bitmap written per process_vm_writev */
+#define DIRTY_CHUNK_WORDS 8192
+
 static long vm_get_dirty_log(struct vm *vm, struct ioctl_req *rq)
 {
 	const struct kvm_dirty_log *dl = req_in(rq, sizeof(*dl));
 	struct memslot *s;
-	uint64_t *bits = NULL;
-	size_t bytes;
+	uint64_t *chunk = NULL;
+	size_t words;
 	int r;
 
 	if (!dl)
@@ -268,22 +276,32 @@ static long vm_get_dirty_log(struct vm *vm, struct ioctl_req *rq)
 			   r == -ENOENT ? "does not log dirty pages" : "is invalid");
 		goto out;
 	}
-	bytes = dirty_bitmap_bytes(s);
-	bits = malloc(bytes);
-	if (!bits) {
+	chunk = malloc(DIRTY_CHUNK_WORDS * sizeof(*chunk));
+	if (!chunk) {
 		r = -ENOMEM;
 		goto out;
 	}
-	r = vm->ctx->ops->dirty_collect(vm->tvm, (uint16_t)s->id, s->dirty);
+	r = vm->ctx->ops->dirty_collect(vm->tvm, (uint16_t)s->id, dirty_sink, s);
 	if (r)
 		goto out;
-	dirty_log_take(s, bits);
-	r = client_write(rq, (uintptr_t)dl->dirty_bitmap, bits, bytes);
-	if (r)
-		r = refuse(-EFAULT, "KVM_GET_DIRTY_LOG: bitmap %p not writable", dl->dirty_bitmap);
+	/*
+	 * Copy out chunk by chunk so nothing the size of the whole bitmap is
+	 * ever allocated.  As in KVM, the whole log is taken (cleared) even
+	 * if the copy to the client faults part-way.
+	 */
+	words = dirty_bitmap_bytes(s) / sizeof(*chunk);
+	for (size_t w = 0; w < words; w += DIRTY_CHUNK_WORDS) {
+		size_t n = words - w < DIRTY_CHUNK_WORDS ? words - w : DIRTY_CHUNK_WORDS;
+
+		dirty_log_take(s, w, n, chunk);
+		if (!r && client_write(rq, (uintptr_t)dl->dirty_bitmap + w * sizeof(*chunk),
+				       chunk, n * sizeof(*chunk)))
+			r = refuse(-EFAULT, "KVM_GET_DIRTY_LOG: bitmap %p not writable",
+				   dl->dirty_bitmap);
+	}
 out:
 	pthread_mutex_unlock(&vm->lock);
-	free(bits);
+	free(chunk);
 	return r;
 }
 
