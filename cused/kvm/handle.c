@@ -136,10 +136,11 @@ long handle_ioctl(struct cused_handle *h, struct ioctl_req *rq)
 
 	if (rq->cmd == CUSED_IOC_VERSION)
 		return CUSED_SHIM_VERSION;
+	/* on any handle, so a second bind is EBUSY however late it comes */
+	if (rq->cmd == CUSED_IOC_BIND)
+		return handle_bind(h, rq);
 	switch (kind) {
 	case H_SYSTEM:
-		if (rq->cmd == CUSED_IOC_BIND)
-			return handle_bind(h, rq);
 		if (rq->cmd == CUSED_IOC_CREATE)
 			return handle_create_vm(h, rq);
 		return system_ioctl(h, rq);
