@@ -4,7 +4,7 @@
 # not cost the daemon their full bitmaps (32 MiB per TiB, twice over in the
 # unfixed daemon), and GET_DIRTY_LOG must still report the touched pages.
 . "$(dirname "$0")/common.sh"
-SLOTS=${SLOTS:-4}
+SLOTS=${SLOTS:-2}
 GIB=${GIB:-1024}
 MAX_GROWTH_KB=${MAX_GROWTH_KB:-32768}
 
