@@ -34,6 +34,7 @@ struct dirty_bitmap {
 
 /* an empty bitmap for npages pages; NULL on allocation failure */
 struct dirty_bitmap *dirty_bitmap_new(uint64_t npages);
+/* frees every leaf and mid page too; NULL is a no-op */
 void dirty_bitmap_free(struct dirty_bitmap *b);
 
 /* ALIGN(npages, 64) / 8, what the client's bitmap must hold */

@@ -63,6 +63,7 @@ struct log_verdict {
 	unsigned long report_n;
 };
 
+/* an empty limiter: burst lines per key per window_ns */
 void log_limit_init(struct log_limiter *l, unsigned burst, uint64_t window_ns);
 /*
  * May key log a line at time now (ns, monotonic)?  When key's window has
