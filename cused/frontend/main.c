@@ -4,7 +4,8 @@
  *
  *   cused [--backend NAME] [--frontend auto|fuse|cuse] [--mount DIR]
  *         [--cuse-name NAME] [--dev PATH] [--group NAME]
- *         [--max-vms-per-uid N] [--max-vcpus-per-uid N] [--debug] [--fuse-debug]
+ *         [--max-vms-per-uid N] [--max-vcpus-per-uid N]
+ *         [--max-dirty-log-gib-per-uid N] [--debug] [--fuse-debug]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,9 +34,12 @@ static void usage(FILE *f)
 		"                     if it does not exist, only root may)\n"
 		"  --max-vms-per-uid N    live VMs one uid may hold (default %u)\n"
 		"  --max-vcpus-per-uid N  live vCPUs one uid may hold (default %u)\n"
+		"  --max-dirty-log-gib-per-uid N  GiB of guest memory in dirty-logging\n"
+		"                     slots one uid may hold (default %llu)\n"
 		"  --debug            log every refused request and MSR access (no rate limit)\n"
 		"  --fuse-debug       libfuse request trace\n",
-		CUSED_DEFAULT_MAX_VMS_PER_UID, CUSED_DEFAULT_MAX_VCPUS_PER_UID);
+		CUSED_DEFAULT_MAX_VMS_PER_UID, CUSED_DEFAULT_MAX_VCPUS_PER_UID,
+		(unsigned long long)CUSED_DEFAULT_MAX_LOG_GIB_PER_UID);
 }
 
 /* a positive decimal count; 0 or -EINVAL */
@@ -63,6 +67,7 @@ int main(int argc, char **argv)
 		{ "group", required_argument, NULL, 'g' },
 		{ "max-vms-per-uid", required_argument, NULL, 'V' },
 		{ "max-vcpus-per-uid", required_argument, NULL, 'C' },
+		{ "max-dirty-log-gib-per-uid", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "fuse-debug", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
@@ -71,7 +76,9 @@ int main(int argc, char **argv)
 	const char *backend = NULL, *frontend = "auto", *mount = CUSED_DEFAULT_MOUNT;
 	const char *cuse_name = "cused-kvm", *bind_path = NULL, *why = NULL, *group = "kvm";
 	struct cused_limits limits = { CUSED_DEFAULT_MAX_VMS_PER_UID,
-				       CUSED_DEFAULT_MAX_VCPUS_PER_UID };
+				       CUSED_DEFAULT_MAX_VCPUS_PER_UID,
+				       CUSED_DEFAULT_MAX_LOG_GIB_PER_UID << 18 };
+	unsigned log_gib;
 	struct group *gr;
 	const struct tramp_ops *ops;
 	struct cused_ctx ctx;
@@ -93,6 +100,13 @@ int main(int argc, char **argv)
 				usage(stderr);
 				return 2;
 			}
+			break;
+		case 'L':
+			if (parse_count(optarg, &log_gib)) {
+				usage(stderr);
+				return 2;
+			}
+			limits.max_log_pages_per_uid = (uint64_t)log_gib << 18;
 			break;
 		case 'd': log_set_level(LOG_DEBUG); break;
 		case 'f': fuse_debug = true; break;

@@ -15,7 +15,8 @@ int ctx_init(struct cused_ctx *ctx, const struct tramp_ops *ops)
 
 	*ctx = (struct cused_ctx){
 		.ops = ops,
-		.limits = { CUSED_DEFAULT_MAX_VMS_PER_UID, CUSED_DEFAULT_MAX_VCPUS_PER_UID },
+		.limits = { CUSED_DEFAULT_MAX_VMS_PER_UID, CUSED_DEFAULT_MAX_VCPUS_PER_UID,
+			    CUSED_DEFAULT_MAX_LOG_GIB_PER_UID << 18 },
 		.dev_gid = (gid_t)-1,
 	};
 	pthread_mutex_init(&ctx->lock, NULL);
@@ -159,5 +160,22 @@ void ctx_status(struct cused_ctx *ctx, unsigned *vms, unsigned *vcpus)
 	pthread_mutex_lock(&ctx->lock);
 	*vms = ctx->nr_vms;
 	*vcpus = ctx->nr_vcpus;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+int ctx_charge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages)
+{
+	int r;
+
+	pthread_mutex_lock(&ctx->lock);
+	r = uid_charge_log(&ctx->uids, &ctx->limits, uid, pages);
+	pthread_mutex_unlock(&ctx->lock);
+	return r;
+}
+
+void ctx_uncharge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages)
+{
+	pthread_mutex_lock(&ctx->lock);
+	uid_uncharge_log(&ctx->uids, uid, pages);
 	pthread_mutex_unlock(&ctx->lock);
 }

@@ -61,6 +61,9 @@ void ctx_drop_parked(struct cused_ctx *ctx, struct cused_handle *creator);
  */
 int ctx_charge(struct cused_ctx *ctx, uid_t uid, unsigned dvms, unsigned dvcpus);
 void ctx_uncharge(struct cused_ctx *ctx, uid_t uid, unsigned dvms, unsigned dvcpus);
+/* the same for pages of dirty-logging slots (limits.h); 0 or -ENOMEM */
+int ctx_charge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages);
+void ctx_uncharge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages);
 void ctx_status(struct cused_ctx *ctx, unsigned *vms, unsigned *vcpus);
 
 #endif

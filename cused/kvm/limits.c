@@ -5,7 +5,7 @@
 
 static int entry_used(const struct uid_usage *u)
 {
-	return u->vms || u->vcpus;
+	return u->vms || u->vcpus || u->log_pages;
 }
 
 static struct uid_usage *find(struct uid_table *t, uid_t uid, struct uid_usage **free_slot)
@@ -62,4 +62,34 @@ struct uid_usage uid_usage_of(const struct uid_table *t, uid_t uid)
 	struct uid_usage *u = find((struct uid_table *)t, uid, NULL);
 
 	return u ? *u : (struct uid_usage){ .uid = uid };
+}
+
+int uid_charge_log(struct uid_table *t, const struct cused_limits *lim, uid_t uid,
+		   uint64_t pages)
+{
+	struct uid_usage *fs, *u = find(t, uid, &fs);
+	uint64_t used;
+
+	if (!pages)
+		return 0;
+	if (!u) {
+		if (!fs)
+			return -ENOMEM;
+		u = fs;
+		*u = (struct uid_usage){ .uid = uid };
+	}
+	used = u->log_pages < lim->max_log_pages_per_uid ? u->log_pages :
+	       lim->max_log_pages_per_uid;
+	if (pages > lim->max_log_pages_per_uid - used)
+		return -ENOMEM;
+	u->log_pages += pages;
+	return 0;
+}
+
+void uid_uncharge_log(struct uid_table *t, uid_t uid, uint64_t pages)
+{
+	struct uid_usage *u = find(t, uid, NULL);
+
+	if (u)
+		u->log_pages -= pages < u->log_pages ? pages : u->log_pages;
 }

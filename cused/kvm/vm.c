@@ -44,6 +44,12 @@ int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out)
 	return 0;
 }
 
+/* pages a slot charges to its VM's dirty-log budget */
+static uint64_t logged_pages(uint32_t flags, uint64_t size)
+{
+	return flags & KVM_MEM_LOG_DIRTY_PAGES ? size >> 12 : 0;
+}
+
 void vm_get(struct vm *vm)
 {
 	atomic_fetch_add(&vm->refs, 1);
@@ -57,8 +63,10 @@ void vm_put(struct vm *vm)
 		return;
 	/* last reference: every vCPU is gone, so nothing runs on these slots */
 	vm->ctx->ops->vm_destroy(vm->tvm);
-	for (unsigned i = 0; (s = memslot_at(&vm->slots, i)); i++)
+	for (unsigned i = 0; (s = memslot_at(&vm->slots, i)); i++) {
 		guestmem_unmap(s->hva, s->size);
+		ctx_uncharge_log(vm->ctx, vm->uid, logged_pages(s->flags, s->size));
+	}
 	memslot_table_fini(&vm->slots);
 	pthread_mutex_destroy(&vm->lock);
 	ctx_uncharge(vm->ctx, vm->uid, 1, 0);
@@ -123,6 +131,36 @@ static int vm_apply_memory(struct vm *vm, const struct kvm_userspace_memory_regi
 	return 0;
 }
 
+/*
+ * vm_apply_memory with the uid's dirty-log budget (limits.h): a change that
+ * makes more memory log dirty pages is charged first and refused with
+ * ENOMEM over the budget, as KVM's bitmap allocation fails over the user's
+ * memory cgroup limit.
+ */
+static int vm_apply_charged(struct vm *vm, const struct kvm_userspace_memory_region *r,
+			    int change, void *hva)
+{
+	const struct memslot *s = memslot_by_id(&vm->slots, r->slot);
+	uint64_t before = s ? logged_pages(s->flags, s->size) : 0;
+	uint64_t after = change == MEMSLOT_DELETE ? 0 :
+			 logged_pages(r->flags, s ? s->size : r->memory_size);
+	int err;
+
+	if (change == MEMSLOT_NONE)
+		return 0;
+	if (after > before && ctx_charge_log(vm->ctx, vm->uid, after - before))
+		return refuse(-ENOMEM, "KVM_SET_USER_MEMORY_REGION: uid %u's dirty-logged "
+			      "memory would exceed %llu GiB (--max-dirty-log-gib-per-uid)",
+			      (unsigned)vm->uid,
+			      (unsigned long long)(vm->ctx->limits.max_log_pages_per_uid >> 18));
+	err = vm_apply_memory(vm, r, change, hva);
+	if (err && after > before)
+		ctx_uncharge_log(vm->ctx, vm->uid, after - before);
+	if (!err && after < before)
+		ctx_uncharge_log(vm->ctx, vm->uid, before - after);
+	return err;
+}
+
 int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
 		  pid_t pid, int client_fd, uint64_t fd_offset)
 {
@@ -151,7 +189,7 @@ int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
 			 "accesses will fail with EFAULT", pid, r->slot,
 			 (unsigned long long)r->guest_phys_addr);
 	}
-	err = vm_apply_memory(vm, r, change, hva);
+	err = vm_apply_charged(vm, r, change, hva);
 	if (err && hva)
 		guestmem_unmap(hva, r->memory_size);
 out:

@@ -9,7 +9,9 @@
 #include <cmocka.h>
 #include "cused/kvm/limits.h"
 
-static const struct cused_limits lim = { .max_vms_per_uid = 3, .max_vcpus_per_uid = 5 };
+static const struct cused_limits lim = {
+	.max_vms_per_uid = 3, .max_vcpus_per_uid = 5, .max_log_pages_per_uid = 1000,
+};
 
 static int setup(void **state)
 {
@@ -85,6 +87,22 @@ static void test_table_bounded(void **state)
 	assert_int_equal(uid_usage_of(t, 100).vms, 0);
 }
 
+static void test_log_budget(void **state)
+{
+	struct uid_table *t = *state;
+
+	assert_int_equal(uid_charge_log(t, &lim, 7, 600), 0);
+	assert_int_equal(uid_charge_log(t, &lim, 7, 401), -ENOMEM);
+	assert_int_equal(uid_charge_log(t, &lim, 8, 1000), 0);     /* per uid */
+	assert_int_equal(uid_charge_log(t, &lim, 7, 400), 0);
+	assert_int_equal(uid_usage_of(t, 7).log_pages, 1000);
+	uid_uncharge_log(t, 7, 1000);
+	/* an entry holding only logged pages is in use; at zero it is free */
+	assert_int_equal(uid_usage_of(t, 8).log_pages, 1000);
+	assert_int_equal(uid_usage_of(t, 7).log_pages, 0);
+	assert_int_equal(uid_charge_log(t, &lim, 7, UINT64_MAX), -ENOMEM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -93,6 +111,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused_charge_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uncharge_never_underflows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_budget, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
