@@ -294,7 +294,7 @@ static int dirty_sink(void *opaque, uint64_t word, uint64_t bits)
 	return dirty_or_word(opaque, word, bits);
 }
 
-/* bytes of the client's bitmap written per process_vm_writev */
+/* words of the client's bitmap (64 KiB) written per process_vm_writev */
 #define DIRTY_CHUNK_WORDS 8192
 
 static long vm_get_dirty_log(struct vm *vm, struct ioctl_req *rq)
