@@ -16,3 +16,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# /dev/kvm's group: cused gives its device the same owner and mode (0660
+# root:kvm), so members of kvm may use it as they would the kernel's device
+if ! getent group kvm >/dev/null; then
+	echo "install-deps: creating group kvm"
+	groupadd --system kvm
+fi

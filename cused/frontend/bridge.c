@@ -23,10 +23,45 @@ static int pid_write(void *ctx, uint64_t uaddr, const void *buf, size_t len)
 	       (ssize_t)len ? 0 : -EFAULT;
 }
 
+/*
+ * Like /dev/kvm (0660 root:kvm): root, or a caller whose group or one of
+ * whose supplementary groups is the device group.  The FUSE mount also has
+ * default_permissions and the CUSE node is chmod'ed, so this is the second
+ * check; it is the one that also holds if a node's mode is changed.
+ */
+static bool may_open(const struct cused_ctx *ctx, fuse_req_t req)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	gid_t groups[256];
+	int n;
+
+	if (c->uid == 0)
+		return true;
+	if (ctx->dev_gid == (gid_t)-1)
+		return false;
+	if (c->gid == ctx->dev_gid)
+		return true;
+	n = fuse_req_getgroups(req, sizeof(groups) / sizeof(groups[0]), groups);
+	for (int i = 0; i < n && i < (int)(sizeof(groups) / sizeof(groups[0])); i++)
+		if (groups[i] == ctx->dev_gid)
+			return true;
+	return false;
+}
+
 void bridge_open(struct cused_ctx *ctx, fuse_req_t req, struct fuse_file_info *fi)
 {
-	struct cused_handle *h = handle_open(ctx);
+	struct cused_handle *h;
 
+	log_set_client(fuse_req_ctx(req)->uid + 1);
+	if (!may_open(ctx, req)) {
+		log_warn("pid %d uid %u: open refused: not root and not in the "
+		       "device's group", fuse_req_ctx(req)->pid, (unsigned)fuse_req_ctx(req)->uid);
+		log_set_client(0);
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	log_set_client(0);
+	h = handle_open(ctx);
 	if (!h) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -58,6 +93,7 @@ void bridge_ioctl(fuse_req_t req, unsigned int cmd, void *arg, struct fuse_file_
 	unsigned dir = _IOC_DIR(cmd);
 	struct ioctl_req rq = {
 		.cmd = cmd, .arg = (uintptr_t)arg, .pid = pid, .mem = &mem,
+		.uid = fuse_req_ctx(req)->uid,
 	};
 	void *out = NULL;
 	long r;
@@ -86,7 +122,9 @@ void bridge_ioctl(fuse_req_t req, unsigned int cmd, void *arg, struct fuse_file_
 		rq.out = out;
 		rq.out_len = size < out_bufsz ? size : out_bufsz;
 	}
+	log_set_client(rq.uid + 1);
 	r = handle_ioctl(h, &rq);
+	log_set_client(0);
 	if (r < 0)
 		fuse_reply_err(req, (int)-r);
 	else

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cuse_lowlevel.h>
 #include "cused/frontend/bridge.h"
@@ -59,6 +60,9 @@ int cuse_dev_serve(struct cused_ctx *ctx, const char *devname, const char *bind_
 	/* the device node appears asynchronously after INIT; wait for it */
 	for (int i = 0; i < 200 && access(path, F_OK); i++)
 		usleep(10000);
+	/* devtmpfs makes it 0600 root:root; give it /dev/kvm's 0660 root:kvm */
+	if (chown(path, 0, ctx->dev_gid) || chmod(path, ctx->dev_gid == (gid_t)-1 ? 0600 : 0660))
+		log_warn("cannot set owner and mode of %s: %s", path, strerror(errno));
 	if (bind_path && bind_device(path, bind_path)) {
 		cuse_lowlevel_teardown(se);
 		return -EIO;

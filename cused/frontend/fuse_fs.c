@@ -19,12 +19,15 @@ static const struct {
 	fuse_ino_t ino;
 	mode_t mode;
 } entries[] = {
-	{ "kvm", INO_KVM, S_IFREG | 0666 },
+	/* like /dev/kvm: root and group kvm (ctx->dev_gid); see bridge.c may_open */
+	{ "kvm", INO_KVM, S_IFREG | 0660 },
 	{ "status", INO_STATUS, S_IFREG | 0444 },
 };
 
-static void fill_attr(fuse_ino_t ino, struct stat *st)
+static void fill_attr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 {
+	const struct cused_ctx *ctx = fuse_req_userdata(req);
+
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
 	st->st_nlink = 1;
@@ -36,6 +39,9 @@ static void fill_attr(fuse_ino_t ino, struct stat *st)
 	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
 		if (entries[i].ino == ino)
 			st->st_mode = entries[i].mode;
+	/* no device group: 0660 root:root, i.e. root only */
+	if (ino == INO_KVM && ctx->dev_gid != (gid_t)-1)
+		st->st_gid = ctx->dev_gid;
 }
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -51,7 +57,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			continue;
 		e.ino = entries[i].ino;
 		e.attr_timeout = e.entry_timeout = 3600;
-		fill_attr(e.ino, &e.attr);
+		fill_attr(req, e.ino, &e.attr);
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -66,7 +72,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	fill_attr(ino, &st);
+	fill_attr(req, ino, &st);
 	fuse_reply_attr(req, &st, 3600);
 }
 
@@ -86,7 +92,7 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		struct stat st = { .st_ino = inos[i] };
 		size_t n;
 
-		fill_attr(inos[i], &st);
+		fill_attr(req, inos[i], &st);
 		n = fuse_add_direntry(req, buf + used, sizeof(buf) - used, names[i], &st, i + 1);
 		if (used + n > sizeof(buf) || used + n > size)
 			break;
@@ -164,7 +170,7 @@ static const struct fuse_lowlevel_ops fs_ops = {
 int fuse_fs_serve(struct cused_ctx *ctx, const char *mountpoint, const char *bind_path,
 		  bool debug)
 {
-	char *argv[] = { "cused", "-o", "allow_other,fsname=cused,subtype=cused",
+	char *argv[] = { "cused", "-o", "allow_other,default_permissions,fsname=cused,subtype=cused",
 			 debug ? "-d" : NULL, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(debug ? 4 : 3, argv);
 	struct fuse_session *se;

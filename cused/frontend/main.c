@@ -3,10 +3,14 @@
  * cused: serve the KVM API from userspace.
  *
  *   cused [--backend NAME] [--frontend auto|fuse|cuse] [--mount DIR]
- *         [--cuse-name NAME] [--dev PATH] [--debug] [--fuse-debug]
+ *         [--cuse-name NAME] [--dev PATH] [--group NAME]
+ *         [--max-vms-per-uid N] [--max-vcpus-per-uid N]
+ *         [--max-dirty-log-gib-per-uid N] [--debug] [--fuse-debug]
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +30,30 @@ static void usage(FILE *f)
 		"  --cuse-name NAME   CUSE device name under /dev (default cused-kvm)\n"
 		"  --dev PATH         also bind the device over PATH (use a private mount\n"
 		"                     namespace for /dev/kvm; cused-run does that per client)\n"
-		"  --debug            log every refused request and MSR access\n"
-		"  --fuse-debug       libfuse request trace\n");
+		"  --group NAME       group that may open the device besides root (default kvm;\n"
+		"                     if it does not exist, only root may)\n"
+		"  --max-vms-per-uid N    live VMs one uid may hold (default %u)\n"
+		"  --max-vcpus-per-uid N  live vCPUs one uid may hold (default %u)\n"
+		"  --max-dirty-log-gib-per-uid N  GiB of guest memory in dirty-logging\n"
+		"                     slots one uid may hold (default %llu)\n"
+		"  --debug            log every refused request and MSR access (no rate limit)\n"
+		"  --fuse-debug       libfuse request trace\n",
+		CUSED_DEFAULT_MAX_VMS_PER_UID, CUSED_DEFAULT_MAX_VCPUS_PER_UID,
+		(unsigned long long)CUSED_DEFAULT_MAX_LOG_GIB_PER_UID);
+}
+
+/* a positive decimal count; 0 or -EINVAL */
+static int parse_count(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || !v || v > UINT_MAX || *s == '-')
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -38,13 +64,22 @@ int main(int argc, char **argv)
 		{ "mount", required_argument, NULL, 'm' },
 		{ "cuse-name", required_argument, NULL, 'n' },
 		{ "dev", required_argument, NULL, 'D' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "max-vms-per-uid", required_argument, NULL, 'V' },
+		{ "max-vcpus-per-uid", required_argument, NULL, 'C' },
+		{ "max-dirty-log-gib-per-uid", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "fuse-debug", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *backend = NULL, *frontend = "auto", *mount = CUSED_DEFAULT_MOUNT;
-	const char *cuse_name = "cused-kvm", *bind_path = NULL, *why = NULL;
+	const char *cuse_name = "cused-kvm", *bind_path = NULL, *why = NULL, *group = "kvm";
+	struct cused_limits limits = { CUSED_DEFAULT_MAX_VMS_PER_UID,
+				       CUSED_DEFAULT_MAX_VCPUS_PER_UID,
+				       CUSED_DEFAULT_MAX_LOG_GIB_PER_UID << 18 };
+	unsigned log_gib;
+	struct group *gr;
 	const struct tramp_ops *ops;
 	struct cused_ctx ctx;
 	bool fuse_debug = false, use_cuse;
@@ -57,6 +92,22 @@ int main(int argc, char **argv)
 		case 'm': mount = optarg; break;
 		case 'n': cuse_name = optarg; break;
 		case 'D': bind_path = optarg; break;
+		case 'g': group = optarg; break;
+		case 'V':
+		case 'C':
+			if (parse_count(optarg, c == 'V' ? &limits.max_vms_per_uid :
+					&limits.max_vcpus_per_uid)) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'L':
+			if (parse_count(optarg, &log_gib)) {
+				usage(stderr);
+				return 2;
+			}
+			limits.max_log_pages_per_uid = (uint64_t)log_gib << 18;
+			break;
 		case 'd': log_set_level(LOG_DEBUG); break;
 		case 'f': fuse_debug = true; break;
 		case 'h': usage(stdout); return 0;
@@ -83,6 +134,13 @@ int main(int argc, char **argv)
 		log_err("backend %s failed to start: %s", ops->name, strerror(-r));
 		return 1;
 	}
+	ctx.limits = limits;
+	gr = getgrnam(group);
+	if (gr)
+		ctx.dev_gid = gr->gr_gid;
+	else
+		log_warn("group %s does not exist: only root may open the device "
+			 "(scripts/install-deps.sh creates group kvm)", group);
 
 	use_cuse = !strcmp(frontend, "cuse") || (!strcmp(frontend, "auto") && cuse_available());
 	if (use_cuse)

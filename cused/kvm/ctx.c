@@ -13,7 +13,12 @@ int ctx_init(struct cused_ctx *ctx, const struct tramp_ops *ops)
 	struct kvm_cpuid2 *host;
 	int r;
 
-	*ctx = (struct cused_ctx){ .ops = ops };
+	*ctx = (struct cused_ctx){
+		.ops = ops,
+		.limits = { CUSED_DEFAULT_MAX_VMS_PER_UID, CUSED_DEFAULT_MAX_VCPUS_PER_UID,
+			    CUSED_DEFAULT_MAX_LOG_GIB_PER_UID << 18 },
+		.dev_gid = (gid_t)-1,
+	};
 	pthread_mutex_init(&ctx->lock, NULL);
 	r = ops->init(&ctx->be);
 	if (r)
@@ -49,7 +54,7 @@ void ctx_fini(struct cused_ctx *ctx)
 }
 
 int ctx_park(struct cused_ctx *ctx, enum obj_kind kind, void *obj,
-	     struct cused_handle *creator, uint64_t *token)
+	     struct cused_handle *creator, uid_t uid, uint64_t *token)
 {
 	struct pending_obj *p = calloc(1, sizeof(*p));
 
@@ -63,6 +68,7 @@ int ctx_park(struct cused_ctx *ctx, enum obj_kind kind, void *obj,
 	p->kind = kind;
 	p->obj = obj;
 	p->creator = creator;
+	p->uid = uid;
 	pthread_mutex_lock(&ctx->lock);
 	p->next = ctx->pending;
 	ctx->pending = p;
@@ -71,7 +77,8 @@ int ctx_park(struct cused_ctx *ctx, enum obj_kind kind, void *obj,
 	return 0;
 }
 
-int ctx_claim(struct cused_ctx *ctx, uint64_t token, enum obj_kind kind, void **obj)
+int ctx_claim(struct cused_ctx *ctx, uint64_t token, enum obj_kind kind, uid_t uid,
+	      void **obj)
 {
 	struct pending_obj **pp, *p;
 	int r = -ENOENT;
@@ -82,6 +89,11 @@ int ctx_claim(struct cused_ctx *ctx, uint64_t token, enum obj_kind kind, void **
 			continue;
 		if (p->kind != kind) {
 			r = -EINVAL;
+			break;
+		}
+		/* a leaked token must not hand one user's VM to another */
+		if (p->uid != uid) {
+			r = -EACCES;
 			break;
 		}
 		*pp = p->next;
@@ -120,11 +132,26 @@ void ctx_drop_parked(struct cused_ctx *ctx, struct cused_handle *creator)
 	}
 }
 
-void ctx_count(struct cused_ctx *ctx, int dvms, int dvcpus)
+int ctx_charge(struct cused_ctx *ctx, uid_t uid, unsigned dvms, unsigned dvcpus)
+{
+	int r;
+
+	pthread_mutex_lock(&ctx->lock);
+	r = uid_charge(&ctx->uids, &ctx->limits, uid, dvms, dvcpus);
+	if (!r) {
+		ctx->nr_vms += dvms;
+		ctx->nr_vcpus += dvcpus;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return r;
+}
+
+void ctx_uncharge(struct cused_ctx *ctx, uid_t uid, unsigned dvms, unsigned dvcpus)
 {
 	pthread_mutex_lock(&ctx->lock);
-	ctx->nr_vms += dvms;
-	ctx->nr_vcpus += dvcpus;
+	uid_uncharge(&ctx->uids, uid, dvms, dvcpus);
+	ctx->nr_vms -= dvms;
+	ctx->nr_vcpus -= dvcpus;
 	pthread_mutex_unlock(&ctx->lock);
 }
 
@@ -133,5 +160,22 @@ void ctx_status(struct cused_ctx *ctx, unsigned *vms, unsigned *vcpus)
 	pthread_mutex_lock(&ctx->lock);
 	*vms = ctx->nr_vms;
 	*vcpus = ctx->nr_vcpus;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+int ctx_charge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages)
+{
+	int r;
+
+	pthread_mutex_lock(&ctx->lock);
+	r = uid_charge_log(&ctx->uids, &ctx->limits, uid, pages);
+	pthread_mutex_unlock(&ctx->lock);
+	return r;
+}
+
+void ctx_uncharge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages)
+{
+	pthread_mutex_lock(&ctx->lock);
+	uid_uncharge_log(&ctx->uids, uid, pages);
 	pthread_mutex_unlock(&ctx->lock);
 }

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include "cused/tramp/backend.h"
+#include "cused/kvm/limits.h"
 
 struct cused_handle;
 
@@ -21,6 +22,7 @@ struct pending_obj {
 	enum obj_kind kind;
 	void *obj;                    /* struct vm * or struct vcpu *, one reference */
 	struct cused_handle *creator; /* dropped with its creator if never bound */
+	uid_t uid;                    /* only this uid may bind it */
 };
 
 struct cused_ctx {
@@ -29,23 +31,39 @@ struct cused_ctx {
 	struct tramp_caps caps;
 	struct kvm_cpuid2 *supported_cpuid;   /* daemon policy applied */
 
+	struct cused_limits limits;           /* set once before serving */
+	gid_t dev_gid;                        /* may open the device; -1: root only */
+
 	pthread_mutex_t lock;                 /* pending list and counters */
 	struct pending_obj *pending;
 	unsigned nr_vms, nr_vcpus;
+	struct uid_table uids;                /* per-uid counts against limits */
 };
 
 int ctx_init(struct cused_ctx *ctx, const struct tramp_ops *ops);
 void ctx_fini(struct cused_ctx *ctx);
 
-/* park a new object under a fresh token; the token is returned in *token */
+/* park a new object under a fresh token for uid; the token is returned in *token */
 int ctx_park(struct cused_ctx *ctx, enum obj_kind kind, void *obj,
-	     struct cused_handle *creator, uint64_t *token);
-/* take a parked object out; -ENOENT if the token is unknown, -EINVAL on kind mismatch */
-int ctx_claim(struct cused_ctx *ctx, uint64_t token, enum obj_kind kind, void **obj);
+	     struct cused_handle *creator, uid_t uid, uint64_t *token);
+/*
+ * Take a parked object out for uid: -ENOENT if the token is unknown, -EINVAL
+ * on kind mismatch, -EACCES if another uid parked it (it stays parked).
+ */
+int ctx_claim(struct cused_ctx *ctx, uint64_t token, enum obj_kind kind, uid_t uid,
+	      void **obj);
 /* drop everything a handle parked and never bound */
 void ctx_drop_parked(struct cused_ctx *ctx, struct cused_handle *creator);
 
-void ctx_count(struct cused_ctx *ctx, int dvms, int dvcpus);
+/*
+ * Charge a new VM / vCPU to uid (limits.h); 0 or -ENOMEM over the uid's cap.
+ * The status counters follow.  ctx_uncharge when the object is freed.
+ */
+int ctx_charge(struct cused_ctx *ctx, uid_t uid, unsigned dvms, unsigned dvcpus);
+void ctx_uncharge(struct cused_ctx *ctx, uid_t uid, unsigned dvms, unsigned dvcpus);
+/* the same for pages of dirty-logging slots (limits.h); 0 or -ENOMEM */
+int ctx_charge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages);
+void ctx_uncharge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages);
 void ctx_status(struct cused_ctx *ctx, unsigned *vms, unsigned *vcpus);
 
 #endif

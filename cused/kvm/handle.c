@@ -46,7 +46,7 @@ long handle_create_vcpu(struct cused_handle *h, struct ioctl_req *rq)
 	r = vcpu_create(h->vm, in->arg, &v);
 	if (r)
 		return r;
-	r = ctx_park(h->ctx, OBJ_VCPU, v, h, &token);
+	r = ctx_park(h->ctx, OBJ_VCPU, v, h, rq->uid, &token);
 	if (r) {
 		vcpu_put(v);
 		return r;
@@ -66,10 +66,10 @@ static long handle_create_vm(struct cused_handle *h, struct ioctl_req *rq)
 
 	if (!in || !out)
 		return -EFAULT;
-	r = vm_create(h->ctx, in->arg, &vm);
+	r = vm_create(h->ctx, rq->uid, in->arg, &vm);
 	if (r)
 		return r;
-	r = ctx_park(h->ctx, OBJ_VM, vm, h, &token);
+	r = ctx_park(h->ctx, OBJ_VM, vm, h, rq->uid, &token);
 	if (r) {
 		vm_put(vm);
 		return r;
@@ -79,17 +79,17 @@ static long handle_create_vm(struct cused_handle *h, struct ioctl_req *rq)
 	return 0;
 }
 
-static long handle_bind(struct cused_handle *h, struct ioctl_req *rq)
+/* the bind itself, with the handle already in H_BINDING; 0 or -errno */
+static long bind_claimed(struct cused_handle *h, const struct cused_bind *b,
+			 struct ioctl_req *rq)
 {
-	const struct cused_bind *b = req_in(rq, sizeof(*b));
 	void *obj;
 	int r;
 
-	if (!b)
-		return -EFAULT;
-	if (b->kind != CUSED_BIND_VM && b->kind != CUSED_BIND_VCPU)
-		return refuse(-EINVAL, "CUSED_IOC_BIND: bad kind %u", b->kind);
-	r = ctx_claim(h->ctx, b->token, b->kind, &obj);
+	r = ctx_claim(h->ctx, b->token, b->kind, rq->uid, &obj);
+	if (r == -EACCES)
+		return refuse(r, "CUSED_IOC_BIND: uid %u may not bind an object another uid "
+			      "created", (unsigned)rq->uid);
 	if (r)
 		return refuse(r, "CUSED_IOC_BIND: no pending object for that token");
 	if (b->kind == CUSED_BIND_VM) {
@@ -107,16 +107,40 @@ static long handle_bind(struct cused_handle *h, struct ioctl_req *rq)
 	return 0;
 }
 
+static long handle_bind(struct cused_handle *h, struct ioctl_req *rq)
+{
+	const struct cused_bind *b = req_in(rq, sizeof(*b));
+	int expect = H_SYSTEM;
+	long r;
+
+	if (!b)
+		return -EFAULT;
+	if (b->kind != CUSED_BIND_VM && b->kind != CUSED_BIND_VCPU)
+		return refuse(-EINVAL, "CUSED_IOC_BIND: bad kind %u", b->kind);
+	/*
+	 * Two BINDs racing on one handle: only the one that moves it out of
+	 * H_SYSTEM may claim an object, so the other never takes a token out of
+	 * the parked list and nothing is overwritten (and leaked).
+	 */
+	if (!atomic_compare_exchange_strong(&h->kind, &expect, H_BINDING))
+		return refuse(-EBUSY, "CUSED_IOC_BIND: handle is already bound or binding");
+	r = bind_claimed(h, b, rq);
+	if (r)
+		atomic_store(&h->kind, H_SYSTEM);
+	return r;
+}
+
 long handle_ioctl(struct cused_handle *h, struct ioctl_req *rq)
 {
 	int kind = atomic_load(&h->kind);
 
 	if (rq->cmd == CUSED_IOC_VERSION)
 		return CUSED_SHIM_VERSION;
+	/* on any handle, so a second bind is EBUSY however late it comes */
+	if (rq->cmd == CUSED_IOC_BIND)
+		return handle_bind(h, rq);
 	switch (kind) {
 	case H_SYSTEM:
-		if (rq->cmd == CUSED_IOC_BIND)
-			return handle_bind(h, rq);
 		if (rq->cmd == CUSED_IOC_CREATE)
 			return handle_create_vm(h, rq);
 		return system_ioctl(h, rq);
@@ -124,6 +148,8 @@ long handle_ioctl(struct cused_handle *h, struct ioctl_req *rq)
 		return vm_ioctl(h->vm, h, rq);
 	case H_VCPU:
 		return vcpu_ioctl(h->vcpu, rq);
+	case H_BINDING:
+		return refuse(-EBUSY, "ioctl %#x on a handle being bound", rq->cmd);
 	}
 	return -EBADF;
 }

@@ -12,14 +12,15 @@
 #include "cused/kvm/ctx.h"
 #include "cused/kvm/ioctl.h"
 
-enum handle_kind { H_SYSTEM, H_VM, H_VCPU };
+/* H_BINDING: one CUSED_IOC_BIND owns the handle until it settles */
+enum handle_kind { H_SYSTEM, H_VM, H_VCPU, H_BINDING };
 
 struct vm;
 struct vcpu;
 
 struct cused_handle {
 	struct cused_ctx *ctx;
-	_Atomic int kind;          /* enum handle_kind; changes once, at bind */
+	_Atomic int kind;          /* enum handle_kind; SYSTEM -> BINDING -> VM/VCPU (or back) */
 	struct vm *vm;             /* H_VM */
 	struct vcpu *vcpu;         /* H_VCPU */
 };

@@ -28,6 +28,7 @@ struct ioctl_req {
 	void *out;           /* _IOC_SIZE(cmd) bytes for _IOR/_IOWR */
 	size_t out_len;
 	pid_t pid;           /* caller's thread id, as seen by the daemon */
+	uid_t uid;           /* caller's uid: owner of what it creates (limits.h) */
 	const struct client_mem *mem;
 };
 

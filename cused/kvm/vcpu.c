@@ -24,8 +24,15 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 	r = vm_reserve_vcpu_id(vm, id);
 	if (r)
 		return r;
+	if (ctx_charge(ctx, vm->uid, 0, 1)) {
+		vm_release_vcpu_id(vm, id);
+		return refuse(-ENOMEM, "KVM_CREATE_VCPU: uid %u already has %u vCPUs "
+			      "(--max-vcpus-per-uid)", (unsigned)vm->uid,
+			      ctx->limits.max_vcpus_per_uid);
+	}
 	v = calloc(1, sizeof(*v));
 	if (!v) {
+		ctx_uncharge(ctx, vm->uid, 0, 1);
 		vm_release_vcpu_id(vm, id);
 		return -ENOMEM;
 	}
@@ -33,6 +40,7 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 	pthread_mutex_init(&v->lock, NULL);
 	r = ctx->ops->vcpu_create(vm->tvm, id, &v->tv);
 	if (r) {
+		ctx_uncharge(ctx, vm->uid, 0, 1);
 		vm_release_vcpu_id(vm, id);
 		free(v);
 		return refuse(r, "KVM_CREATE_VCPU: backend %s failed: %d", ctx->ops->name, r);
@@ -40,7 +48,6 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 	msr_file_reset(&v->msrs);
 	vm_get(vm);
 	v->vm = vm;
-	ctx_count(ctx, 0, 1);
 	*out = v;
 	return 0;
 }
@@ -56,7 +63,7 @@ void vcpu_put(struct vcpu *v)
 		munmap(v->shared, CUSED_VCPU_MMAP_SIZE);
 	free(v->cpuid);
 	vm_release_vcpu_id(vm, v->id);
-	ctx_count(vm->ctx, 0, -1);
+	ctx_uncharge(vm->ctx, vm->uid, 0, 1);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 	vm_put(vm);

@@ -11,7 +11,7 @@
 #include "cused/mmu/walk.h"
 #include "cused/util/log.h"
 
-int vm_create(struct cused_ctx *ctx, uint64_t type, struct vm **out)
+int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out)
 {
 	struct vm *vm;
 	int r;
@@ -20,10 +20,16 @@ int vm_create(struct cused_ctx *ctx, uint64_t type, struct vm **out)
 	if (type)
 		return refuse(-EINVAL, "KVM_CREATE_VM: unsupported VM type %llu",
 			      (unsigned long long)type);
+	if (ctx_charge(ctx, uid, 1, 0))
+		return refuse(-ENOMEM, "KVM_CREATE_VM: uid %u already has %u VMs "
+			      "(--max-vms-per-uid)", (unsigned)uid, ctx->limits.max_vms_per_uid);
 	vm = calloc(1, sizeof(*vm));
-	if (!vm)
+	if (!vm) {
+		ctx_uncharge(ctx, uid, 1, 0);
 		return -ENOMEM;
+	}
 	vm->ctx = ctx;
+	vm->uid = uid;
 	atomic_init(&vm->refs, 1);
 	pthread_mutex_init(&vm->lock, NULL);
 	memslot_table_init(&vm->slots);
@@ -31,11 +37,17 @@ int vm_create(struct cused_ctx *ctx, uint64_t type, struct vm **out)
 	if (r) {
 		memslot_table_fini(&vm->slots);
 		free(vm);
+		ctx_uncharge(ctx, uid, 1, 0);
 		return refuse(r, "KVM_CREATE_VM: backend %s failed: %d", ctx->ops->name, r);
 	}
-	ctx_count(ctx, 1, 0);
 	*out = vm;
 	return 0;
+}
+
+/* pages a slot charges to its VM's dirty-log budget */
+static uint64_t logged_pages(uint32_t flags, uint64_t size)
+{
+	return flags & KVM_MEM_LOG_DIRTY_PAGES ? size >> 12 : 0;
 }
 
 void vm_get(struct vm *vm)
@@ -51,11 +63,13 @@ void vm_put(struct vm *vm)
 		return;
 	/* last reference: every vCPU is gone, so nothing runs on these slots */
 	vm->ctx->ops->vm_destroy(vm->tvm);
-	for (unsigned i = 0; (s = memslot_at(&vm->slots, i)); i++)
+	for (unsigned i = 0; (s = memslot_at(&vm->slots, i)); i++) {
 		guestmem_unmap(s->hva, s->size);
+		ctx_uncharge_log(vm->ctx, vm->uid, logged_pages(s->flags, s->size));
+	}
 	memslot_table_fini(&vm->slots);
 	pthread_mutex_destroy(&vm->lock);
-	ctx_count(vm->ctx, -1, 0);
+	ctx_uncharge(vm->ctx, vm->uid, 1, 0);
 	free(vm);
 }
 
@@ -117,6 +131,36 @@ static int vm_apply_memory(struct vm *vm, const struct kvm_userspace_memory_regi
 	return 0;
 }
 
+/*
+ * vm_apply_memory with the uid's dirty-log budget (limits.h): a change that
+ * makes more memory log dirty pages is charged first and refused with
+ * ENOMEM over the budget, as KVM's bitmap allocation fails over the user's
+ * memory cgroup limit.
+ */
+static int vm_apply_charged(struct vm *vm, const struct kvm_userspace_memory_region *r,
+			    int change, void *hva)
+{
+	const struct memslot *s = memslot_by_id(&vm->slots, r->slot);
+	uint64_t before = s ? logged_pages(s->flags, s->size) : 0;
+	uint64_t after = change == MEMSLOT_DELETE ? 0 :
+			 logged_pages(r->flags, s ? s->size : r->memory_size);
+	int err;
+
+	if (change == MEMSLOT_NONE)
+		return 0;
+	if (after > before && ctx_charge_log(vm->ctx, vm->uid, after - before))
+		return refuse(-ENOMEM, "KVM_SET_USER_MEMORY_REGION: uid %u's dirty-logged "
+			      "memory would exceed %llu GiB (--max-dirty-log-gib-per-uid)",
+			      (unsigned)vm->uid,
+			      (unsigned long long)(vm->ctx->limits.max_log_pages_per_uid >> 18));
+	err = vm_apply_memory(vm, r, change, hva);
+	if (err && after > before)
+		ctx_uncharge_log(vm->ctx, vm->uid, after - before);
+	if (!err && after < before)
+		ctx_uncharge_log(vm->ctx, vm->uid, before - after);
+	return err;
+}
+
 int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
 		  pid_t pid, int client_fd, uint64_t fd_offset)
 {
@@ -160,7 +204,7 @@ int vm_set_memory(struct vm *vm, const struct kvm_userspace_memory_region *r,
 			 "accesses will fail with EFAULT", pid, r->slot,
 			 (unsigned long long)r->guest_phys_addr);
 	}
-	err = vm_apply_memory(vm, r, change, change == MEMSLOT_CREATE ? hva : NULL);
+	err = vm_apply_charged(vm, r, change, change == MEMSLOT_CREATE ? hva : NULL);
 	if (!err && change == MEMSLOT_CREATE)
 		hva = NULL;   /* the slot owns it now */
 out:
@@ -261,12 +305,20 @@ struct walk_mem vm_walk_mem(struct vm *vm)
 	return (struct walk_mem){ .read = walk_read, .write = walk_write, .ctx = vm };
 }
 
+static int dirty_sink(void *opaque, uint64_t word, uint64_t bits)
+{
+	return dirty_or_word(opaque, word, bits);
+}
+
+/* words of the client's bitmap (64 KiB) written per process_vm_writev */
+#define DIRTY_CHUNK_WORDS 8192
+
 static long vm_get_dirty_log(struct vm *vm, struct ioctl_req *rq)
 {
 	const struct kvm_dirty_log *dl = req_in(rq, sizeof(*dl));
 	struct memslot *s;
-	uint64_t *bits = NULL;
-	size_t bytes;
+	uint64_t *chunk = NULL;
+	size_t words;
 	int r;
 
 	if (!dl)
@@ -278,22 +330,32 @@ static long vm_get_dirty_log(struct vm *vm, struct ioctl_req *rq)
 			   r == -ENOENT ? "does not log dirty pages" : "is invalid");
 		goto out;
 	}
-	bytes = dirty_bitmap_bytes(s);
-	bits = malloc(bytes);
-	if (!bits) {
+	chunk = malloc(DIRTY_CHUNK_WORDS * sizeof(*chunk));
+	if (!chunk) {
 		r = -ENOMEM;
 		goto out;
 	}
-	r = vm->ctx->ops->dirty_collect(vm->tvm, (uint16_t)s->id, s->dirty);
+	r = vm->ctx->ops->dirty_collect(vm->tvm, (uint16_t)s->id, dirty_sink, s);
 	if (r)
 		goto out;
-	dirty_log_take(s, bits);
-	r = client_write(rq, (uintptr_t)dl->dirty_bitmap, bits, bytes);
-	if (r)
-		r = refuse(-EFAULT, "KVM_GET_DIRTY_LOG: bitmap %p not writable", dl->dirty_bitmap);
+	/*
+	 * Copy out chunk by chunk so nothing the size of the whole bitmap is
+	 * ever allocated.  As in KVM, the whole log is taken (cleared) even
+	 * if the copy to the client faults part-way.
+	 */
+	words = dirty_bitmap_bytes(s) / sizeof(*chunk);
+	for (size_t w = 0; w < words; w += DIRTY_CHUNK_WORDS) {
+		size_t n = words - w < DIRTY_CHUNK_WORDS ? words - w : DIRTY_CHUNK_WORDS;
+
+		dirty_log_take(s, w, n, chunk);
+		if (!r && client_write(rq, (uintptr_t)dl->dirty_bitmap + w * sizeof(*chunk),
+				       chunk, n * sizeof(*chunk)))
+			r = refuse(-EFAULT, "KVM_GET_DIRTY_LOG: bitmap %p not writable",
+				   dl->dirty_bitmap);
+	}
 out:
 	pthread_mutex_unlock(&vm->lock);
-	free(bits);
+	free(chunk);
 	return r;
 }
 

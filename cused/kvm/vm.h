@@ -15,6 +15,7 @@
 
 struct vm {
 	struct cused_ctx *ctx;
+	uid_t uid;         /* creator: the VM and its vCPUs are charged to it */
 	atomic_int refs;
 	/* memslots and vCPU ids; vCPU threads take it to read guest memory */
 	pthread_mutex_t lock;
@@ -24,7 +25,8 @@ struct vm {
 	unsigned nr_vcpus;
 };
 
-int vm_create(struct cused_ctx *ctx, uint64_t type, struct vm **out);
+/* KVM_CREATE_VM for uid; -ENOMEM over the uid's VM cap (limits.h) */
+int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out);
 void vm_get(struct vm *vm);
 void vm_put(struct vm *vm);
 

@@ -15,7 +15,7 @@ void memslot_table_init(struct memslot_table *t)
 void memslot_table_fini(struct memslot_table *t)
 {
 	for (unsigned i = 0; i < CUSED_USER_MEMSLOTS; i++)
-		free(t->slot[i].dirty);
+		dirty_bitmap_free(t->slot[i].dirty);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -86,12 +86,12 @@ static void index_remove(struct memslot_table *t, uint16_t id)
 static int set_logging(struct memslot *s, uint32_t flags)
 {
 	if (!(flags & KVM_MEM_LOG_DIRTY_PAGES)) {
-		free(s->dirty);
+		dirty_bitmap_free(s->dirty);
 		s->dirty = NULL;
 		return 0;
 	}
 	if (!s->dirty) {
-		s->dirty = calloc(1, dirty_bitmap_bytes(s));
+		s->dirty = dirty_bitmap_new(s->size >> 12);
 		if (!s->dirty)
 			return -ENOMEM;
 	}
@@ -133,7 +133,7 @@ int memslot_commit(struct memslot_table *t, const struct kvm_userspace_memory_re
 		if (old_hva)
 			*old_hva = s->hva;
 		index_remove(t, id);
-		free(s->dirty);
+		dirty_bitmap_free(s->dirty);
 		memset(s, 0, sizeof(*s));
 		return 0;
 	case MEMSLOT_MOVE:

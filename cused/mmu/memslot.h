@@ -17,13 +17,15 @@
 #define CUSED_USER_MEMSLOTS 512          /* reported as KVM_CAP_NR_MEMSLOTS */
 #define CUSED_MEM_MAX_NR_PAGES ((1ULL << 31) - 1)  /* like KVM_MEM_MAX_NR_PAGES */
 
+struct dirty_bitmap;
+
 struct memslot {
 	uint32_t id;        /* slot id as the client named it (address space 0 only) */
 	uint32_t flags;     /* KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY */
 	uint64_t gpa, size; /* page aligned; size 0 means the slot is unused */
 	uint64_t uaddr;     /* client's userspace_addr */
 	void *hva;          /* daemon's own mapping of the range; NULL allowed in tests */
-	uint64_t *dirty;    /* one bit per page, allocated iff LOG_DIRTY_PAGES */
+	struct dirty_bitmap *dirty; /* sparse, one bit per page, iff LOG_DIRTY_PAGES (dirty.h) */
 };
 
 enum memslot_change { MEMSLOT_NONE, MEMSLOT_CREATE, MEMSLOT_DELETE, MEMSLOT_MOVE, MEMSLOT_FLAGS };

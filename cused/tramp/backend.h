@@ -98,6 +98,14 @@ struct tramp_caps {
 	bool guest_debug;
 };
 
+/*
+ * Receives a backend's collected dirty bits one 64-page word at a time
+ * (bit b of word w = page 64 * w + b of the slot), only for non-zero words,
+ * so the daemon never holds a flat bitmap of the whole slot.  0 or -errno
+ * (the backend stops and returns it).
+ */
+typedef int tramp_dirty_sink(void *opaque, uint64_t word, uint64_t bits);
+
 struct tramp_ops {
 	const char *name;
 	/* 0 when usable here, else -errno and a reason in *why */
@@ -114,8 +122,9 @@ struct tramp_ops {
 	int (*map)(struct tramp_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
 		   void *hva, uint32_t flags);
 	int (*unmap)(struct tramp_vm *vm, uint32_t slot);
-	/* OR the pages written since the last call into bitmap, then clear */
-	int (*dirty_collect)(struct tramp_vm *vm, uint32_t slot, uint64_t *bitmap);
+	/* hand the pages written since the last call to sink, then clear */
+	int (*dirty_collect)(struct tramp_vm *vm, uint32_t slot, tramp_dirty_sink *sink,
+			     void *opaque);
 
 	int (*vcpu_create)(struct tramp_vm *vm, uint32_t id, struct tramp_vcpu **out);
 	void (*vcpu_destroy)(struct tramp_vcpu *vcpu);

@@ -46,7 +46,7 @@ struct hk_slot {
 	uint32_t flags;           /* CUSED_MAP_* */
 	uint64_t gpa, size;
 	void *hva;
-	uint64_t *dirty_tmp;      /* host GET_DIRTY_LOG buffer, LOG_DIRTY slots only */
+	bool log_dirty;           /* host slot has KVM_MEM_LOG_DIRTY_PAGES */
 };
 
 struct tramp_vm {
@@ -113,7 +113,7 @@ void hk_vm_destroy(struct tramp_vm *vm);
 int hk_map(struct tramp_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva,
 	   uint32_t flags);
 int hk_unmap(struct tramp_vm *vm, uint32_t slot);
-int hk_dirty_collect(struct tramp_vm *vm, uint32_t slot, uint64_t *bitmap);
+int hk_dirty_collect(struct tramp_vm *vm, uint32_t slot, tramp_dirty_sink *sink, void *opaque);
 
 /* hostkvm_vcpu.c */
 int hk_vcpu_create(struct tramp_vm *vm, uint32_t id, struct tramp_vcpu **out);

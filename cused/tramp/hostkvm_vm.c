@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "cused/tramp/hostkvm.h"
+#include "cused/tramp/dirty_flat.h"
 #include "cused/util/log.h"
 
 #define PAGE_SHIFT 12
@@ -79,8 +80,6 @@ void hk_vm_destroy(struct tramp_vm *vm)
 	if (!vm)
 		return;
 	/* host memslots go with the host VM; only our side needs freeing */
-	for (unsigned i = 0; i < vm->nslots; i++)
-		free(vm->slots[i].dirty_tmp);
 	free(vm->slots);
 	close(vm->fd);
 	pthread_mutex_destroy(&vm->lock);
@@ -119,7 +118,6 @@ int hk_map(struct tramp_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void
 {
 	uint32_t kflags = 0;
 	struct hk_slot *s;
-	uint64_t *tmp = NULL;
 	int r;
 
 	if (!size || (gpa | size | (uintptr_t)hva) & ((1u << PAGE_SHIFT) - 1))
@@ -133,12 +131,8 @@ int hk_map(struct tramp_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void
 				      slot);
 		kflags |= KVM_MEM_READONLY;
 	}
-	if (flags & CUSED_MAP_LOG_DIRTY) {
+	if (flags & CUSED_MAP_LOG_DIRTY)
 		kflags |= KVM_MEM_LOG_DIRTY_PAGES;
-		tmp = calloc(dirty_words(size), sizeof(*tmp));
-		if (!tmp)
-			return -ENOMEM;
-	}
 	pthread_mutex_lock(&vm->lock);
 	r = -EEXIST;
 	if (slot_find(vm, slot))
@@ -161,11 +155,9 @@ int hk_map(struct tramp_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void
 	}
 	s = &vm->slots[vm->nslots++];
 	*s = (struct hk_slot){ .slot = slot, .flags = flags, .gpa = gpa, .size = size,
-			       .hva = hva, .dirty_tmp = tmp };
-	tmp = NULL;
+			       .hva = hva, .log_dirty = !!(flags & CUSED_MAP_LOG_DIRTY) };
 out:
 	pthread_mutex_unlock(&vm->lock);
-	free(tmp);
 	return r;
 }
 
@@ -182,35 +174,37 @@ int hk_unmap(struct tramp_vm *vm, uint32_t slot)
 	}
 	/* size 0 deletes the host slot */
 	r = host_set_slot(vm, slot, 0, s->gpa, 0, s->hva);
-	if (!r) {
-		free(s->dirty_tmp);
+	if (!r)
 		*s = vm->slots[--vm->nslots];
-	}
 	pthread_mutex_unlock(&vm->lock);
 	return r;
 }
 
-int hk_dirty_collect(struct tramp_vm *vm, uint32_t slot, uint64_t *bitmap)
+struct host_log {
+	int vm_fd;
+	uint32_t slot;
+};
+
+static int host_get_log(void *arg, uint64_t *buf)
 {
-	struct kvm_dirty_log log = { .slot = slot };
+	struct host_log *h = arg;
+	struct kvm_dirty_log log = { .slot = h->slot, .dirty_bitmap = buf };
+
+	/* the host clears and re-protects on every GET_DIRTY_LOG */
+	return tramp_ioctl(h->vm_fd, KVM_GET_DIRTY_LOG, &log);
+}
+
+int hk_dirty_collect(struct tramp_vm *vm, uint32_t slot, tramp_dirty_sink *sink, void *opaque)
+{
+	struct host_log h = { vm->fd, slot };
 	struct hk_slot *s;
-	size_t n;
 	int r;
 
 	pthread_mutex_lock(&vm->lock);
 	s = slot_find(vm, slot);
-	r = !s ? -ENOENT : !s->dirty_tmp ? -ENOENT : 0;
-	if (r)
-		goto out;
-	n = dirty_words(s->size);
-	/* the host clears and re-protects on every GET_DIRTY_LOG */
-	log.dirty_bitmap = s->dirty_tmp;
-	r = tramp_ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log);
-	if (r)
-		goto out;
-	for (size_t i = 0; i < n; i++)
-		bitmap[i] |= s->dirty_tmp[i];
-out:
+	r = !s ? -ENOENT : !s->log_dirty ? -ENOENT : 0;
+	if (!r)
+		r = tramp_dirty_flat(dirty_words(s->size), host_get_log, &h, sink, opaque);
 	pthread_mutex_unlock(&vm->lock);
 	return r;
 }

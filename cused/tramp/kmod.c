@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "cused/tramp/kmod.h"
 #include "cused/mmu/guestcopy.h"
+#include "cused/tramp/dirty_flat.h"
 #include "cused/mmu/walk.h"
 #include "cused/util/log.h"
 
@@ -174,6 +175,22 @@ static int slot_remember(struct tramp_vm *vm, uint32_t slot, uint64_t gpa, uint6
 	return r;
 }
 
+/* the size of a remembered slot; 0 or -ENOENT */
+static int slot_size(struct tramp_vm *vm, uint32_t slot, uint64_t *size)
+{
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&vm->lock);
+	for (unsigned i = 0; i < vm->nslots; i++)
+		if (vm->slots[i].slot == slot) {
+			*size = vm->slots[i].size;
+			r = 0;
+			break;
+		}
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
 static void slot_forget(struct tramp_vm *vm, uint32_t slot)
 {
 	pthread_mutex_lock(&vm->lock);
@@ -246,11 +263,28 @@ static int kmod_unmap(struct tramp_vm *vm, uint32_t slot)
 	return tramp_ioctl(vm->fd, CUSED_TRAMP_UNMAP, &m);
 }
 
-static int kmod_dirty_collect(struct tramp_vm *vm, uint32_t slot, uint64_t *bitmap)
-{
-	struct cused_tramp_dirty d = { .slot = slot, .bitmap = (uint64_t)(uintptr_t)bitmap };
+struct kmod_log {
+	int vm_fd;
+	uint32_t slot;
+};
 
-	return tramp_ioctl(vm->fd, CUSED_TRAMP_GET_DIRTY, &d);
+static int kmod_get_log(void *arg, uint64_t *buf)
+{
+	struct kmod_log *k = arg;
+	struct cused_tramp_dirty d = { .slot = k->slot, .bitmap = (uint64_t)(uintptr_t)buf };
+
+	return tramp_ioctl(k->vm_fd, CUSED_TRAMP_GET_DIRTY, &d);
+}
+
+static int kmod_dirty_collect(struct tramp_vm *vm, uint32_t slot, tramp_dirty_sink *sink,
+			      void *opaque)
+{
+	struct kmod_log k = { vm->fd, slot };
+	uint64_t size = 0;
+
+	if (slot_size(vm, slot, &size))
+		return -ENOENT;
+	return tramp_dirty_flat((size / 4096 + 63) / 64, kmod_get_log, &k, sink, opaque);
 }
 
 /* ---- fields ------------------------------------------------------------------ */

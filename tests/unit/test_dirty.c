@@ -100,16 +100,16 @@ static void test_take_and_clear(void **state)
 	dirty_mark(s, 0x100000 + 100 * PG);
 	dirty_mark(s, 0xff000);
 	/* what the backend would OR in */
-	s->dirty[1] |= 1ULL << 2;
+	assert_int_equal(dirty_or_word(s, 1, 1ULL << 2), 0);
 	assert_int_equal(memslot_write(t, 0x100000 + 70 * PG, &v, 1), 0);
 	memset(out, 0xff, sizeof(out));
-	dirty_log_take(s, out);
+	dirty_log_take(s, 0, 2, out);
 	assert_int_equal(out[0], 1ULL | (1ULL << 63));
 	assert_int_equal(out[1], (1ULL << 2) | (1ULL << 6) | (1ULL << 35));
 	/* taken means cleared */
-	assert_int_equal(s->dirty[0] | s->dirty[1], 0);
+	assert_int_equal(dirty_word(s, 0) | dirty_word(s, 1), 0);
 	memset(out, 0xff, sizeof(out));
-	dirty_log_take(s, out);
+	dirty_log_take(s, 0, 2, out);
 	assert_int_equal(out[0] | out[1], 0);
 	memslot_table_fini(t);
 	free(mem);
@@ -124,6 +124,74 @@ static void test_mark_without_log(void **state)
 	assert_null(s.dirty);
 }
 
+/* a slot at KVM's page limit costs what is marked, and takes give it back */
+static void test_sparse_huge_slot(void **state)
+{
+	struct memslot_table *t = *state;
+	const uint64_t size = CUSED_MEM_MAX_NR_PAGES * PG;   /* ~8 TiB */
+	const uint64_t pages[] = { 0, 64 * 1000 + 3, (1ULL << 30) + 17, CUSED_MEM_MAX_NR_PAGES - 1 };
+	uint64_t *chunk = malloc(8192 * sizeof(*chunk));
+	uint64_t words, seen = 0;
+	struct memslot *s;
+
+	add(t, 7, KVM_MEM_LOG_DIRTY_PAGES, 1ULL << 40, size, NULL);
+	assert_int_equal(dirty_log_lookup(t, 7, &s), 0);
+	/* fixed cost: the root only (a flat bitmap would be 256 MiB) */
+	assert_true(s->dirty->footprint <= 2048);
+	for (unsigned i = 0; i < 4; i++)
+		dirty_mark(s, (1ULL << 40) + pages[i] * PG);
+	/* 4 leaves and at most 4 mid pages */
+	assert_true(s->dirty->footprint <= 2048 + 8 * 4096);
+	assert_int_equal(dirty_word(s, pages[1] / 64), 1ULL << 3);
+	assert_int_equal(dirty_word(s, 5), 0);
+	assert_int_equal(dirty_or_word(s, dirty_bitmap_bytes(s) / 8, 1), -EINVAL);
+
+	/* taken in chunks, as KVM_GET_DIRTY_LOG copies out */
+	words = dirty_bitmap_bytes(s) / 8;
+	for (uint64_t w = 0; w < words; w += 8192) {
+		size_t n = words - w < 8192 ? words - w : 8192;
+
+		memset(chunk, 0xff, n * sizeof(*chunk));
+		dirty_log_take(s, w, n, chunk);
+		for (size_t i = 0; i < n; i++) {
+			for (int b = 0; chunk[i] && b < 64; b++) {
+				if (!(chunk[i] & (1ULL << b)))
+					continue;
+				assert_int_equal((w + i) * 64 + b, pages[seen]);
+				seen++;
+			}
+		}
+	}
+	assert_int_equal(seen, 4);
+	/* everything taken: back to the root alone */
+	assert_true(s->dirty->footprint <= 2048);
+	assert_int_equal(dirty_word(s, pages[1] / 64), 0);
+	free(chunk);
+	memslot_table_fini(t);
+}
+
+/* a take that covers part of a leaf clears only that part and keeps the leaf */
+static void test_partial_take(void **state)
+{
+	struct memslot_table *t = *state;
+	uint64_t out[3];
+	struct memslot *s;
+	size_t held;
+
+	add(t, 2, KVM_MEM_LOG_DIRTY_PAGES, 0, 1024 * 64 * PG, NULL);
+	assert_int_equal(dirty_log_lookup(t, 2, &s), 0);
+	assert_int_equal(dirty_or_word(s, 10, 0xf0), 0);
+	assert_int_equal(dirty_or_word(s, 12, 0x1), 0);
+	held = s->dirty->footprint;
+	dirty_log_take(s, 10, 2, out);
+	assert_int_equal(out[0], 0xf0);
+	assert_int_equal(out[1], 0);
+	assert_int_equal(s->dirty->footprint, held);
+	assert_int_equal(dirty_word(s, 10), 0);
+	assert_int_equal(dirty_word(s, 12), 1);
+	memslot_table_fini(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +200,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lookup_follows_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_take_and_clear, setup, teardown),
 		cmocka_unit_test(test_mark_without_log),
+		cmocka_unit_test_setup_teardown(test_sparse_huge_slot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partial_take, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

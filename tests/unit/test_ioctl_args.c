@@ -43,7 +43,7 @@ static int fb_vm_create(struct tramp_backend *be, struct tramp_vm **o) { *o = ca
 static void fb_vm_destroy(struct tramp_vm *vm) { free(vm); }
 static int fb_map(struct tramp_vm *vm, uint32_t s, uint64_t g, uint64_t sz, void *h, uint32_t f) { vm->maps++; return 0; }
 static int fb_unmap(struct tramp_vm *vm, uint32_t s) { vm->maps--; return 0; }
-static int fb_dirty(struct tramp_vm *vm, uint32_t s, uint64_t *b) { b[0] |= 0x5; return 0; }
+static int fb_dirty(struct tramp_vm *vm, uint32_t s, tramp_dirty_sink *sink, void *o) { return sink(o, 0, 0x5); }
 static int fb_vcpu_create(struct tramp_vm *vm, uint32_t id, struct tramp_vcpu **o) { *o = calloc(1, sizeof(**o)); return 0; }
 static void fb_vcpu_destroy(struct tramp_vcpu *v) { free(v); }
 static int fb_read(struct tramp_vcpu *v, struct cused_field_val *f, unsigned n)

@@ -136,7 +136,7 @@ static void test_move(void **state)
 	assert_ptr_equal(s->hva, mem);
 	/* the bitmap survives the move, as in KVM */
 	assert_non_null(s->dirty);
-	assert_int_equal(s->dirty[0], 2);
+	assert_int_equal(dirty_word(s, 0), 2);
 	assert_null(memslot_by_gpa(t, 0x101fff));
 	assert_ptr_equal(memslot_by_gpa(t, 0x102000), s);
 	assert_ptr_equal(memslot_by_gpa(t, 0x105fff), s);
@@ -166,7 +166,7 @@ static void test_flags_only(void **state)
 	assert_non_null(s->dirty);
 	/* 130 pages round up to three longs, all clear */
 	assert_int_equal(dirty_bitmap_bytes(s), 24);
-	assert_int_equal(s->dirty[0] | s->dirty[1] | s->dirty[2], 0);
+	assert_int_equal(dirty_word(s, 0) | dirty_word(s, 1) | dirty_word(s, 2), 0);
 	assert_int_equal(set(t, 0, 0, 0, 130 * PG, 0x1000000, NULL), MEMSLOT_FLAGS);
 	assert_null(s->dirty);
 	assert_int_equal(s->flags, 0);
@@ -341,16 +341,16 @@ static void test_write_marks_dirty(void **state)
 	sb = memslot_by_id(t, 1);
 	/* straddles pages 2 and 3 */
 	assert_int_equal(memslot_write(t, 3 * PG - 8, v, 16), 0);
-	assert_int_equal(sa->dirty[0], (1ULL << 2) | (1ULL << 3));
+	assert_int_equal(dirty_word(sa, 0), (1ULL << 2) | (1ULL << 3));
 	/* page 65 lives in the second long */
 	assert_int_equal(memslot_write(t, 65 * PG + 100, v, 1), 0);
-	assert_int_equal(sa->dirty[1], 1ULL << 1);
+	assert_int_equal(dirty_word(sa, 1), 1ULL << 1);
 	/* reads never dirty */
 	assert_int_equal(memslot_read(t, 10 * PG, v, 16), 0);
-	assert_int_equal(sa->dirty[0], (1ULL << 2) | (1ULL << 3));
+	assert_int_equal(dirty_word(sa, 0), (1ULL << 2) | (1ULL << 3));
 	/* across into the non-logging slot: last page of a dirty, b has no bitmap */
 	assert_int_equal(memslot_write(t, 70 * PG - 8, v, 16), 0);
-	assert_int_equal(sa->dirty[1], (1ULL << 1) | (1ULL << 5));
+	assert_int_equal(dirty_word(sa, 1), (1ULL << 1) | (1ULL << 5));
 	assert_null(sb->dirty);
 	memslot_table_fini(t);
 	free(a);

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stddef.h>
+#include "cused/kvm/limits.h"
+
+static int entry_used(const struct uid_usage *u)
+{
+	return u->vms || u->vcpus || u->log_pages;
+}
+
+static struct uid_usage *find(struct uid_table *t, uid_t uid, struct uid_usage **free_slot)
+{
+	if (free_slot)
+		*free_slot = NULL;
+	for (unsigned i = 0; i < CUSED_UID_SLOTS; i++) {
+		struct uid_usage *u = &t->e[i];
+
+		if (entry_used(u) && u->uid == uid)
+			return u;
+		if (!entry_used(u) && free_slot && !*free_slot)
+			*free_slot = u;
+	}
+	return NULL;
+}
+
+int uid_charge(struct uid_table *t, const struct cused_limits *lim, uid_t uid,
+	       unsigned dvms, unsigned dvcpus)
+{
+	struct uid_usage *fs, *u = find(t, uid, &fs);
+
+	if (!dvms && !dvcpus)
+		return 0;
+	if (!u) {
+		if (!fs)
+			return -ENOMEM;
+		u = fs;
+		*u = (struct uid_usage){ .uid = uid };
+	}
+	/* compare without overflow: caps and counts are both unsigned */
+	if (dvms > lim->max_vms_per_uid - (u->vms < lim->max_vms_per_uid ? u->vms :
+					   lim->max_vms_per_uid) ||
+	    dvcpus > lim->max_vcpus_per_uid - (u->vcpus < lim->max_vcpus_per_uid ? u->vcpus :
+					       lim->max_vcpus_per_uid))
+		return -ENOMEM;   /* a fresh entry stays all-zero, i.e. free */
+	u->vms += dvms;
+	u->vcpus += dvcpus;
+	return 0;
+}
+
+void uid_uncharge(struct uid_table *t, uid_t uid, unsigned dvms, unsigned dvcpus)
+{
+	struct uid_usage *u = find(t, uid, NULL);
+
+	if (!u)
+		return;
+	u->vms -= dvms < u->vms ? dvms : u->vms;
+	u->vcpus -= dvcpus < u->vcpus ? dvcpus : u->vcpus;
+}
+
+struct uid_usage uid_usage_of(const struct uid_table *t, uid_t uid)
+{
+	struct uid_usage *u = find((struct uid_table *)t, uid, NULL);
+
+	return u ? *u : (struct uid_usage){ .uid = uid };
+}
+
+int uid_charge_log(struct uid_table *t, const struct cused_limits *lim, uid_t uid,
+		   uint64_t pages)
+{
+	struct uid_usage *fs, *u = find(t, uid, &fs);
+	uint64_t used;
+
+	if (!pages)
+		return 0;
+	if (!u) {
+		if (!fs)
+			return -ENOMEM;
+		u = fs;
+		*u = (struct uid_usage){ .uid = uid };
+	}
+	used = u->log_pages < lim->max_log_pages_per_uid ? u->log_pages :
+	       lim->max_log_pages_per_uid;
+	if (pages > lim->max_log_pages_per_uid - used)
+		return -ENOMEM;
+	u->log_pages += pages;
+	return 0;
+}
+
+void uid_uncharge_log(struct uid_table *t, uid_t uid, uint64_t pages)
+{
+	struct uid_usage *u = find(t, uid, NULL);
+
+	if (u)
+		u->log_pages -= pages < u->log_pages ? pages : u->log_pages;
+}
