@@ -369,6 +369,22 @@ static long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 
 		return fpu ? ops->set_fpu(v->tv, fpu) : -EFAULT;
 	}
+	case KVM_GET_VCPU_EVENTS:
+	case KVM_SET_VCPU_EVENTS:
+	case KVM_NMI:
+	case KVM_GET_DEBUGREGS:
+	case KVM_SET_DEBUGREGS:
+	case KVM_GET_XCRS:
+	case KVM_SET_XCRS:
+	case KVM_GET_XSAVE:
+	case KVM_GET_XSAVE2:
+	case KVM_SET_XSAVE:
+	case KVM_GET_TSC_KHZ:
+	case KVM_SET_TSC_KHZ:
+	case KVM_KVMCLOCK_CTRL:
+	case KVM_X86_SETUP_MCE:
+	case KVM_ENABLE_CAP:
+		return vcpu_state_ioctl(v, rq);
 	default:
 		/* x86 KVM answers unknown vCPU ioctls with EINVAL */
 		return refuse(-EINVAL, "vCPU ioctl %#x not implemented", rq->cmd);

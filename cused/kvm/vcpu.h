@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include "cused/kvm/vm.h"
+#include "cused/kvm/vcpu_state.h"
 #include "cused/shim_abi.h"
 #include "cused/spin.h"
 #include "cused/x86/msr.h"
@@ -42,6 +43,7 @@ struct vcpu {
 	struct msr_file msrs;
 	struct kvm_cpuid2 *cpuid;
 	bool irq_window_requested;
+	struct vcpu_misc misc;     /* vcpu_state.c */
 };
 
 int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out);

@@ -148,4 +148,11 @@ int kmod_native_cpuid(struct kvm_cpuid2 *cpuid, uint32_t max);
 void kmod_fx_to_kvm(const uint8_t fx[512], struct kvm_fpu *fpu);
 void kmod_fx_from_kvm(uint8_t fx[512], const struct kvm_fpu *fpu);
 
+/* kmod_xsave.c: the UABI XSAVE image <-> the module's FXSAVE image (X87 | SSE only) */
+void kmod_xsave_from_fx(const uint8_t fx[512], struct kvm_xsave *xs);
+/* -EINVAL for components other than X87 and SSE; cleared ones get their init state */
+int kmod_xsave_to_fx(const struct kvm_xsave *xs, uint8_t fx[512]);
+int kmod_get_xsave(struct tramp_vcpu *v, struct kvm_xsave *xs);
+int kmod_set_xsave(struct tramp_vcpu *v, const struct kvm_xsave *xs);
+
 #endif
