@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vCPU state rules of cused/kvm/vcpu_state.c against Linux 6.1
+ * arch/x86/kvm/x86.c (kvm_vcpu_ioctl_x86_set_vcpu_events, _set_debugregs,
+ * __kvm_set_xcr, _set_xcrs, _setup_mce) and the XSAVE UABI header rules of
+ * arch/x86/kernel/fpu/xstate.c; and the kmod XSAVE <-> FXSAVE conversion.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "cused/kvm/vcpu_state.h"
+#include "cused/tramp/kmod.h"
+
+static void test_events_flags(void **state)
+{
+	struct kvm_vcpu_events e = { 0 };
+
+	e.flags = 0x40;
+	assert_int_equal(vcpu_events_check(&e, true), -EINVAL);
+	e.flags = KVM_VCPUEVENT_VALID_PAYLOAD;
+	assert_int_equal(vcpu_events_check(&e, false), -EINVAL);
+	assert_int_equal(vcpu_events_check(&e, true), 0);
+	e.flags = KVM_VCPUEVENT_VALID_TRIPLE_FAULT;
+	assert_int_equal(vcpu_events_check(&e, true), -EINVAL);
+	e.flags = KVM_VCPUEVENT_VALID_SMM;
+	assert_int_equal(vcpu_events_check(&e, false), 0);
+	e.smi.smm = 1;
+	assert_int_equal(vcpu_events_check(&e, false), -EINVAL);
+	/* without VALID_SMM the smi fields are ignored */
+	e.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
+		  KVM_VCPUEVENT_VALID_SIPI_VECTOR;
+	assert_int_equal(vcpu_events_check(&e, false), 0);
+}
+
+static void test_events_exception(void **state)
+{
+	struct kvm_vcpu_events e = { 0 };
+
+	e.exception.injected = 1;
+	e.exception.nr = 2;
+	assert_int_equal(vcpu_events_check(&e, false), -EINVAL);
+	e.exception.nr = 32;
+	assert_int_equal(vcpu_events_check(&e, false), -EINVAL);
+	e.exception.nr = 31;
+	assert_int_equal(vcpu_events_check(&e, false), 0);
+	/* a bad vector is fine while nothing is injected or pending */
+	e.exception.injected = 0;
+	e.exception.nr = 200;
+	assert_int_equal(vcpu_events_check(&e, false), 0);
+
+	/* without PAYLOAD, pending and payload are dropped, and checked after that */
+	e.exception.pending = 1;
+	e.exception_has_payload = 1;
+	assert_int_equal(vcpu_events_check(&e, false), 0);
+	assert_int_equal(e.exception.pending, 0);
+	assert_int_equal(e.exception_has_payload, 0);
+
+	/* with PAYLOAD, pending wins over injected */
+	e.flags = KVM_VCPUEVENT_VALID_PAYLOAD;
+	e.exception.nr = 14;
+	e.exception.pending = 1;
+	e.exception.injected = 1;
+	e.exception_has_payload = 1;
+	assert_int_equal(vcpu_events_check(&e, true), 0);
+	assert_int_equal(e.exception.injected, 0);
+	assert_int_equal(e.exception_has_payload, 1);
+	e.exception.pending = 0;
+	e.exception.injected = 1;
+	assert_int_equal(vcpu_events_check(&e, true), 0);
+	assert_int_equal(e.exception_has_payload, 0);
+	e.exception.pending = 1;
+	e.exception.nr = 2;
+	assert_int_equal(vcpu_events_check(&e, true), -EINVAL);
+}
+
+static void test_debugregs(void **state)
+{
+	struct kvm_debugregs d = { .dr6 = 0xffff0ff0, .dr7 = 0x400 };
+
+	assert_int_equal(vcpu_debugregs_check(&d), 0);
+	d.flags = 1;
+	assert_int_equal(vcpu_debugregs_check(&d), -EINVAL);
+	d.flags = 0;
+	d.dr6 = 1ULL << 32;
+	assert_int_equal(vcpu_debugregs_check(&d), -EINVAL);
+	d.dr6 = 0;
+	d.dr7 = 1ULL << 63;
+	assert_int_equal(vcpu_debugregs_check(&d), -EINVAL);
+	/* DB0-3 take any value */
+	d.dr7 = 0;
+	d.db[0] = ~0ULL;
+	assert_int_equal(vcpu_debugregs_check(&d), 0);
+}
+
+static void test_xcr0(void **state)
+{
+	uint64_t guest = 0x2e7;   /* x87 SSE AVX AVX-512 PKRU */
+
+	assert_int_equal(vcpu_xcr0_check(1, 1), 0);
+	assert_int_equal(vcpu_xcr0_check(0, guest), -EINVAL);
+	assert_int_equal(vcpu_xcr0_check(2, guest), -EINVAL);      /* no x87 */
+	assert_int_equal(vcpu_xcr0_check(5, guest), -EINVAL);      /* AVX without SSE */
+	assert_int_equal(vcpu_xcr0_check(7, guest), 0);
+	assert_int_equal(vcpu_xcr0_check(3, 1), -EINVAL);          /* guest lacks SSE */
+	assert_int_equal(vcpu_xcr0_check(0x27, guest), -EINVAL);   /* part of AVX-512 */
+	assert_int_equal(vcpu_xcr0_check(0xe3, guest), -EINVAL);   /* AVX-512 without AVX */
+	assert_int_equal(vcpu_xcr0_check(0xe7, guest), 0);
+	assert_int_equal(vcpu_xcr0_check(0x0b, 0x1f), -EINVAL);    /* BNDREGS without BNDCSR */
+	assert_int_equal(vcpu_xcr0_check(0x1b, 0x1f), 0);
+}
+
+static void test_xcrs(void **state)
+{
+	struct kvm_xcrs x = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = 3 } } };
+	uint64_t v = 0;
+	bool set;
+
+	assert_int_equal(vcpu_xcrs_check(&x, 7, &set, &v), 0);
+	assert_true(set);
+	assert_int_equal(v, 3);
+	x.flags = 1;
+	assert_int_equal(vcpu_xcrs_check(&x, 7, &set, &v), -EINVAL);
+	x.flags = 0;
+	x.nr_xcrs = KVM_MAX_XCRS + 1;
+	assert_int_equal(vcpu_xcrs_check(&x, 7, &set, &v), -EINVAL);
+	/* only XCR0 is looked at, others are skipped; none at all is fine */
+	x.nr_xcrs = 2;
+	x.xcrs[0] = (struct kvm_xcr){ .xcr = 1, .value = 0 };
+	x.xcrs[1] = (struct kvm_xcr){ .xcr = 0, .value = 0 };
+	assert_int_equal(vcpu_xcrs_check(&x, 7, &set, &v), -EINVAL);
+	x.nr_xcrs = 1;
+	assert_int_equal(vcpu_xcrs_check(&x, 7, &set, &v), 0);
+	assert_false(set);
+}
+
+static void put64(struct kvm_xsave *x, unsigned off, uint64_t v)
+{
+	memcpy((uint8_t *)x->region + off, &v, 8);
+}
+
+static void test_xsave_header(void **state)
+{
+	struct kvm_xsave *x = calloc(1, sizeof(*x));
+
+	x->region[6] = 0x1f80;
+	assert_int_equal(vcpu_xsave_check(x, 7, 0xffff), 0);
+	put64(x, 512, 7);
+	assert_int_equal(vcpu_xsave_check(x, 7, 0xffff), 0);
+	put64(x, 512, 0xf);
+	assert_int_equal(vcpu_xsave_check(x, 7, 0xffff), -EINVAL);
+	/* X87 and SSE are always allowed */
+	put64(x, 512, 3);
+	assert_int_equal(vcpu_xsave_check(x, 1, 0xffff), 0);
+	put64(x, 520, 1ULL << 63);
+	assert_int_equal(vcpu_xsave_check(x, 7, 0xffff), -EINVAL);
+	put64(x, 520, 0);
+	put64(x, 560, 1);
+	assert_int_equal(vcpu_xsave_check(x, 7, 0xffff), -EINVAL);
+	put64(x, 560, 0);
+	/* MXCSR only matters while X87, SSE or AVX state is present */
+	x->region[6] = 0x10000;
+	assert_int_equal(vcpu_xsave_check(x, 7, 0xffff), -EINVAL);
+	put64(x, 512, 0);
+	assert_int_equal(vcpu_xsave_check(x, 7, 0xffff), 0);
+	free(x);
+}
+
+static void test_mce(void **state)
+{
+	assert_int_equal(vcpu_mce_check(0), -EINVAL);
+	assert_int_equal(vcpu_mce_check(33), -EINVAL);
+	assert_int_equal(vcpu_mce_check(32), 0);
+	assert_int_equal(vcpu_mce_check(10 | VCPU_MCG_CTL_P | VCPU_MCG_SER_P | 0x120000), 0);
+	assert_int_equal(vcpu_mce_check(10 | 1ULL << 10), -EINVAL);   /* CMCI_P not offered */
+}
+
+static void test_guest_xcr0(void **state)
+{
+	struct {
+		struct kvm_cpuid2 h;
+		struct kvm_cpuid_entry2 e[1];
+	} g = { .h.nent = 1 }, s = { .h.nent = 1 };
+
+	g.e[0] = (struct kvm_cpuid_entry2){ .function = 0xd, .index = 0,
+		.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x7, .edx = 0 };
+	s.e[0] = g.e[0];
+	s.e[0].eax = 0x3;
+	assert_int_equal(vcpu_guest_xcr0(&g.h, &s.h), 3);
+	assert_int_equal(vcpu_guest_xcr0(NULL, &s.h), 1);
+}
+
+static void test_kmod_xsave(void **state)
+{
+	struct kvm_xsave *x = calloc(1, sizeof(*x));
+	uint8_t fx[512], back[512];
+	uint64_t bv;
+
+	for (int i = 0; i < 512; i++)
+		fx[i] = i * 7;
+	kmod_xsave_from_fx(fx, x);
+	assert_memory_equal(x->region, fx, 512);
+	memcpy(&bv, (uint8_t *)x->region + 512, 8);
+	assert_int_equal(bv, 3);
+	assert_int_equal(kmod_xsave_to_fx(x, back), 0);
+	assert_memory_equal(back, fx, 512);
+	/* AVX is not switched by the module */
+	put64(x, 512, 7);
+	assert_int_equal(kmod_xsave_to_fx(x, back), -EINVAL);
+	/* a component left out goes to its init state */
+	put64(x, 512, 1);
+	assert_int_equal(kmod_xsave_to_fx(x, back), 0);
+	assert_memory_equal(back, fx, 24);
+	for (int i = 160; i < 416; i++)
+		assert_int_equal(back[i], 0);
+	assert_int_equal(back[24] | back[25] << 8, 0x1f80);
+	put64(x, 512, 0);
+	assert_int_equal(kmod_xsave_to_fx(x, back), 0);
+	assert_int_equal(back[0] | back[1] << 8, 0x037f);
+	assert_int_equal(back[2], 0);
+	free(x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_events_flags),
+		cmocka_unit_test(test_events_exception),
+		cmocka_unit_test(test_debugregs),
+		cmocka_unit_test(test_xcr0),
+		cmocka_unit_test(test_xcrs),
+		cmocka_unit_test(test_xsave_header),
+		cmocka_unit_test(test_mce),
+		cmocka_unit_test(test_guest_xcr0),
+		cmocka_unit_test(test_kmod_xsave),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
