@@ -17,9 +17,11 @@
 #include <linux/kvm.h>
 
 /* generated from /usr/include/linux/kvm.h (linux-libc-dev 6.1):
- *   sed -n 's/^#define \(KVM_CAP_[A-Z0-9_]*\) [0-9]*$/\1/p' */
+ *   grep -oP '^#define \KKVM_CAP_\w+(?=[ \t]+[0-9])' */
 static const struct { const char *name; int nr; } caps[] = {
 #define C(x) { #x, x },
+	C(KVM_CAP_IRQCHIP)
+	C(KVM_CAP_HLT)
 	C(KVM_CAP_MMU_SHADOW_CACHE_CONTROL)
 	C(KVM_CAP_USER_MEMORY)
 	C(KVM_CAP_SET_TSS_ADDR)
@@ -77,6 +79,7 @@ static const struct { const char *name; int nr; } caps[] = {
 	C(KVM_CAP_PPC_BOOKE_SREGS)
 	C(KVM_CAP_SPAPR_TCE)
 	C(KVM_CAP_PPC_SMT)
+	C(KVM_CAP_PPC_RMA)
 	C(KVM_CAP_MAX_VCPUS)
 	C(KVM_CAP_PPC_HIOR)
 	C(KVM_CAP_PPC_PAPR)
