@@ -9,6 +9,7 @@
 #include "cused/kvm/caps.h"
 #include "cused/kvm/vm.h"
 #include "cused/kvm/vm_misc.h"
+#include "cused/kvm/vcpu.h"
 #include "cused/mmu/memslot.h"
 
 long caps_check(const struct cused_ctx *ctx, uint64_t cap)
@@ -74,6 +75,8 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 		return c->xsave ? (long)sizeof(struct kvm_xsave) : 0;
 	case KVM_CAP_GET_TSC_KHZ:
 		return c->tsc_khz;
+	case KVM_CAP_SYNC_REGS:
+		return vcpu_sync_regs_offered(ctx);
 	default:
 		return 0;
 	}

@@ -312,7 +312,7 @@ static long interrupt(struct vcpu *v, struct ioctl_req *rq)
 	return v->vm->ctx->ops->inject_irq(v->tv, irq->irq);
 }
 
-static long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
+long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 {
 	const struct tramp_ops *ops = v->vm->ctx->ops;
 

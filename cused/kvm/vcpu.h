@@ -52,6 +52,16 @@ void vcpu_put(struct vcpu *v);
 int vcpu_attach_run(struct vcpu *v, pid_t pid, int run_fd);
 long vcpu_ioctl(struct vcpu *v, struct ioctl_req *rq);
 
+/* one vCPU ioctl with v->lock already held (KVM_RUN's sync-regs use it) */
+long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq);
+
+/* vcpu_sync.c: KVM_CAP_SYNC_REGS around KVM_RUN; caller holds v->lock */
+uint32_t vcpu_sync_regs_offered(const struct cused_ctx *ctx);
+/* before the run: 0, or -EINVAL (bad bits, or a dirty struct was rejected) */
+int vcpu_sync_regs_in(struct vcpu *v);
+/* after the run, whatever its result: store the structs kvm_valid_regs asks for */
+void vcpu_sync_regs_out(struct vcpu *v);
+
 /* KVM_RUN semantics; caller holds v->lock */
 int vcpu_run(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);

@@ -149,7 +149,7 @@ static bool take_kick(struct vcpu *v)
 	return atomic_exchange(&v->kicked, false) || atomic_load(&v->dying);
 }
 
-int vcpu_run(struct vcpu *v)
+static int run_loop(struct vcpu *v)
 {
 	const struct tramp_ops *ops = v->vm->ctx->ops;
 	struct kvm_run *run = v->run;
@@ -196,6 +196,16 @@ int vcpu_run(struct vcpu *v)
 		if (exit_to_user(v, ex))
 			return 0;
 	}
+}
+
+int vcpu_run(struct vcpu *v)
+{
+	int r = vcpu_sync_regs_in(v);
+
+	if (!r)
+		r = run_loop(v);
+	vcpu_sync_regs_out(v);
+	return r;
 }
 
 void vcpu_kick(struct vcpu *v)

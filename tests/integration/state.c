@@ -393,6 +393,82 @@ static void classic(const char *dev)
 	close(sys);
 }
 
+/* KVM_CAP_SYNC_REGS: regs/sregs/events through kvm_run->s.regs around KVM_RUN */
+static void sync_regs(const char *dev)
+{
+	static const uint8_t code[] = {
+		0xba, 0xf8, 0x03,   /* 0x1000 mov $0x3f8, %dx */
+		0xb0, 'h',          /* 0x1003 mov $'h', %al */
+		0xee,               /* 0x1005 out %al, (%dx) */
+		0xb0, 'i',          /* 0x1006 mov $'i', %al */
+		0xee,               /* 0x1008 out %al, (%dx) */
+		0xf4,               /* 0x1009 hlt */
+	};
+	struct kvm_userspace_memory_region mr;
+	struct kvm_regs regs = { .rip = 0x1000, .rflags = 0x2 };
+	struct kvm_sregs sregs;
+	struct kvm_run *run;
+	int sys, vmfd, vcpufd, sz, r;
+	uint8_t *mem;
+
+	sys = open(dev, O_RDWR | O_CLOEXEC);
+	if (sys < 0)
+		die("open %s: %s", dev, strerror(errno));
+	SHOW("sync.check_extension", ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS), "");
+	vmfd = IOC(sys, KVM_CREATE_VM, 0);
+	mem = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	memcpy(mem + 0x1000, code, sizeof(code));
+	mr = (struct kvm_userspace_memory_region){ .slot = 0, .guest_phys_addr = 0,
+		.memory_size = 0x4000, .userspace_addr = (uintptr_t)mem };
+	IOC(vmfd, KVM_SET_USER_MEMORY_REGION, &mr);
+	vcpufd = IOC(vmfd, KVM_CREATE_VCPU, 0);
+	sz = IOC(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpufd, 0);
+	if (run == MAP_FAILED)
+		die("mmap run: %s", strerror(errno));
+	IOC(vcpufd, KVM_GET_SREGS, &sregs);
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	IOC(vcpufd, KVM_SET_SREGS, &sregs);
+	IOC(vcpufd, KVM_SET_REGS, &regs);
+
+	run->kvm_valid_regs = 0x100;
+	SHOW("sync.run_bad_valid", ioctl(vcpufd, KVM_RUN, 0), "");
+	run->kvm_valid_regs = 0;
+	run->kvm_dirty_regs = 0x100;
+	SHOW("sync.run_bad_dirty", ioctl(vcpufd, KVM_RUN, 0), "");
+	run->kvm_dirty_regs = 0;
+
+	run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
+	r = ioctl(vcpufd, KVM_RUN, 0);
+	SHOW("sync.run_out", r, "exit=%s rip=%#llx al=%#llx cs=%#x/%#llx cr0=%#llx ev_flags=%#x",
+	     exit_name(run->exit_reason), (unsigned long long)run->s.regs.regs.rip,
+	     (unsigned long long)run->s.regs.regs.rax & 0xff, run->s.regs.sregs.cs.selector,
+	     (unsigned long long)run->s.regs.sregs.cs.base,
+	     (unsigned long long)run->s.regs.sregs.cr0, run->s.regs.events.flags);
+
+	/* jump over the second OUT by writing RIP through the run page */
+	run->s.regs.regs.rip = 0x1009;
+	run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	r = ioctl(vcpufd, KVM_RUN, 0);
+	SHOW("sync.run_dirty_rip", r, "exit=%s dirty_after=%#llx rip=%#llx",
+	     exit_name(run->exit_reason), (unsigned long long)run->kvm_dirty_regs,
+	     (unsigned long long)run->s.regs.regs.rip);
+
+	/* an sregs state KVM_SET_SREGS refuses fails the run */
+	run->s.regs.sregs.cr0 = 0x80000000;   /* PG without PE */
+	run->kvm_dirty_regs = KVM_SYNC_X86_SREGS;
+	SHOW("sync.run_bad_sregs", ioctl(vcpufd, KVM_RUN, 0), "dirty_after=%#llx",
+	     (unsigned long long)run->kvm_dirty_regs);
+	run->kvm_dirty_regs = 0;
+	run->kvm_valid_regs = 0;
+	close(vcpufd);
+	close(vmfd);
+	close(sys);
+}
+
 int cmd_state(const char *dev)
 {
 	struct vm vm;
@@ -411,6 +487,7 @@ int cmd_state(const char *dev)
 	close(vm.fd);
 	close(vm.sys);
 	classic(dev);
+	sync_regs(dev);
 	printf("result: ok\n");
 	return 0;
 }
