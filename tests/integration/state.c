@@ -338,6 +338,21 @@ static void misc(struct vcpu *v)
 	SHOW("vcpu.enable_cap_hyperv_synic2", ioctl(v->fd, KVM_ENABLE_CAP, &c), "");
 	c.cap = 9999;
 	SHOW("vcpu.enable_cap_unknown", ioctl(v->fd, KVM_ENABLE_CAP, &c), "");
+
+	/* unreadable / unwritable arguments */
+	SHOW("vcpu.get_vcpu_events_efault", ioctl(v->fd, KVM_GET_VCPU_EVENTS, (void *)8), "");
+	SHOW("vcpu.get_debugregs_efault", ioctl(v->fd, KVM_GET_DEBUGREGS, (void *)8), "");
+	SHOW("vcpu.set_debugregs_efault", ioctl(v->fd, KVM_SET_DEBUGREGS, (void *)8), "");
+	SHOW("vcpu.get_xcrs_efault", ioctl(v->fd, KVM_GET_XCRS, (void *)8), "");
+	SHOW("vcpu.set_xcrs_efault", ioctl(v->fd, KVM_SET_XCRS, (void *)8), "");
+	SHOW("vcpu.get_xsave_efault", ioctl(v->fd, KVM_GET_XSAVE, (void *)8), "");
+	SHOW("vcpu.set_xsave_efault", ioctl(v->fd, KVM_SET_XSAVE, (void *)8), "");
+	SHOW("vcpu.setup_mce_efault", ioctl(v->fd, KVM_X86_SETUP_MCE, (void *)8), "");
+	SHOW("vcpu.enable_cap_efault", ioctl(v->fd, KVM_ENABLE_CAP, (void *)8), "");
+	SHOW("vm.get_clock_efault", ioctl(v->vm->fd, KVM_GET_CLOCK, (void *)8), "");
+	SHOW("vm.enable_cap_efault", ioctl(v->vm->fd, KVM_ENABLE_CAP, (void *)8), "");
+	SHOW("sys.get_mce_cap_supported_efault",
+	     ioctl(v->vm->sys, KVM_X86_GET_MCE_CAP_SUPPORTED, (void *)8), "");
 }
 
 /* the classic example program: a real-mode guest that does OUT and HLT */

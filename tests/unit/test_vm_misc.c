@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "cused/kvm/vm_misc.h"
+#include "cused/kvm/caps.h"
 
 static int cap(struct vm_misc *m, uint32_t c, uint64_t a, uint32_t flags)
 {
@@ -154,6 +155,38 @@ static void test_clock(void **state)
 	assert_int_equal(d.clock, 100);
 }
 
+/* what QEMU 7.2 and kvmtool require, and the per-backend answers */
+static void test_caps(void **state)
+{
+	struct cused_ctx ctx = { .caps = { .max_vcpus = 8, .vcpu_events = true,
+					   .xsave = true, .tsc_khz = true } };
+	static const unsigned required[] = {
+		KVM_CAP_USER_MEMORY, KVM_CAP_DESTROY_MEMORY_REGION_WORKS,
+		KVM_CAP_JOIN_MEMORY_REGIONS_WORKS, KVM_CAP_SET_TSS_ADDR, KVM_CAP_EXT_CPUID,
+		KVM_CAP_MP_STATE, KVM_CAP_HLT,
+	};
+
+	for (unsigned i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		assert_int_equal(caps_check(&ctx, required[i]), 1);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_ADJUST_CLOCK), 14);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_DISABLE_QUIRKS2), 0x7f);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_XSAVE2), 4096);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_SYNC_REGS), 7);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_VCPU_EVENTS), 1);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_MAX_VCPUS), 8);
+	/* kmod today: no events, NMI or TSC rate in the trampoline ABI */
+	ctx.caps.vcpu_events = false;
+	ctx.caps.tsc_khz = false;
+	assert_int_equal(caps_check(&ctx, KVM_CAP_VCPU_EVENTS), 0);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_USER_NMI), 0);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_EXCEPTION_PAYLOAD), 0);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_GET_TSC_KHZ), 0);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_SYNC_REGS), 3);
+	/* irqchip ones wait for cused/irq/ */
+	assert_int_equal(caps_check(&ctx, KVM_CAP_IRQCHIP), 0);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_COALESCED_MMIO), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_max_vcpu_id),
 		cmocka_unit_test(test_enable_cap),
 		cmocka_unit_test(test_clock),
+		cmocka_unit_test(test_caps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
