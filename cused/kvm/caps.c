@@ -51,6 +51,9 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 		return CUSED_MAX_VCPU_IDS;
 	case KVM_CAP_NR_MEMSLOTS:
 		return CUSED_USER_MEMSLOTS;
+	case KVM_CAP_MCE:
+		/* KVM_X86_SETUP_MCE sets the MSR table's MCG_CAP and banks */
+		return VCPU_MAX_MCE_BANKS;
 	case KVM_CAP_ADJUST_CLOCK:
 		return VM_CLOCK_VALID_FLAGS;
 	case KVM_CAP_DISABLE_QUIRKS2:

@@ -403,7 +403,7 @@ long vcpu_state_ioctl(struct vcpu *v, struct ioctl_req *rq)
 			return -EFAULT;
 		r = vcpu_mce_check(*cap);
 		if (!r)
-			v->misc.mcg_cap = *cap;
+			msr_file_setup_mce(&v->msrs, *cap);
 		return r;
 	}
 	case KVM_ENABLE_CAP:

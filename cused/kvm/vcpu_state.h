@@ -24,7 +24,6 @@
 
 /* per-vCPU settings these ioctls keep in the daemon */
 struct vcpu_misc {
-	uint64_t mcg_cap;           /* KVM_X86_SETUP_MCE */
 	bool pv_cpuid_enforce;      /* KVM_CAP_ENFORCE_PV_FEATURE_CPUID */
 	bool hv_cpuid_enforce;      /* KVM_CAP_HYPERV_ENFORCE_CPUID */
 };

@@ -302,6 +302,28 @@ static void xsave(struct vcpu *v)
 	free(s);
 }
 
+/* the MCE MSRs KVM_X86_SETUP_MCE changes, one KVM_GET_MSRS each */
+static void msrs_show(struct vcpu *v, const char *name)
+{
+	static const uint32_t idx[] = { 0x179, 0x17b, 0x400, 0x424, 0x428, 0x289 };
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[1];
+	} m;
+
+	printf("%s", name);
+	for (unsigned i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
+		memset(&m, 0, sizeof(m));
+		m.h.nmsrs = 1;
+		m.e[0].index = idx[i];
+		if (ioctl(v->fd, KVM_GET_MSRS, &m) == 1)
+			printf(" %#x=%#llx", idx[i], (unsigned long long)m.e[0].data);
+		else
+			printf(" %#x=-", idx[i]);
+	}
+	printf("\n");
+}
+
 static void misc(struct vcpu *v)
 {
 	struct kvm_enable_cap c = { 0 };
@@ -323,8 +345,10 @@ static void misc(struct vcpu *v)
 	SHOW("vcpu.setup_mce_33_banks", ioctl(v->fd, KVM_X86_SETUP_MCE, &mcg), "");
 	mcg = 10 | 1ULL << 40;
 	SHOW("vcpu.setup_mce_bad_bits", ioctl(v->fd, KVM_X86_SETUP_MCE, &mcg), "");
+	msrs_show(v, "vcpu.msrs_before_mce");
 	mcg = 10 | 1 << 8;
 	SHOW("vcpu.setup_mce", ioctl(v->fd, KVM_X86_SETUP_MCE, &mcg), "");
+	msrs_show(v, "vcpu.msrs_after_mce");
 
 	c.cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID;
 	c.flags = 1;

@@ -172,6 +172,7 @@ static void test_caps(void **state)
 	assert_int_equal(caps_check(&ctx, KVM_CAP_DISABLE_QUIRKS2), 0x7f);
 	assert_int_equal(caps_check(&ctx, KVM_CAP_XSAVE2), 4096);
 	assert_int_equal(caps_check(&ctx, KVM_CAP_SYNC_REGS), 7);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_MCE), 32);
 	assert_int_equal(caps_check(&ctx, KVM_CAP_VCPU_EVENTS), 1);
 	assert_int_equal(caps_check(&ctx, KVM_CAP_MAX_VCPUS), 8);
 	/* kmod today: no events, NMI or TSC rate in the trampoline ABI */
