@@ -38,6 +38,7 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 		return refuse(r, "KVM_CREATE_VCPU: backend %s failed: %d", ctx->ops->name, r);
 	}
 	msr_file_reset(&v->msrs);
+	v->msrs.platform_info_readable = &vm->misc.platform_info_readable;
 	vm_get(vm);
 	v->vm = vm;
 	ctx_count(ctx, 0, 1);

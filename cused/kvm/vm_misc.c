@@ -115,11 +115,8 @@ int vm_misc_enable_cap(struct vm_misc *m, const struct kvm_enable_cap *cap, bool
 		*backend = true;
 		return 0;
 	case KVM_CAP_MSR_PLATFORM_INFO:
-		/* the MSR table always lets the guest read it; hiding it is not wired */
-		if (!a)
-			return refuse(-EINVAL, "KVM_CAP_MSR_PLATFORM_INFO: cused cannot hide "
-				      "MSR_PLATFORM_INFO from the guest yet");
-		m->platform_info_readable = true;
+		/* every vCPU's MSR file looks at this (msr.c read_rule) */
+		__atomic_store_n(&m->platform_info_readable, !!a, __ATOMIC_RELAXED);
 		return 0;
 	case KVM_CAP_X86_USER_SPACE_MSR:
 		if (a & ~(uint64_t)(KVM_MSR_EXIT_REASON_INVAL | KVM_MSR_EXIT_REASON_UNKNOWN |

@@ -51,6 +51,9 @@ static int read_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t ind
 	switch (d->rule) {
 	case MSRR_TSC_AUX:
 		return !host && !mf->guest.tsc_aux ? -EPERM : 0;
+	case MSRR_PLATFORM_INFO:
+		return !host && mf->platform_info_readable && !*mf->platform_info_readable ?
+		       -EPERM : 0;
 	case MSRR_MCG_CTL:
 		return host || (mf->mcg_cap & MCG_CTL_P) ? 0 : -EPERM;
 	case MSRR_MC_CTL2:

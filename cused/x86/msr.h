@@ -80,6 +80,8 @@ struct msr_file {
 	struct msr_guest guest;
 	/* IA32_MCG_CAP: KVM's 32 banks, no MCG_CTL_P, until KVM_X86_SETUP_MCE */
 	uint64_t mcg_cap;
+	/* the VM's KVM_CAP_MSR_PLATFORM_INFO setting; NULL: the guest may read it */
+	const bool *platform_info_readable;
 };
 
 /* at vCPU creation: KVM's initial values, and "no CPUID set" */
