@@ -187,6 +187,8 @@ static long get_events(struct vcpu *v, struct ioctl_req *rq)
 		    KVM_VCPUEVENT_VALID_SMM | KVM_VCPUEVENT_VALID_PAYLOAD;
 	e->flags |= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
 		    KVM_VCPUEVENT_VALID_SMM;
+	/* 6.1 reports whether NMIs are pending, not how many (later kernels count) */
+	e->nmi.pending = !!e->nmi.pending;
 	return 0;
 }
 

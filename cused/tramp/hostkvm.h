@@ -91,7 +91,6 @@ int hk_read_fields(struct tramp_vcpu *v, struct cused_field_val *f, unsigned n);
 int hk_write_fields(struct tramp_vcpu *v, const struct cused_field_val *f, unsigned n);
 /* a whole state group through the cache (len = sizeof the group's struct) */
 int hk_group_get(struct tramp_vcpu *v, enum hk_group g, void *buf, size_t len);
-int hk_group_set(struct tramp_vcpu *v, enum hk_group g, const void *buf, size_t len);
 
 /* hostkvm_xstate.c: optional state ops passed through to the host vCPU */
 int hk_get_events(struct tramp_vcpu *v, struct kvm_vcpu_events *ev);

@@ -66,15 +66,6 @@ int hk_group_get(struct tramp_vcpu *v, enum hk_group g, void *buf, size_t len)
 	return r;
 }
 
-int hk_group_set(struct tramp_vcpu *v, enum hk_group g, const void *buf, size_t len)
-{
-	/* the whole group is replaced, so nothing needs fetching first */
-	memcpy(group_buf(&v->st, g), buf, len);
-	v->st.valid |= 1u << g;
-	v->st.dirty |= 1u << g;
-	return 0;
-}
-
 /* groups go back in this order: events last, so an injected event survives SET_SREGS */
 int hk_state_flush(struct tramp_vcpu *v)
 {

@@ -16,8 +16,18 @@ int hk_get_events(struct tramp_vcpu *v, struct kvm_vcpu_events *ev)
 
 int hk_set_events(struct tramp_vcpu *v, const struct kvm_vcpu_events *ev)
 {
-	/* written back with the other groups, events last, before the next entry */
-	return hk_group_set(v, HK_EVENTS, ev, sizeof(*ev));
+	/*
+	 * Straight to the host, after what is cached: KVM keeps the fields the
+	 * flags do not cover and folds nmi.pending, and the next get must see
+	 * that, not the client's struct.
+	 */
+	int r = hk_state_flush(v);
+
+	if (r)
+		return r;
+	r = tramp_ioctl(v->fd, KVM_SET_VCPU_EVENTS, (void *)ev);
+	hk_state_invalidate(&v->st);
+	return r;
 }
 
 int hk_inject_nmi(struct tramp_vcpu *v)

@@ -194,6 +194,22 @@ static void events(struct vcpu *v)
 	r = ioctl(v->fd, KVM_GET_VCPU_EVENTS, &bad);
 	print_events("vcpu.get_vcpu_events_exc_nmi", r, &bad);
 
+	/* without VALID_SHADOW / VALID_NMI_PENDING those fields keep their value;
+	 * nmi.pending reads back as 0 or 1 */
+	memset(&bad, 0, sizeof(bad));
+	bad.nmi.pending = 5;
+	SHOW("vcpu.set_vcpu_events_no_flags", ioctl(v->fd, KVM_SET_VCPU_EVENTS, &bad), "");
+	memset(&bad, 0, sizeof(bad));
+	r = ioctl(v->fd, KVM_GET_VCPU_EVENTS, &bad);
+	print_events("vcpu.get_vcpu_events_no_flags", r, &bad);
+	bad.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+	bad.nmi.pending = 5;
+	bad.nmi.masked = 0;
+	SHOW("vcpu.set_vcpu_events_nmi5", ioctl(v->fd, KVM_SET_VCPU_EVENTS, &bad), "");
+	memset(&bad, 0, sizeof(bad));
+	r = ioctl(v->fd, KVM_GET_VCPU_EVENTS, &bad);
+	print_events("vcpu.get_vcpu_events_nmi5", r, &bad);
+
 	/* back to nothing pending; KVM_NMI makes one NMI pending */
 	SHOW("vcpu.set_vcpu_events_reset", ioctl(v->fd, KVM_SET_VCPU_EVENTS, &e), "");
 	SHOW("vcpu.nmi", ioctl(v->fd, KVM_NMI, 0), "");
