@@ -69,9 +69,10 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 	case KVM_CAP_X86_ROBUST_SINGLESTEP:
 		return c->guest_debug;
 	case KVM_CAP_VCPU_EVENTS:
+		return c->vcpu_events;
 	case KVM_CAP_USER_NMI:
 	case KVM_CAP_EXCEPTION_PAYLOAD:
-		return c->vcpu_events;
+		return c->events_queue;
 	case KVM_CAP_XSAVE:
 		return c->xsave;
 	case KVM_CAP_XSAVE2:

@@ -155,6 +155,10 @@ static long enable_cap(struct vm *vm, struct ioctl_req *rq)
 
 	if (!cap)
 		return -EFAULT;
+	/* pending exceptions with payloads need a backend that queues them */
+	if (!cap->flags && cap->cap == KVM_CAP_EXCEPTION_PAYLOAD && !vm->ctx->caps.events_queue)
+		return refuse(-EINVAL, "KVM_CAP_EXCEPTION_PAYLOAD: backend %s cannot queue "
+			      "exceptions", ops->name);
 	r = vm_misc_enable_cap(&vm->misc, cap, &backend);
 	if (!r && backend && ops->vm_enable_cap) {
 		r = ops->vm_enable_cap(vm->tvm, cap);

@@ -97,7 +97,8 @@ struct tramp_caps {
 	bool readonly_mem;
 	bool guest_debug;
 	/* the optional state ops below exist (KVM_CHECK_EXTENSION answers by these) */
-	bool vcpu_events;          /* get_events, set_events, inject_nmi */
+	bool vcpu_events;          /* get_events, set_events */
+	bool events_queue;         /* inject_nmi; pending NMIs and exceptions are kept */
 	bool xsave;                /* get_xsave, set_xsave */
 	bool tsc_khz;              /* get_tsc_khz, set_tsc_khz */
 };

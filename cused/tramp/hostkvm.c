@@ -143,6 +143,7 @@ static void hostkvm_caps(struct tramp_backend *be, struct tramp_caps *caps)
 		.readonly_mem = be->readonly_mem,
 		.guest_debug = be->guest_debug,
 		.vcpu_events = true,
+		.events_queue = true,
 		.xsave = true,
 		.tsc_khz = true,
 	};

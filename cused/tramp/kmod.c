@@ -110,8 +110,11 @@ static void kmod_caps(struct tramp_backend *be, struct tramp_caps *caps)
 		/* a slot mapped without CUSED_MAP_WRITE faults writes to the daemon (NPF) */
 		.readonly_mem = true,
 		.guest_debug = false,
-		/* XSAVE from the FXSAVE image; events, NMI and TSC rate: not in the ABI yet */
+		/* XSAVE from the FXSAVE image, events from the one event slot */
 		.xsave = true,
+		.vcpu_events = true,
+		/* no queue for pending NMIs or exceptions; no TSC rate in the ABI yet */
+		.events_queue = false,
 	};
 }
 
@@ -613,6 +616,8 @@ const struct tramp_ops tramp_kmod_ops = {
 	.vcpu_create = kmod_vcpu_create,
 	.vcpu_destroy = kmod_vcpu_destroy,
 	.read_fields = kmod_read_fields,
+	.get_events = kmod_get_events,
+	.set_events = kmod_set_events,
 	.get_xsave = kmod_get_xsave,
 	.set_xsave = kmod_set_xsave,
 	.write_fields = kmod_write_fields,

@@ -148,6 +148,18 @@ int kmod_native_cpuid(struct kvm_cpuid2 *cpuid, uint32_t max);
 void kmod_fx_to_kvm(const uint8_t fx[512], struct kvm_fpu *fpu);
 void kmod_fx_from_kvm(uint8_t fx[512], const struct kvm_fpu *fpu);
 
+/*
+ * kmod_events.c: struct kvm_vcpu_events <-> (PENDING_IRQ, INTERRUPTIBILITY).
+ * Pure.  to_fields: -EINVAL for what needs a queue (pending NMI or
+ * exception, more than one event); old_intr supplies the shadow when the
+ * events do not carry KVM_VCPUEVENT_VALID_SHADOW.
+ */
+void kmod_events_from_fields(uint64_t pending, uint64_t intr, struct kvm_vcpu_events *e);
+int kmod_events_to_fields(const struct kvm_vcpu_events *e, uint64_t old_intr,
+			  uint64_t *pending, uint64_t *intr);
+int kmod_get_events(struct tramp_vcpu *v, struct kvm_vcpu_events *ev);
+int kmod_set_events(struct tramp_vcpu *v, const struct kvm_vcpu_events *ev);
+
 /* kmod_xsave.c: the UABI XSAVE image <-> the module's FXSAVE image (X87 | SSE only) */
 void kmod_xsave_from_fx(const uint8_t fx[512], struct kvm_xsave *xs);
 /* -EINVAL for components other than X87 and SSE; cleared ones get their init state */

@@ -225,6 +225,62 @@ static void test_kmod_xsave(void **state)
 	free(x);
 }
 
+/* the one event slot of the kmod backend, both ways */
+static void test_kmod_events(void **state)
+{
+	struct kvm_vcpu_events e;
+	uint64_t p, i;
+
+	/* #GP with error code 0x18, STI shadow, NMIs blocked */
+	kmod_events_from_fields(0x1880000b0dULL, 0x9, &e);
+	assert_int_equal(e.flags, KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
+				  KVM_VCPUEVENT_VALID_SMM);
+	assert_int_equal(e.exception.injected, 1);
+	assert_int_equal(e.exception.nr, 13);
+	assert_int_equal(e.exception.has_error_code, 1);
+	assert_int_equal(e.exception.error_code, 0x18);
+	assert_int_equal(e.interrupt.shadow, 3);
+	assert_int_equal(e.nmi.masked, 1);
+	assert_int_equal(kmod_events_to_fields(&e, 0, &p, &i), 0);
+	assert_int_equal(p, 0x1880000b0dULL);
+	assert_int_equal(i, 0xb);
+
+	kmod_events_from_fields(0x80000430, 0, &e);      /* INT 0x30 */
+	assert_int_equal(e.interrupt.injected, 1);
+	assert_int_equal(e.interrupt.soft, 1);
+	assert_int_equal(e.interrupt.nr, 0x30);
+	kmod_events_from_fields(0x80000202, 0, &e);      /* NMI */
+	assert_int_equal(e.nmi.injected, 1);
+	assert_int_equal(kmod_events_to_fields(&e, 0, &p, &i), 0);
+	assert_int_equal(p, 0x80000202);
+
+	/* without VALID_SHADOW the shadow stays as it was */
+	memset(&e, 0, sizeof(e));
+	e.interrupt.injected = 1;
+	e.interrupt.nr = 0x20;
+	assert_int_equal(kmod_events_to_fields(&e, 1, &p, &i), 0);
+	assert_int_equal(p, 0x80000020);
+	assert_int_equal(i, 1);
+	e.flags = KVM_VCPUEVENT_VALID_SHADOW;
+	assert_int_equal(kmod_events_to_fields(&e, 1, &p, &i), 0);
+	assert_int_equal(i, 0);
+
+	/* what needs a queue is refused */
+	e.nmi.injected = 1;
+	assert_int_equal(kmod_events_to_fields(&e, 0, &p, &i), -EINVAL);
+	memset(&e, 0, sizeof(e));
+	e.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+	e.nmi.pending = 1;
+	assert_int_equal(kmod_events_to_fields(&e, 0, &p, &i), -EINVAL);
+	/* ... but nmi.pending without its flag is ignored, as by KVM */
+	e.flags = 0;
+	assert_int_equal(kmod_events_to_fields(&e, 0, &p, &i), 0);
+	assert_int_equal(p, 0);
+	memset(&e, 0, sizeof(e));
+	e.exception.pending = 1;
+	assert_int_equal(kmod_events_to_fields(&e, 0, &p, &i), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_mce),
 		cmocka_unit_test(test_guest_xcr0),
 		cmocka_unit_test(test_kmod_xsave),
+		cmocka_unit_test(test_kmod_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

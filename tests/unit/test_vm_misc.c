@@ -162,7 +162,8 @@ static void test_clock(void **state)
 static void test_caps(void **state)
 {
 	struct cused_ctx ctx = { .caps = { .max_vcpus = 8, .vcpu_events = true,
-					   .xsave = true, .tsc_khz = true } };
+					   .events_queue = true, .xsave = true,
+					   .tsc_khz = true } };
 	static const unsigned required[] = {
 		KVM_CAP_USER_MEMORY, KVM_CAP_DESTROY_MEMORY_REGION_WORKS,
 		KVM_CAP_JOIN_MEMORY_REGIONS_WORKS, KVM_CAP_SET_TSS_ADDR, KVM_CAP_EXT_CPUID,
@@ -178,13 +179,16 @@ static void test_caps(void **state)
 	assert_int_equal(caps_check(&ctx, KVM_CAP_MCE), 32);
 	assert_int_equal(caps_check(&ctx, KVM_CAP_VCPU_EVENTS), 1);
 	assert_int_equal(caps_check(&ctx, KVM_CAP_MAX_VCPUS), 8);
-	/* kmod today: no events, NMI or TSC rate in the trampoline ABI */
-	ctx.caps.vcpu_events = false;
+	/* kmod today: one event slot, no NMI queue, no TSC rate in the trampoline ABI */
+	ctx.caps.events_queue = false;
 	ctx.caps.tsc_khz = false;
-	assert_int_equal(caps_check(&ctx, KVM_CAP_VCPU_EVENTS), 0);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_VCPU_EVENTS), 1);
 	assert_int_equal(caps_check(&ctx, KVM_CAP_USER_NMI), 0);
 	assert_int_equal(caps_check(&ctx, KVM_CAP_EXCEPTION_PAYLOAD), 0);
 	assert_int_equal(caps_check(&ctx, KVM_CAP_GET_TSC_KHZ), 0);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_SYNC_REGS), 7);
+	ctx.caps.vcpu_events = false;
+	assert_int_equal(caps_check(&ctx, KVM_CAP_VCPU_EVENTS), 0);
 	assert_int_equal(caps_check(&ctx, KVM_CAP_SYNC_REGS), 3);
 	/* irqchip ones wait for cused/irq/ */
 	assert_int_equal(caps_check(&ctx, KVM_CAP_IRQCHIP), 0);
