@@ -90,6 +90,7 @@ static int kmod_init(struct tramp_backend **out)
 	snprintf(be->path, sizeof(be->path), "%s", dev_path());
 	be->vendor = info.vendor;
 	be->features = info.features;
+	be->tsc_khz = kmod_tsc_calibrate();
 	log_info("kmod: using %s (ABI %u, %s, features %#llx)", be->path, info.abi_version,
 		 info.vendor == CUSED_VENDOR_AMD ? "SVM" : "VMX",
 		 (unsigned long long)info.features);
@@ -113,8 +114,9 @@ static void kmod_caps(struct tramp_backend *be, struct tramp_caps *caps)
 		/* XSAVE from the FXSAVE image, events from the one event slot */
 		.xsave = true,
 		.vcpu_events = true,
-		/* no queue for pending NMIs or exceptions; no TSC rate in the ABI yet */
+		/* no queue for pending NMIs or exceptions */
 		.events_queue = false,
+		.tsc_khz = be->tsc_khz != 0,
 	};
 }
 
@@ -618,6 +620,8 @@ const struct tramp_ops tramp_kmod_ops = {
 	.read_fields = kmod_read_fields,
 	.get_events = kmod_get_events,
 	.set_events = kmod_set_events,
+	.get_tsc_khz = kmod_get_tsc_khz,
+	.set_tsc_khz = kmod_set_tsc_khz,
 	.get_xsave = kmod_get_xsave,
 	.set_xsave = kmod_set_xsave,
 	.write_fields = kmod_write_fields,

@@ -281,6 +281,21 @@ static void test_kmod_events(void **state)
 	assert_int_equal(kmod_events_to_fields(&e, 0, &p, &i), -EINVAL);
 }
 
+/* kmod cannot scale the TSC: only the host's rate, within KVM's 250 ppm */
+static void test_kmod_tsc(void **state)
+{
+	uint32_t khz = kmod_tsc_calibrate();
+
+	assert_true(khz > 100000);   /* any x86-64 TSC runs above 100 MHz */
+	assert_int_equal(kmod_tsc_khz_check(2000000, 0), 0);
+	assert_int_equal(kmod_tsc_khz_check(2000000, 2000000), 0);
+	assert_int_equal(kmod_tsc_khz_check(2000000, 2000500), 0);
+	assert_int_equal(kmod_tsc_khz_check(2000000, 1999500), 0);
+	assert_int_equal(kmod_tsc_khz_check(2000000, 2000501), -EINVAL);
+	assert_int_equal(kmod_tsc_khz_check(2000000, 1999499), -EINVAL);
+	assert_int_equal(kmod_tsc_khz_check(0, 2000000), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_guest_xcr0),
 		cmocka_unit_test(test_kmod_xsave),
 		cmocka_unit_test(test_kmod_events),
+		cmocka_unit_test(test_kmod_tsc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
