@@ -44,6 +44,7 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 	case KVM_CAP_ENABLE_CAP:
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
 	case KVM_CAP_MSR_PLATFORM_INFO:
+	case KVM_CAP_X86_USER_SPACE_MSR:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:

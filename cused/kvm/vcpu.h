@@ -62,6 +62,15 @@ int vcpu_sync_regs_in(struct vcpu *v);
 /* after the run, whatever its result: store the structs kvm_valid_regs asks for */
 void vcpu_sync_regs_out(struct vcpu *v);
 
+/*
+ * vcpu_msr_exit.c: KVM_CAP_X86_USER_SPACE_MSR.  to_user: given the MSR
+ * table's result r for the access in ex, fill kvm_run for the client and
+ * return true if the VM asked for that reason; from_user: the client's
+ * answer into ex before the backend retires the instruction.
+ */
+bool vcpu_msr_to_user(struct vcpu *v, struct tramp_exit *ex, int r);
+void vcpu_msr_from_user(struct vcpu *v, struct tramp_exit *ex);
+
 /* KVM_RUN semantics; caller holds v->lock */
 int vcpu_run(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);

@@ -123,11 +123,8 @@ int vm_misc_enable_cap(struct vm_misc *m, const struct kvm_enable_cap *cap, bool
 				    KVM_MSR_EXIT_REASON_FILTER))
 			return refuse(-EINVAL, "KVM_CAP_X86_USER_SPACE_MSR: unknown reasons %#llx",
 				      (unsigned long long)a);
-		/* no KVM_EXIT_X86_RDMSR/WRMSR to the client yet: only "none" is honest */
-		if (a)
-			return refuse(-EINVAL, "KVM_CAP_X86_USER_SPACE_MSR: MSR exits to the client "
-				      "are not implemented");
-		m->user_space_msr = 0;
+		/* vcpu_msr_exit.c reads it on every refused guest MSR access */
+		__atomic_store_n(&m->user_space_msr, (uint32_t)a, __ATOMIC_RELAXED);
 		return 0;
 	case KVM_CAP_MAX_VCPU_ID:
 		if (a > VM_MAX_VCPU_IDS)

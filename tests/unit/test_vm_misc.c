@@ -108,6 +108,8 @@ static void test_enable_cap(void **state)
 			     KVM_X86_DISABLE_EXITS_CSTATE, 0), 0);
 	assert_int_equal(cap(&m, KVM_CAP_X86_USER_SPACE_MSR, 8, 0), -EINVAL);
 	assert_int_equal(cap(&m, KVM_CAP_X86_USER_SPACE_MSR, 0, 0), 0);
+	assert_int_equal(cap(&m, KVM_CAP_X86_USER_SPACE_MSR, 7, 0), 0);
+	assert_int_equal(m.user_space_msr, 7);
 	assert_int_equal(cap(&m, KVM_CAP_MSR_PLATFORM_INFO, 0, 0), 0);
 	assert_false(m.platform_info_readable);
 	assert_int_equal(cap(&m, KVM_CAP_MSR_PLATFORM_INFO, 1, 0), 0);
