@@ -384,6 +384,7 @@ long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 	case KVM_SET_TSC_KHZ:
 	case KVM_KVMCLOCK_CTRL:
 	case KVM_X86_SETUP_MCE:
+	case KVM_X86_SET_MCE:
 	case KVM_ENABLE_CAP:
 		return vcpu_state_ioctl(v, rq);
 	default:

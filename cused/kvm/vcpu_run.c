@@ -209,8 +209,13 @@ int vcpu_run(struct vcpu *v)
 {
 	int r = vcpu_sync_regs_in(v);
 
-	if (!r)
+	/* a triple fault KVM_X86_SET_MCE requested ends this run before any entry */
+	if (!r && v->misc.triple_fault && v->run && !v->run->immediate_exit) {
+		v->misc.triple_fault = false;
+		v->run->exit_reason = KVM_EXIT_SHUTDOWN;
+	} else if (!r) {
 		r = run_loop(v);
+	}
 	vcpu_sync_regs_out(v);
 	return r;
 }

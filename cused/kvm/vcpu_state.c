@@ -408,6 +408,11 @@ long vcpu_state_ioctl(struct vcpu *v, struct ioctl_req *rq)
 			msr_file_setup_mce(&v->msrs, *cap);
 		return r;
 	}
+	case KVM_X86_SET_MCE: {
+		const struct kvm_x86_mce *m = req_in(rq, sizeof(*m));
+
+		return m ? vcpu_set_mce(v, m) : -EFAULT;
+	}
 	case KVM_ENABLE_CAP:
 		return enable_cap(v, rq);
 	default:

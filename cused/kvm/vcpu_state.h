@@ -26,6 +26,7 @@
 struct vcpu_misc {
 	bool pv_cpuid_enforce;      /* KVM_CAP_ENFORCE_PV_FEATURE_CPUID */
 	bool hv_cpuid_enforce;      /* KVM_CAP_HYPERV_ENFORCE_CPUID */
+	bool triple_fault;          /* KVM_REQ_TRIPLE_FAULT: next KVM_RUN exits SHUTDOWN */
 };
 
 /*
@@ -50,8 +51,17 @@ int vcpu_mce_check(uint64_t mcg_cap);
 /* XCR0 bits a guest CPUID table allows (leaf 0xD.0 & what the daemon supports) | FP */
 uint64_t vcpu_guest_xcr0(const struct kvm_cpuid2 *guest, const struct kvm_cpuid2 *supported);
 
+/* vcpu_mce.c: what KVM_X86_SET_MCE asks of the vCPU after logging the error */
+enum mce_action { MCE_NOTHING, MCE_RAISE_MC, MCE_SHUTDOWN };
+struct msr_file;
+/* the bank update of KVM_X86_SET_MCE on an MSR file (cr4: the guest's CR4); pure */
+int vcpu_mce_apply(struct msr_file *mf, uint64_t cr4, const struct kvm_x86_mce *m,
+		   enum mce_action *act);
+
 struct vcpu;
 struct ioctl_req;
+/* KVM_X86_SET_MCE; caller holds v->lock */
+long vcpu_set_mce(struct vcpu *v, const struct kvm_x86_mce *m);
 /* the ioctls above; caller holds v->lock */
 long vcpu_state_ioctl(struct vcpu *v, struct ioctl_req *rq);
 /* KVM_X86_GET_MCE_CAP_SUPPORTED on /dev/kvm */

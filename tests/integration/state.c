@@ -20,6 +20,7 @@
 #include <linux/kvm.h>
 
 #include "kvmtest.h"
+#include "layout.h"
 
 #define SHOW(name, expr, ...) do { \
 	errno = 0; \
@@ -340,6 +341,56 @@ static void msrs_show(struct vcpu *v, const char *name)
 	printf("\n");
 }
 
+static void mce_banks_show(struct vcpu *v, const char *name, unsigned bank)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[4];
+	} m = { .h.nmsrs = 4 };
+
+	for (unsigned i = 0; i < 4; i++)
+		m.e[i].index = 0x400 + 4 * bank + i;
+	SHOW(name, ioctl(v->fd, KVM_GET_MSRS, &m), "ctl=%#llx status=%#llx addr=%#llx misc=%#llx",
+	     (unsigned long long)m.e[0].data, (unsigned long long)m.e[1].data,
+	     (unsigned long long)m.e[2].data, (unsigned long long)m.e[3].data);
+}
+
+/* KVM_X86_SET_MCE after SETUP_MCE(10 banks, MCG_CTL_P), guest in real mode (CR4.MCE 0) */
+static void set_mce(struct vcpu *v)
+{
+	struct kvm_x86_mce m;
+
+	memset(&m, 0, sizeof(m));
+	m.bank = 10;
+	m.status = 1ULL << 63;
+	SHOW("vcpu.set_mce_bank_over", ioctl(v->fd, KVM_X86_SET_MCE, &m), "");
+	m.bank = 1;
+	m.status = 0x1234;
+	SHOW("vcpu.set_mce_not_valid", ioctl(v->fd, KVM_X86_SET_MCE, &m), "");
+	/* corrected: logged, a second one marks the overflow */
+	m.status = 1ULL << 63 | 0x1234;
+	m.addr = 0x1000;
+	m.misc = 0x86;
+	SHOW("vcpu.set_mce_corrected", ioctl(v->fd, KVM_X86_SET_MCE, &m), "");
+	mce_banks_show(v, "vcpu.mce_bank1", 1);
+	SHOW("vcpu.set_mce_corrected2", ioctl(v->fd, KVM_X86_SET_MCE, &m), "");
+	mce_banks_show(v, "vcpu.mce_bank1_again", 1);
+	/* uncorrected, no action required: logged only */
+	m.bank = 2;
+	m.status = 1ULL << 63 | 1ULL << 61 | 0x5678;
+	SHOW("vcpu.set_mce_ucna", ioctl(v->fd, KVM_X86_SET_MCE, &m), "");
+	mce_banks_show(v, "vcpu.mce_bank2", 2);
+	/* uncorrected with action required while CR4.MCE is 0: the guest shuts down */
+	m.bank = 3;
+	m.status = 1ULL << 63 | 1ULL << 61 | 1ULL << 57 | 0x9abc;
+	m.mcg_status = 1;
+	SHOW("vcpu.set_mce_uc", ioctl(v->fd, KVM_X86_SET_MCE, &m), "");
+	mce_banks_show(v, "vcpu.mce_bank3", 3);
+	SHOW("vcpu.run_after_uc", ioctl(v->fd, KVM_RUN, 0), "exit=%s",
+	     exit_name(v->run->exit_reason));
+	SHOW("vcpu.set_mce_efault", ioctl(v->fd, KVM_X86_SET_MCE, (void *)8), "");
+}
+
 static void misc(struct vcpu *v)
 {
 	struct kvm_enable_cap c = { 0 };
@@ -365,6 +416,7 @@ static void misc(struct vcpu *v)
 	mcg = 10 | 1 << 8;
 	SHOW("vcpu.setup_mce", ioctl(v->fd, KVM_X86_SETUP_MCE, &mcg), "");
 	msrs_show(v, "vcpu.msrs_after_mce");
+	set_mce(v);
 
 	c.cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID;
 	c.flags = 1;
@@ -619,6 +671,7 @@ int cmd_state(const char *dev)
 	printf("kvmtest state\n");
 	vm_ioctls();
 	vm_create(&vm, NULL);
+	vm.mem[GUEST_LOAD] = 0xf4;   /* hlt, should the vCPU ever run */
 	vcpu_create(&vm, &v, 0);
 	events(&v);
 	debugregs(&v);

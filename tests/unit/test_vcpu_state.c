@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include "cused/kvm/vcpu_state.h"
 #include "cused/tramp/kmod.h"
+#include "cused/x86/msr.h"
 
 static void test_events_flags(void **state)
 {
@@ -296,6 +297,57 @@ static void test_kmod_tsc(void **state)
 	assert_int_equal(kmod_tsc_khz_check(0, 2000000), -EINVAL);
 }
 
+/* KVM_X86_SET_MCE on the MSR file: which errors raise #MC, shut down, or are only logged */
+static void test_set_mce(void **state)
+{
+	struct msr_file mf;
+	struct kvm_x86_mce m = { .bank = 0, .status = 1ULL << 63 | 1ULL << 61 | 1ULL << 55,
+				 .addr = 0x2000, .misc = 1, .mcg_status = 5 };
+	enum mce_action act;
+	uint64_t cr4_mce = 1 << 6;
+
+	msr_file_reset(&mf);
+	msr_file_setup_mce(&mf, 4 | VCPU_MCG_CTL_P);
+	m.bank = 4;
+	assert_int_equal(vcpu_mce_apply(&mf, cr4_mce, &m, &act), -EINVAL);
+	m.bank = 0;
+	/* UC with CR4.MCE: #MC, bank and MCG_STATUS written */
+	assert_int_equal(vcpu_mce_apply(&mf, cr4_mce, &m, &act), 0);
+	assert_int_equal(act, MCE_RAISE_MC);
+	assert_int_equal(mf.val[MSLOT_MC_BANK + 1], m.status);
+	assert_int_equal(mf.val[MSLOT_MC_BANK + 2], 0x2000);
+	assert_int_equal(mf.val[MSLOT_MCG_STATUS], 5);
+	/* MCIP still set from the first: shutdown */
+	assert_int_equal(vcpu_mce_apply(&mf, cr4_mce, &m, &act), 0);
+	assert_int_equal(act, MCE_SHUTDOWN);
+	/* without CR4.MCE: shutdown too */
+	mf.val[MSLOT_MCG_STATUS] = 0;
+	assert_int_equal(vcpu_mce_apply(&mf, 0, &m, &act), 0);
+	assert_int_equal(act, MCE_SHUTDOWN);
+	/* a second UC on a logged bank sets OVER */
+	assert_int_equal(vcpu_mce_apply(&mf, cr4_mce, &m, &act), 0);
+	assert_int_equal(act, MCE_RAISE_MC);
+	assert_true(mf.val[MSLOT_MC_BANK + 1] & (1ULL << 62));
+	/* reporting off (MCG_CTL or MCi_CTL not all ones): nothing at all */
+	mf.val[MSLOT_MCG_STATUS] = 0;
+	mf.val[MSLOT_MCG_CTL] = 0;
+	assert_int_equal(vcpu_mce_apply(&mf, cr4_mce, &m, &act), 0);
+	assert_int_equal(act, MCE_NOTHING);
+	mf.val[MSLOT_MCG_CTL] = ~0ULL;
+	mf.val[MSLOT_MC_BANK + 4] = 0;
+	m.bank = 1;
+	assert_int_equal(vcpu_mce_apply(&mf, cr4_mce, &m, &act), 0);
+	assert_int_equal(act, MCE_NOTHING);
+	assert_int_equal(mf.val[MSLOT_MC_BANK + 5], 0);
+	/* corrected over an uncorrected one: only OVER */
+	m.bank = 0;
+	m.status = 1ULL << 63 | 0x11;
+	mf.val[MSLOT_MC_BANK + 1] = 1ULL << 63 | 1ULL << 61;
+	assert_int_equal(vcpu_mce_apply(&mf, cr4_mce, &m, &act), 0);
+	assert_int_equal(act, MCE_NOTHING);
+	assert_int_equal(mf.val[MSLOT_MC_BANK + 1], 1ULL << 63 | 1ULL << 62 | 1ULL << 61);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_kmod_xsave),
 		cmocka_unit_test(test_kmod_events),
 		cmocka_unit_test(test_kmod_tsc),
+		cmocka_unit_test(test_set_mce),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
