@@ -6,6 +6,7 @@
 #include "cused/kvm/handle.h"
 #include "cused/kvm/caps.h"
 #include "cused/kvm/msrs_io.h"
+#include "cused/kvm/vcpu_state.h"
 #include "cused/shim_abi.h"
 #include "cused/x86/cpuid.h"
 #include "cused/x86/msr.h"
@@ -124,6 +125,8 @@ long system_ioctl(struct cused_handle *h, struct ioctl_req *rq)
 		return get_msr_index_list(rq);
 	case KVM_GET_SUPPORTED_CPUID:
 		return get_supported_cpuid(h->ctx, rq);
+	case KVM_X86_GET_MCE_CAP_SUPPORTED:
+		return vcpu_state_mce_cap_supported(rq);
 	case KVM_CREATE_VM:
 		return refuse(-EOPNOTSUPP, "pid %d called KVM_CREATE_VM without the libcused "
 			      "shim: run the client as `cused-run CMD...`", rq->pid);

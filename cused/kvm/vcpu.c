@@ -46,6 +46,7 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 		return refuse(r, "KVM_CREATE_VCPU: backend %s failed: %d", ctx->ops->name, r);
 	}
 	msr_file_reset(&v->msrs);
+	v->msrs.platform_info_readable = &vm->misc.platform_info_readable;
 	vm_get(vm);
 	v->vm = vm;
 	*out = v;
@@ -322,7 +323,7 @@ static long interrupt(struct vcpu *v, struct ioctl_req *rq)
 	return v->vm->ctx->ops->inject_irq(v->tv, irq->irq);
 }
 
-static long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
+long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 {
 	const struct tramp_ops *ops = v->vm->ctx->ops;
 
@@ -379,6 +380,23 @@ static long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 
 		return fpu ? ops->set_fpu(v->tv, fpu) : -EFAULT;
 	}
+	case KVM_GET_VCPU_EVENTS:
+	case KVM_SET_VCPU_EVENTS:
+	case KVM_NMI:
+	case KVM_GET_DEBUGREGS:
+	case KVM_SET_DEBUGREGS:
+	case KVM_GET_XCRS:
+	case KVM_SET_XCRS:
+	case KVM_GET_XSAVE:
+	case KVM_GET_XSAVE2:
+	case KVM_SET_XSAVE:
+	case KVM_GET_TSC_KHZ:
+	case KVM_SET_TSC_KHZ:
+	case KVM_KVMCLOCK_CTRL:
+	case KVM_X86_SETUP_MCE:
+	case KVM_X86_SET_MCE:
+	case KVM_ENABLE_CAP:
+		return vcpu_state_ioctl(v, rq);
 	default:
 		/* x86 KVM answers unknown vCPU ioctls with EINVAL */
 		return refuse(-EINVAL, "vCPU ioctl %#x not implemented", rq->cmd);

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include "cused/kvm/vm.h"
+#include "cused/kvm/vcpu_state.h"
 #include "cused/shim_abi.h"
 #include "cused/spin.h"
 #include "cused/x86/msr.h"
@@ -42,6 +43,7 @@ struct vcpu {
 	struct msr_file msrs;
 	struct kvm_cpuid2 *cpuid;
 	bool irq_window_requested;
+	struct vcpu_misc misc;     /* vcpu_state.c */
 };
 
 int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out);
@@ -49,6 +51,25 @@ void vcpu_put(struct vcpu *v);
 /* map the client's kvm_run memfd (or private memory if run_fd < 0) and start serving it */
 int vcpu_attach_run(struct vcpu *v, pid_t pid, int run_fd);
 long vcpu_ioctl(struct vcpu *v, struct ioctl_req *rq);
+
+/* one vCPU ioctl with v->lock already held (KVM_RUN's sync-regs use it) */
+long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq);
+
+/* vcpu_sync.c: KVM_CAP_SYNC_REGS around KVM_RUN; caller holds v->lock */
+uint32_t vcpu_sync_regs_offered(const struct cused_ctx *ctx);
+/* before the run: 0, or -EINVAL (bad bits, or a dirty struct was rejected) */
+int vcpu_sync_regs_in(struct vcpu *v);
+/* after the run, whatever its result: store the structs kvm_valid_regs asks for */
+void vcpu_sync_regs_out(struct vcpu *v);
+
+/*
+ * vcpu_msr_exit.c: KVM_CAP_X86_USER_SPACE_MSR.  to_user: given the MSR
+ * table's result r for the access in ex, fill kvm_run for the client and
+ * return true if the VM asked for that reason; from_user: the client's
+ * answer into ex before the backend retires the instruction.
+ */
+bool vcpu_msr_to_user(struct vcpu *v, struct tramp_exit *ex, int r);
+void vcpu_msr_from_user(struct vcpu *v, struct tramp_exit *ex);
 
 /* KVM_RUN semantics; caller holds v->lock */
 int vcpu_run(struct vcpu *v);

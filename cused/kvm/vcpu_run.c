@@ -27,10 +27,13 @@ static int retire_last_exit(struct vcpu *v)
 		memcpy(ex->mmio.data, run->mmio.data, sizeof(ex->mmio.data));
 	if (ex->reason == TX_MMIO && v->mmio_emulating)
 		return mmio_finish(v, ex->mmio.data);
+	if (ex->reason == TX_RDMSR || ex->reason == TX_WRMSR)
+		vcpu_msr_from_user(v, ex);
 	return v->vm->ctx->ops->complete(v->tv, ex);
 }
 
-static void guest_msr_access(struct vcpu *v, struct tramp_exit *ex)
+/* true when the access goes on to the client (KVM_CAP_X86_USER_SPACE_MSR) */
+static bool guest_msr_access(struct vcpu *v, struct tramp_exit *ex)
 {
 	struct msr_io io = vcpu_msr_io(v);
 	int r;
@@ -39,11 +42,14 @@ static void guest_msr_access(struct vcpu *v, struct tramp_exit *ex)
 		r = msr_read(&v->msrs, &io, ex->msr.index, &ex->msr.data, false);
 	else
 		r = msr_write(&v->msrs, &io, ex->msr.index, ex->msr.data, false);
+	if (vcpu_msr_to_user(v, ex, r))
+		return true;
 	/* what real hardware does for an MSR the VMM refuses: #GP */
 	ex->msr.error = r != 0;
 	if (r)
 		log_debug("vcpu %u: guest %s of MSR %#x -> #GP (%d)", v->id,
 			  ex->reason == TX_RDMSR ? "RDMSR" : "WRMSR", ex->msr.index, r);
+	return false;
 }
 
 static void internal_error_from_backend(struct tramp_exit *ex)
@@ -124,7 +130,8 @@ static bool exit_to_user(struct vcpu *v, struct tramp_exit *ex)
 		return true;
 	case TX_RDMSR:
 	case TX_WRMSR:
-		guest_msr_access(v, ex);
+		if (guest_msr_access(v, ex))
+			return true;
 		v->vm->ctx->ops->complete(v->tv, ex);
 		return false;
 	case TX_CPUID:
@@ -149,7 +156,7 @@ static bool take_kick(struct vcpu *v)
 	return atomic_exchange(&v->kicked, false) || atomic_load(&v->dying);
 }
 
-int vcpu_run(struct vcpu *v)
+static int run_loop(struct vcpu *v)
 {
 	const struct tramp_ops *ops = v->vm->ctx->ops;
 	struct kvm_run *run = v->run;
@@ -196,6 +203,21 @@ int vcpu_run(struct vcpu *v)
 		if (exit_to_user(v, ex))
 			return 0;
 	}
+}
+
+int vcpu_run(struct vcpu *v)
+{
+	int r = vcpu_sync_regs_in(v);
+
+	/* a triple fault KVM_X86_SET_MCE requested ends this run before any entry */
+	if (!r && v->misc.triple_fault && v->run && !v->run->immediate_exit) {
+		v->misc.triple_fault = false;
+		v->run->exit_reason = KVM_EXIT_SHUTDOWN;
+	} else if (!r) {
+		r = run_loop(v);
+	}
+	vcpu_sync_regs_out(v);
+	return r;
 }
 
 void vcpu_kick(struct vcpu *v)

@@ -33,6 +33,7 @@ int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out)
 	atomic_init(&vm->refs, 1);
 	pthread_mutex_init(&vm->lock, NULL);
 	memslot_table_init(&vm->slots);
+	vm_misc_init(&vm->misc, kvmclock_host_ns());
 	r = ctx->ops->vm_create(ctx->be, &vm->tvm);
 	if (r) {
 		memslot_table_fini(&vm->slots);
@@ -225,6 +226,9 @@ int vm_reserve_vcpu_id(struct vm *vm, uint64_t id)
 		r = refuse(-EINVAL, "KVM_CREATE_VCPU: VM already has %u vCPUs", vm->nr_vcpus);
 		goto out;
 	}
+	r = vm_misc_vcpu_precreate(&vm->misc, id);
+	if (r)
+		goto out;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpu_ids[i] == id) {
 			r = refuse(-EEXIST, "KVM_CREATE_VCPU: id %llu exists",
@@ -232,6 +236,7 @@ int vm_reserve_vcpu_id(struct vm *vm, uint64_t id)
 			goto out;
 		}
 	vm->vcpu_ids[vm->nr_vcpus++] = id;
+	vm->misc.created_vcpus++;
 out:
 	pthread_mutex_unlock(&vm->lock);
 	return r;
@@ -380,16 +385,15 @@ long vm_ioctl(struct vm *vm, struct cused_handle *h, struct ioctl_req *rq)
 	case KVM_GET_DIRTY_LOG:
 		return vm_get_dirty_log(vm, rq);
 	case KVM_CHECK_EXTENSION:
-		return caps_check(vm->ctx, rq->arg);
-	case KVM_ENABLE_CAP: {
-		const struct kvm_enable_cap *cap = req_in(rq, sizeof(*cap));
-
-		if (!cap)
-			return -EFAULT;
-		if (cap->flags)
-			return refuse(-EINVAL, "KVM_ENABLE_CAP: flags %#x must be 0", cap->flags);
-		return refuse(-EINVAL, "KVM_ENABLE_CAP: capability %u cannot be enabled", cap->cap);
-	}
+	case KVM_ENABLE_CAP:
+	case KVM_SET_TSS_ADDR:
+	case KVM_SET_IDENTITY_MAP_ADDR:
+	case KVM_SET_BOOT_CPU_ID:
+	case KVM_SET_NR_MMU_PAGES:
+	case KVM_GET_NR_MMU_PAGES:
+	case KVM_GET_CLOCK:
+	case KVM_SET_CLOCK:
+		return vm_misc_ioctl(vm, rq);
 	case KVM_IRQ_LINE:
 	case KVM_IRQ_LINE_STATUS:
 		return refuse(-ENXIO, "KVM_IRQ_LINE: no in-kernel irqchip (use KVM_INTERRUPT)");

@@ -9,6 +9,7 @@
 #include "cused/kvm/ctx.h"
 #include "cused/kvm/ioctl.h"
 #include "cused/mmu/memslot.h"
+#include "cused/kvm/vm_misc.h"
 
 #define CUSED_MAX_VCPUS 64        /* KVM_CAP_MAX_VCPUS */
 #define CUSED_MAX_VCPU_IDS 4096   /* KVM_CAP_MAX_VCPU_ID, as x86 KVM */
@@ -23,6 +24,7 @@ struct vm {
 	struct memslot_table slots;
 	uint32_t vcpu_ids[CUSED_MAX_VCPUS];
 	unsigned nr_vcpus;
+	struct vm_misc misc;          /* vm_misc.c; under lock */
 };
 
 /* KVM_CREATE_VM for uid; -ENOMEM over the uid's VM cap (limits.h) */

@@ -96,6 +96,11 @@ struct tramp_caps {
 	uint32_t max_vcpus;
 	bool readonly_mem;
 	bool guest_debug;
+	/* the optional state ops below exist (KVM_CHECK_EXTENSION answers by these) */
+	bool vcpu_events;          /* get_events, set_events */
+	bool events_queue;         /* inject_nmi; pending NMIs and exceptions are kept */
+	bool xsave;                /* get_xsave, set_xsave */
+	bool tsc_khz;              /* get_tsc_khz, set_tsc_khz */
 };
 
 /*
@@ -137,6 +142,25 @@ struct tramp_ops {
 	/* queue an external interrupt for the next entry */
 	int (*inject_irq)(struct tramp_vcpu *vcpu, uint32_t vector);
 	int (*request_irq_window)(struct tramp_vcpu *vcpu, bool on);
+
+	/*
+	 * Optional vCPU state the daemon cannot move field by field (NULL when
+	 * the backend lacks it; tramp_caps says which exist).  The daemon has
+	 * validated the argument with KVM's rules before calling a set op.
+	 */
+	/* KVM_GET/SET_VCPU_EVENTS as the host KVM defines them */
+	int (*get_events)(struct tramp_vcpu *vcpu, struct kvm_vcpu_events *ev);
+	int (*set_events)(struct tramp_vcpu *vcpu, const struct kvm_vcpu_events *ev);
+	/* KVM_NMI: one more NMI pending */
+	int (*inject_nmi)(struct tramp_vcpu *vcpu);
+	/* KVM_GET/SET_XSAVE: the 4 KiB UABI (standard-format) XSAVE image */
+	int (*get_xsave)(struct tramp_vcpu *vcpu, struct kvm_xsave *xs);
+	int (*set_xsave)(struct tramp_vcpu *vcpu, const struct kvm_xsave *xs);
+	/* guest TSC rate in kHz (> 0) or -errno; set: 0 or -EINVAL if the rate cannot be had */
+	int (*get_tsc_khz)(struct tramp_vcpu *vcpu);
+	int (*set_tsc_khz)(struct tramp_vcpu *vcpu, uint32_t khz);
+	/* a VM capability with guest-visible effect inside the backend (NULL: none) */
+	int (*vm_enable_cap)(struct tramp_vm *vm, const struct kvm_enable_cap *cap);
 
 	/* enter the guest until an exit the daemon must see */
 	int (*run)(struct tramp_vcpu *vcpu, struct tramp_exit *exit);

@@ -142,6 +142,10 @@ static void hostkvm_caps(struct tramp_backend *be, struct tramp_caps *caps)
 		.max_vcpus = be->max_vcpus,
 		.readonly_mem = be->readonly_mem,
 		.guest_debug = be->guest_debug,
+		.vcpu_events = true,
+		.events_queue = true,
+		.xsave = true,
+		.tsc_khz = true,
 	};
 }
 
@@ -174,6 +178,14 @@ const struct tramp_ops tramp_hostkvm_ops = {
 	.set_debug = hk_set_debug,
 	.inject_irq = hk_inject_irq,
 	.request_irq_window = hk_request_irq_window,
+	.get_events = hk_get_events,
+	.set_events = hk_set_events,
+	.inject_nmi = hk_inject_nmi,
+	.get_xsave = hk_get_xsave,
+	.set_xsave = hk_set_xsave,
+	.get_tsc_khz = hk_get_tsc_khz,
+	.set_tsc_khz = hk_set_tsc_khz,
+	.vm_enable_cap = hk_vm_enable_cap,
 	.run = hk_run,
 	.complete = hk_complete,
 	.kick = hk_kick,

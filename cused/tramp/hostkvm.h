@@ -89,6 +89,18 @@ void hk_state_invalidate(struct hk_state *st);
 int hk_state_flush(struct tramp_vcpu *v);
 int hk_read_fields(struct tramp_vcpu *v, struct cused_field_val *f, unsigned n);
 int hk_write_fields(struct tramp_vcpu *v, const struct cused_field_val *f, unsigned n);
+/* a whole state group through the cache (len = sizeof the group's struct) */
+int hk_group_get(struct tramp_vcpu *v, enum hk_group g, void *buf, size_t len);
+
+/* hostkvm_xstate.c: optional state ops passed through to the host vCPU */
+int hk_get_events(struct tramp_vcpu *v, struct kvm_vcpu_events *ev);
+int hk_set_events(struct tramp_vcpu *v, const struct kvm_vcpu_events *ev);
+int hk_inject_nmi(struct tramp_vcpu *v);
+int hk_get_xsave(struct tramp_vcpu *v, struct kvm_xsave *xs);
+int hk_set_xsave(struct tramp_vcpu *v, const struct kvm_xsave *xs);
+int hk_get_tsc_khz(struct tramp_vcpu *v);
+int hk_set_tsc_khz(struct tramp_vcpu *v, uint32_t khz);
+int hk_vm_enable_cap(struct tramp_vm *vm, const struct kvm_enable_cap *cap);
 
 /* hostkvm_events.c */
 uint64_t hk_pending_get(const struct kvm_vcpu_events *e);

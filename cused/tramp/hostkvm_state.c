@@ -57,6 +57,15 @@ static int group_fetch(struct tramp_vcpu *v, enum hk_group g)
 	return 0;
 }
 
+int hk_group_get(struct tramp_vcpu *v, enum hk_group g, void *buf, size_t len)
+{
+	int r = group_fetch(v, g);
+
+	if (!r)
+		memcpy(buf, group_buf(&v->st, g), len);
+	return r;
+}
+
 /* groups go back in this order: events last, so an injected event survives SET_SREGS */
 int hk_state_flush(struct tramp_vcpu *v)
 {

@@ -92,6 +92,7 @@ static int kmod_init(struct tramp_backend **out)
 	snprintf(be->path, sizeof(be->path), "%s", dev_path());
 	be->vendor = info.vendor;
 	be->features = info.features;
+	be->tsc_khz = kmod_tsc_calibrate();
 	log_info("kmod: using %s (ABI %u, %s, features %#llx)", be->path, info.abi_version,
 		 info.vendor == CUSED_VENDOR_AMD ? "SVM" : "VMX",
 		 (unsigned long long)info.features);
@@ -112,6 +113,12 @@ static void kmod_caps(struct tramp_backend *be, struct tramp_caps *caps)
 		/* a slot mapped without CUSED_MAP_WRITE faults writes to the daemon (NPF) */
 		.readonly_mem = true,
 		.guest_debug = false,
+		/* XSAVE from the FXSAVE image, events from the one event slot */
+		.xsave = true,
+		.vcpu_events = true,
+		/* no queue for pending NMIs or exceptions */
+		.events_queue = false,
+		.tsc_khz = be->tsc_khz != 0,
 	};
 }
 
@@ -646,6 +653,12 @@ const struct tramp_ops tramp_kmod_ops = {
 	.vcpu_create = kmod_vcpu_create,
 	.vcpu_destroy = kmod_vcpu_destroy,
 	.read_fields = kmod_read_fields,
+	.get_events = kmod_get_events,
+	.set_events = kmod_set_events,
+	.get_tsc_khz = kmod_get_tsc_khz,
+	.set_tsc_khz = kmod_set_tsc_khz,
+	.get_xsave = kmod_get_xsave,
+	.set_xsave = kmod_set_xsave,
 	.write_fields = kmod_write_fields,
 	.get_fpu = kmod_get_fpu,
 	.set_fpu = kmod_set_fpu,

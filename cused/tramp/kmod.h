@@ -110,6 +110,7 @@ struct tramp_backend {
 	char path[108];
 	uint32_t vendor;
 	uint64_t features;
+	uint32_t tsc_khz;       /* measured host (= guest) TSC rate, 0 if unknown */
 };
 
 /* a mapped slot, remembered for string I/O (guest memory at ES:rDI / DS:rSI) */
@@ -147,5 +148,31 @@ int kmod_native_cpuid(struct kvm_cpuid2 *cpuid, uint32_t max);
 /* kmod_fpu.c: struct kvm_fpu <-> the module's 512-byte FXSAVE image */
 void kmod_fx_to_kvm(const uint8_t fx[512], struct kvm_fpu *fpu);
 void kmod_fx_from_kvm(uint8_t fx[512], const struct kvm_fpu *fpu);
+
+/*
+ * kmod_events.c: struct kvm_vcpu_events <-> (PENDING_IRQ, INTERRUPTIBILITY).
+ * Pure.  to_fields: -EINVAL for what needs a queue (pending NMI or
+ * exception, more than one event); old_intr supplies the shadow when the
+ * events do not carry KVM_VCPUEVENT_VALID_SHADOW.
+ */
+void kmod_events_from_fields(uint64_t pending, uint64_t intr, struct kvm_vcpu_events *e);
+int kmod_events_to_fields(const struct kvm_vcpu_events *e, uint64_t old_intr,
+			  uint64_t *pending, uint64_t *intr);
+int kmod_get_events(struct tramp_vcpu *v, struct kvm_vcpu_events *ev);
+int kmod_set_events(struct tramp_vcpu *v, const struct kvm_vcpu_events *ev);
+
+/* kmod_tsc.c: the guest TSC runs at the host's rate, measured once */
+uint32_t kmod_tsc_calibrate(void);
+/* KVM_SET_TSC_KHZ without scaling: 0 within KVM's 250 ppm (or 0 = host), else -EINVAL */
+int kmod_tsc_khz_check(uint32_t host_khz, uint32_t user_khz);
+int kmod_get_tsc_khz(struct tramp_vcpu *v);
+int kmod_set_tsc_khz(struct tramp_vcpu *v, uint32_t khz);
+
+/* kmod_xsave.c: the UABI XSAVE image <-> the module's FXSAVE image (X87 | SSE only) */
+void kmod_xsave_from_fx(const uint8_t fx[512], struct kvm_xsave *xs);
+/* -EINVAL for components other than X87 and SSE; cleared ones get their init state */
+int kmod_xsave_to_fx(const struct kvm_xsave *xs, uint8_t fx[512]);
+int kmod_get_xsave(struct tramp_vcpu *v, struct kvm_xsave *xs);
+int kmod_set_xsave(struct tramp_vcpu *v, const struct kvm_xsave *xs);
 
 #endif

@@ -15,6 +15,20 @@
 #define MISC_ENABLE_PMU_RO_MASK  ((1ULL << 11) | (1ULL << 12))   /* BTS/PEBS unavailable */
 #define PLATFORM_INFO_CPUID_FAULT (1ULL << 31)
 #define EFER_KNOWN (EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | EFER_FFXSR)
+#define MCG_CTL_P                (1ULL << 8)
+#define MCG_CMCI_P               (1ULL << 10)
+
+/* MCi_CTL2 and MCi_CTL/STATUS/ADDR/MISC exist only for the banks MCG_CAP has */
+static bool mce_bank_absent(const struct msr_file *mf, const struct msr_desc *d, uint32_t index)
+{
+	unsigned banks = mf->mcg_cap & 0xff;
+
+	if (d->rule == MSRR_MC_CTL2)
+		return index - d->index >= banks;
+	if (d->rule == MSRR_MC_BANK)
+		return index - d->index >= 4 * banks;
+	return false;
+}
 
 static uint64_t *slot(struct msr_file *mf, const struct msr_desc *d, uint32_t index)
 {
@@ -30,14 +44,20 @@ static int vaddr_bits(const struct msr_io *io, unsigned *bits)
 	return r;
 }
 
-static int read_rule(struct msr_file *mf, const struct msr_desc *d, bool host)
+static int read_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t index, bool host)
 {
+	if (mce_bank_absent(mf, d, index))
+		return -EPERM;
 	switch (d->rule) {
 	case MSRR_TSC_AUX:
 		return !host && !mf->guest.tsc_aux ? -EPERM : 0;
-	case MSRR_MCG_CTL:   /* MCG_CAP has no MCG_CTL_P */
-	case MSRR_MC_CTL2:   /* nor MCG_CMCI_P */
-		return host ? 0 : -EPERM;
+	case MSRR_PLATFORM_INFO:
+		return !host && mf->platform_info_readable && !*mf->platform_info_readable ?
+		       -EPERM : 0;
+	case MSRR_MCG_CTL:
+		return host || (mf->mcg_cap & MCG_CTL_P) ? 0 : -EPERM;
+	case MSRR_MC_CTL2:
+		return host || (mf->mcg_cap & MCG_CMCI_P) ? 0 : -EPERM;
 	default:
 		return 0;
 	}
@@ -51,7 +71,7 @@ int msr_read(struct msr_file *mf, const struct msr_io *io, uint32_t index, uint6
 
 	if (!d)
 		return -ENOENT;
-	r = read_rule(mf, d, host_initiated);
+	r = read_rule(mf, d, index, host_initiated);
 	if (r)
 		return r;
 	switch (d->kind) {
@@ -61,7 +81,7 @@ int msr_read(struct msr_file *mf, const struct msr_io *io, uint32_t index, uint6
 		*val = *slot(mf, d, index);
 		return 0;
 	default:
-		*val = d->reset;
+		*val = d->rule == MSRR_MCG_CAP ? mf->mcg_cap : d->reset;
 		return 0;
 	}
 }
@@ -232,12 +252,22 @@ static int emul_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t ind
 	case MSRR_MTRR_VAR:
 		return msr_mtrr_var_valid(off, *v, mf->guest.maxphyaddr) ? 0 : -EINVAL;
 	case MSRR_MCG_CTL:
+		/* without MCG_CTL_P only the host may write, and only 0 */
+		if (!(mf->mcg_cap & MCG_CTL_P) && !host)
+			return -EPERM;
+		if (!(mf->mcg_cap & MCG_CTL_P) && *v)
+			return -EINVAL;
+		return *v && *v != ~0ULL ? -EINVAL : 0;
 	case MSRR_MC_CTL2:
-		/* the capability is absent: only the host may write, and only 0 */
+		/* MCG_CMCI_P is never offered: only the host may write, and only 0 */
+		if (mce_bank_absent(mf, d, index))
+			return -EPERM;
 		if (!host)
 			return -EPERM;
 		return *v ? -EINVAL : 0;
 	case MSRR_MC_BANK:
+		if (mce_bank_absent(mf, d, index))
+			return -EPERM;
 		/* MCi_CTL: 0 or all ones, tolerating the K8 GART bit 10 and UnixWare's bit 0 */
 		if (off % 4 == 0 && *v && (*v | (1ULL << 10) | 1) != ~0ULL)
 			return -EINVAL;

@@ -27,6 +27,7 @@ enum msr_rule {
 	MSRR_MISC_ENABLE, MSRR_FEAT_CTL, MSRR_UCODE_REV, MSRR_PLATFORM_INFO,
 	MSRR_MISC_FEATURES, MSRR_MTRR_DEF, MSRR_MTRR_FIX, MSRR_MTRR_VAR,
 	MSRR_MCG_STATUS, MSRR_MCG_CTL, MSRR_MC_BANK, MSRR_MC_CTL2,
+	MSRR_MCG_CAP,      /* MSR_CONST whose value is the vCPU's mcg_cap */
 };
 
 #define MSRF_LISTED 1u   /* in KVM_GET_MSR_INDEX_LIST (KVM lists it too) */
@@ -77,10 +78,19 @@ struct msr_guest {
 struct msr_file {
 	uint64_t val[MSLOT_NR];
 	struct msr_guest guest;
+	/* IA32_MCG_CAP: KVM's 32 banks, no MCG_CTL_P, until KVM_X86_SETUP_MCE */
+	uint64_t mcg_cap;
+	/* the VM's KVM_CAP_MSR_PLATFORM_INFO setting; NULL: the guest may read it */
+	const bool *platform_info_readable;
 };
 
 /* at vCPU creation: KVM's initial values, and "no CPUID set" */
 void msr_file_reset(struct msr_file *mf);
+/*
+ * KVM_X86_SETUP_MCE with an already validated mcg_cap: the bank count and
+ * MCG_CTL_P take effect, MCG_CTL and every present MCi_CTL become all ones.
+ */
+void msr_file_setup_mce(struct msr_file *mf, uint64_t mcg_cap);
 /* after KVM_SET_CPUID2: re-derive the CPUID-dependent validity rules */
 void msr_file_set_cpuid(struct msr_file *mf, const struct kvm_cpuid2 *c);
 

@@ -15,8 +15,20 @@ void msr_file_reset(struct msr_file *mf)
 		if (t[i].kind == MSR_EMUL)
 			for (unsigned k = 0; k < t[i].count; k++)
 				mf->val[t[i].slot + k] = t[i].reset;
+	mf->mcg_cap = 32;   /* KVM_MAX_MCE_BANKS */
 	/* no CPUID yet: KVM treats every guest feature as absent */
 	msr_file_set_cpuid(mf, NULL);
+}
+
+void msr_file_setup_mce(struct msr_file *mf, uint64_t mcg_cap)
+{
+	unsigned banks = mcg_cap & 0xff;
+
+	mf->mcg_cap = mcg_cap;
+	if (mcg_cap & (1ULL << 8))   /* MCG_CTL_P */
+		mf->val[MSLOT_MCG_CTL] = ~0ULL;
+	for (unsigned b = 0; b < banks && b < 32; b++)
+		mf->val[MSLOT_MC_BANK + 4 * b] = ~0ULL;
 }
 
 void msr_file_set_cpuid(struct msr_file *mf, const struct kvm_cpuid2 *c)

@@ -601,6 +601,52 @@ static void test_kick(void **state)
 	}
 }
 
+/* the state ops stay coherent with the field cache around them */
+static void test_state_ops(void **state)
+{
+	struct fx *fx = host(state);
+	struct kvm_vcpu_events ev;
+	struct kvm_xsave *xs = calloc(1, sizeof(*xs));
+	struct kvm_fpu fpu;
+	int khz;
+
+	/* a cached field write goes to the host before the events replace it */
+	set_field(fx, CUSED_F_INTERRUPTIBILITY, 1);   /* STI shadow, cached */
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(ops->get_events(fx->vcpu, &ev), 0);
+	assert_int_equal(ev.interrupt.shadow, KVM_X86_SHADOW_INT_STI);
+	ev.flags = KVM_VCPUEVENT_VALID_SHADOW;
+	ev.interrupt.injected = 1;
+	ev.interrupt.nr = 0x31;
+	ev.interrupt.shadow = 0;
+	assert_int_equal(ops->set_events(fx->vcpu, &ev), 0);
+	/* and the fields read what the host now holds, not a stale cache */
+	assert_int_equal(get_field(fx, CUSED_F_PENDING_IRQ), 0x80000031);
+	assert_int_equal(get_field(fx, CUSED_F_INTERRUPTIBILITY), 0);
+	set_field(fx, CUSED_F_PENDING_IRQ, 0);
+
+	/* KVM_NMI after a cached events write keeps both */
+	set_field(fx, CUSED_F_INTERRUPTIBILITY, 8);   /* NMI blocked, cached */
+	assert_int_equal(ops->inject_nmi(fx->vcpu), 0);
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(ops->get_events(fx->vcpu, &ev), 0);
+	assert_int_equal(ev.nmi.masked, 1);
+	assert_true(ev.nmi.pending >= 1);
+
+	/* XSAVE and FPU are one state */
+	assert_int_equal(ops->get_xsave(fx->vcpu, xs), 0);
+	memset((uint8_t *)xs->region + 160, 0x3c, 16);   /* XMM0 */
+	((uint64_t *)xs->region)[64] |= 2;               /* XSTATE_BV.SSE */
+	assert_int_equal(ops->set_xsave(fx->vcpu, xs), 0);
+	assert_int_equal(ops->get_fpu(fx->vcpu, &fpu), 0);
+	assert_int_equal(fpu.xmm[0][7], 0x3c);
+
+	khz = ops->get_tsc_khz(fx->vcpu);
+	assert_true(khz > 0);
+	assert_int_equal(ops->set_tsc_khz(fx->vcpu, khz), 0);
+	free(xs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -620,6 +666,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pending_irq_field, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_single_step, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_fpu_activity, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_state_ops, fx_setup, fx_teardown),
 	};
 
 	const char *why = NULL;

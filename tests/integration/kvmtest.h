@@ -46,5 +46,7 @@ uint64_t get_rip(struct vcpu *v);
 void print_fatal_exit(struct kvm_run *run);
 
 int cmd_features(int n, char **names);
+/* the state subtest (state.c): VM/vCPU state ioctls and the classic example flow */
+int cmd_state(const char *dev);
 
 #endif

@@ -450,6 +450,48 @@ static void test_mce(void **state)
 	assert_int_equal(RD(0x47d, false), 0);
 }
 
+/* KVM_CAP_MSR_PLATFORM_INFO off: the guest's RDMSR faults, the host's read does not */
+static void test_platform_info_hidden(void **state)
+{
+	struct env *e = *state;
+	bool readable = false;
+	uint64_t v;
+
+	assert_int_equal(RD(0xce, false), 0);
+	e->mf.platform_info_readable = &readable;
+	assert_int_equal(msr_read(&e->mf, &e->io, 0xce, &v, false), -EPERM);
+	assert_int_equal(msr_read(&e->mf, &e->io, 0xce, &v, true), 0);
+	readable = true;
+	assert_int_equal(msr_read(&e->mf, &e->io, 0xce, &v, false), 0);
+	e->mf.platform_info_readable = NULL;
+}
+
+/* KVM_X86_SETUP_MCE: 10 banks with MCG_CTL_P, as QEMU asks for */
+static void test_setup_mce(void **state)
+{
+	struct env *e = *state;
+	uint64_t v;
+
+	assert_int_equal(RD(0x400, false), 0);                      /* MC0_CTL starts 0 */
+	msr_file_setup_mce(&e->mf, 10 | (1ULL << 8) | (1ULL << 24));
+	assert_int_equal(RD(0x179, false), 10 | (1ULL << 8) | (1ULL << 24));
+	/* MCG_CTL exists now, all ones, and the guest may write 0 or all ones */
+	assert_int_equal(RD(0x17b, false), ~0ULL);
+	assert_int_equal(WR(0x17b, 0, false), 0);
+	assert_int_equal(WR(0x17b, 5, false), -EINVAL);
+	assert_int_equal(WR(0x17b, ~0ULL, true), 0);
+	/* banks 0..9 start enabled; bank 10 and beyond are gone */
+	assert_int_equal(RD(0x400, false), ~0ULL);
+	assert_int_equal(RD(0x424, false), ~0ULL);
+	assert_int_equal(RD(0x427, false), 0);
+	assert_int_equal(msr_read(&e->mf, &e->io, 0x428, &v, true), -EPERM);
+	assert_int_equal(WR(0x428, 0, true), -EPERM);
+	/* MCi_CTL2 without MCG_CMCI_P: host 0 only, and only for present banks */
+	assert_int_equal(WR(0x289, 0, true), 0);
+	assert_int_equal(WR(0x28a, 0, true), -EPERM);
+	assert_int_equal(msr_read(&e->mf, &e->io, 0x28a, &v, true), -EPERM);
+}
+
 static void test_feat_ctl_ucode_platform(void **state)
 {
 	struct env *e = *state;
@@ -480,7 +522,7 @@ int main(void)
 		T(test_table_sorted_and_findable), T(test_index_list), T(test_reset_values),
 		T(test_unknown), T(test_const), T(test_field_plain_and_errors), T(test_canonical),
 		T(test_pat), T(test_efer), T(test_apic_base), T(test_tsc_and_adjust),
-		T(test_tsc_aux), T(test_misc_enable), T(test_mtrr), T(test_mce),
+		T(test_tsc_aux), T(test_misc_enable), T(test_mtrr), T(test_mce), T(test_setup_mce), T(test_platform_info_hidden),
 		T(test_feat_ctl_ucode_platform),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
