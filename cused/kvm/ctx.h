@@ -8,10 +8,12 @@
 #define CUSED_KVM_CTX_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include "cused/tramp/backend.h"
 
 struct cused_handle;
+struct vcpu;
 
 enum obj_kind { OBJ_VM = 1, OBJ_VCPU = 2 };   /* == CUSED_BIND_* */
 
@@ -29,9 +31,11 @@ struct cused_ctx {
 	struct tramp_caps caps;
 	struct kvm_cpuid2 *supported_cpuid;   /* daemon policy applied */
 
-	pthread_mutex_t lock;                 /* pending list and counters */
+	pthread_mutex_t lock;                 /* pending list, vCPU list and counters */
 	struct pending_obj *pending;
 	unsigned nr_vms, nr_vcpus;
+	struct vcpu *vcpus;                   /* every live vCPU, for ctx_shutdown */
+	atomic_bool stopping;                 /* shutting down: every wait gives up */
 };
 
 int ctx_init(struct cused_ctx *ctx, const struct tramp_ops *ops);
@@ -46,6 +50,14 @@ int ctx_claim(struct cused_ctx *ctx, uint64_t token, enum obj_kind kind, void **
 void ctx_drop_parked(struct cused_ctx *ctx, struct cused_handle *creator);
 
 void ctx_count(struct cused_ctx *ctx, int dvms, int dvcpus);
+/* a vCPU joins / leaves the list ctx_shutdown walks */
+void ctx_add_vcpu(struct cused_ctx *ctx, struct vcpu *v);
+void ctx_del_vcpu(struct cused_ctx *ctx, struct vcpu *v);
+/*
+ * SIGTERM: from now on every wait in the daemon gives up and every guest
+ * leaves, so the FUSE loop can join its workers.  Any thread, idempotent.
+ */
+void ctx_shutdown(struct cused_ctx *ctx);
 void ctx_status(struct cused_ctx *ctx, unsigned *vms, unsigned *vcpus);
 
 #endif

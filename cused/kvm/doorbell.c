@@ -17,10 +17,16 @@
 #include "cused/spin.h"
 #include "cused/util/log.h"
 
-static long futex(uint32_t *uaddr, int op, uint32_t val)
+static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
 {
 	/* shared (not PRIVATE) futexes: the word lives in another process's mapping too */
-	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+/* the runner stops waiting for requests: its vCPU is dying or the daemon stopping */
+static bool runner_done(struct vcpu *v)
+{
+	return atomic_load(&v->dying) || atomic_load(&v->vm->ctx->stopping);
 }
 
 /* wait until req_seq differs from seen, or the vCPU is dying */
@@ -33,7 +39,7 @@ static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 
 	for (;;) {
 		seq = __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
-		if (seq != seen || atomic_load(&v->dying)) {
+		if (seq != seen || runner_done(v)) {
 			if (budget)
 				cused_spin_learn(&v->spin, cused_now_ns() - start, true);
 			return seq;
@@ -47,13 +53,19 @@ static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 		break;
 	}
 	for (;;) {
+		/*
+		 * dying / stopping are not the futex word: a wake between our
+		 * look and the sleep is lost, so the sleep is bounded.
+		 */
+		const struct timespec tmo = { .tv_nsec = 100 * 1000 * 1000 };
+
 		__atomic_store_n(&db->daemon_waiting, 1, __ATOMIC_SEQ_CST);
 		seq = __atomic_load_n(&db->req_seq, __ATOMIC_SEQ_CST);
-		if (seq == seen && !atomic_load(&v->dying))
-			futex(&db->req_seq, FUTEX_WAIT, seen);
+		if (seq == seen && !runner_done(v))
+			futex(&db->req_seq, FUTEX_WAIT, seen, &tmo);
 		__atomic_store_n(&db->daemon_waiting, 0, __ATOMIC_RELAXED);
 		seq = __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
-		if (seq != seen || atomic_load(&v->dying))
+		if (seq != seen || runner_done(v))
 			return seq;
 	}
 }
@@ -78,16 +90,18 @@ static void *runner_main(void *arg)
 		uint32_t seq = wait_request(v, seen);
 		int r;
 
-		if (atomic_load(&v->dying))
+		if (runner_done(v))
 			break;
 		seen = seq;
-		pthread_mutex_lock(&v->lock);
-		r = vcpu_run(v);
-		pthread_mutex_unlock(&v->lock);
+		r = vcpu_lock_run(v, NULL);
+		if (!r) {
+			r = vcpu_run(v, NULL);
+			vcpu_unlock(v);
+		}
 		db->result = r;
 		__atomic_store_n(&db->done_seq, seq, __ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&db->client_waiting, __ATOMIC_SEQ_CST))
-			futex(&db->done_seq, FUTEX_WAKE, INT_MAX);
+			futex(&db->done_seq, FUTEX_WAKE, INT_MAX, NULL);
 	}
 	return NULL;
 }
@@ -116,8 +130,14 @@ void vcpu_runner_stop(struct vcpu *v)
 	atomic_store(&v->dying, true);
 	/* out of the guest, out of the futex, then join */
 	v->vm->ctx->ops->kick(v->tv);
-	futex(&v->db->req_seq, FUTEX_WAKE, INT_MAX);
+	vcpu_runner_wake(v);
 	pthread_join(v->runner, NULL);
 	v->runner_started = false;
 	__atomic_store_n(&v->db->magic, 0, __ATOMIC_RELEASE);
+}
+
+void vcpu_runner_wake(struct vcpu *v)
+{
+	if (v->db)
+		futex(&v->db->req_seq, FUTEX_WAKE, INT_MAX, NULL);
 }

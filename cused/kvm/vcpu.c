@@ -30,10 +30,11 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 		return -ENOMEM;
 	}
 	v->id = id;
-	pthread_mutex_init(&v->lock, NULL);
+	vcpu_mutex_init(&v->lock);
 	r = ctx->ops->vcpu_create(vm->tvm, id, &v->tv);
 	if (r) {
 		vm_release_vcpu_id(vm, id);
+		vcpu_mutex_destroy(&v->lock);
 		free(v);
 		return refuse(r, "KVM_CREATE_VCPU: backend %s failed: %d", ctx->ops->name, r);
 	}
@@ -41,6 +42,7 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 	vm_get(vm);
 	v->vm = vm;
 	ctx_count(ctx, 0, 1);
+	ctx_add_vcpu(ctx, v);
 	*out = v;
 	return 0;
 }
@@ -50,6 +52,7 @@ void vcpu_put(struct vcpu *v)
 	struct vm *vm = v->vm;
 
 	/* only one reference exists (the handle, or the parked token) */
+	ctx_del_vcpu(vm->ctx, v);
 	vcpu_runner_stop(v);
 	vm->ctx->ops->vcpu_destroy(v->tv);
 	if (v->shared)
@@ -57,7 +60,7 @@ void vcpu_put(struct vcpu *v)
 	free(v->cpuid);
 	vm_release_vcpu_id(vm, v->id);
 	ctx_count(vm->ctx, 0, -1);
-	pthread_mutex_destroy(&v->lock);
+	vcpu_mutex_destroy(&v->lock);
 	free(v);
 	vm_put(vm);
 }
@@ -318,7 +321,7 @@ static long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 
 	switch (rq->cmd) {
 	case KVM_RUN:
-		return vcpu_run(v);
+		return vcpu_run(v, rq);
 	case KVM_GET_REGS:
 		return get_regs(v, rq);
 	case KVM_SET_REGS:
@@ -390,8 +393,11 @@ long vcpu_ioctl(struct vcpu *v, struct ioctl_req *rq)
 	}
 	if (rq->cmd == KVM_CHECK_EXTENSION)
 		return refuse(-EINVAL, "KVM_CHECK_EXTENSION is not a vCPU ioctl");
-	pthread_mutex_lock(&v->lock);
+	/* a vCPU in the guest is kicked out for an ioctl, never for a KVM_RUN */
+	r = rq->cmd == KVM_RUN ? vcpu_lock_run(v, rq) : vcpu_lock(v, rq);
+	if (r)
+		return r;
 	r = vcpu_ioctl_locked(v, rq);
-	pthread_mutex_unlock(&v->lock);
+	vcpu_unlock(v);
 	return r;
 }

@@ -25,6 +25,7 @@ static void cfd_free(struct cfd *c)
 		munmap(c->shared, CUSED_VCPU_MMAP_SIZE);
 	if (c->memfd >= 0)
 		sys_close(c->memfd);
+	pthread_mutex_destroy(&c->run_lock);
 	free(c);
 }
 
@@ -66,6 +67,7 @@ int cfd_add(int fd, int kind, int memfd, void *shared)
 		return -ENOMEM;
 	*c = (struct cfd){ .fd = fd, .kind = kind, .refs = 1, .memfd = memfd, .shared = shared };
 	cused_spin_init(&c->spin);
+	pthread_mutex_init(&c->run_lock, NULL);
 	pthread_mutex_lock(&lock);
 	/* a stale entry means the fd was closed behind our back (dup2, raw syscall) */
 	i = find(fd);
@@ -77,6 +79,7 @@ int cfd_add(int fd, int kind, int memfd, void *shared)
 
 		if (!n) {
 			pthread_mutex_unlock(&lock);
+			pthread_mutex_destroy(&c->run_lock);
 			free(c);
 			return -ENOMEM;
 		}

@@ -7,6 +7,7 @@
 #ifndef CUSED_SHIM_H
 #define CUSED_SHIM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +51,8 @@ struct cfd {
 	int memfd;         /* vCPU: the kvm_run memfd the client mmaps; else -1 */
 	void *shared;      /* vCPU: the shim's own mapping of it (doorbell) */
 	struct cused_spin spin; /* vCPU: adaptive spin while KVM_RUN is out */
+	/* vCPU: KVM_RUN one thread at a time, as KVM's vcpu->mutex makes it */
+	pthread_mutex_t run_lock;
 };
 
 bool cfd_any(void);                       /* lock-free: are there cused fds at all? */
