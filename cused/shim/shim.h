@@ -8,6 +8,7 @@
 #define CUSED_SHIM_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,7 +48,8 @@ enum cfd_kind { CFD_SYS = 1, CFD_VM, CFD_VCPU };
 struct cfd {
 	int fd;
 	int kind;
-	int refs;          /* one for the table, one per call in flight */
+	atomic_int refs;   /* one for the table, one per call in flight; 0: free */
+	struct cfd *free_next; /* fdtab.c's free list */
 	int memfd;         /* vCPU: the kvm_run memfd the client mmaps; else -1 */
 	void *shared;      /* vCPU: the shim's own mapping of it (doorbell) */
 	struct cused_spin spin; /* vCPU: adaptive spin while KVM_RUN is out */

@@ -8,6 +8,8 @@
 #   getregs     72 concurrent KVM_GET_REGS while the vCPU spins in the guest
 #               complete at once and do not end that KVM_RUN (4a)
 #   sighandler  KVM_GET_REGS from the vCPU thread's SIGUSR1 handler (4b)
+#   sigstorm    the same with signals landing anywhere in the shim (its fd
+#               table must not be locked against its own signal handler)
 #   kill        a client SIGKILLed with a vCPU in KVM_RUN, a thread blocked in
 #               a FUSE KVM_RUN and threads in KVM_GET_REGS leaves no D-state
 #               thread, is reaped, frees its VM and stops its guest (4c)
@@ -117,6 +119,9 @@ getregs)
 sighandler)
 	run_bounded 40 client sighandler 20 || fail "sighandler: client failed"
 	;;
+sigstorm)
+	run_bounded 40 client sighandler 3000 50 || fail "sigstorm: client failed"
+	;;
 kill)
 	for round in 1 2; do
 		start_wedged
@@ -154,7 +159,7 @@ run2)
 	;;
 churn)
 	for r in 1 2 3; do
-		run_bounded 60 client churn 8 25 || fail "churn: client failed (run $r)"
+		run_bounded 60 client churn 16 60 || fail "churn: client failed (run $r)"
 	done
 	;;
 *)

@@ -10,7 +10,9 @@
  *   wedge_client [...] sighandler N
  *       hold guest in KVM_RUN; N times SIGUSR1 to the vCPU thread, whose
  *       handler calls KVM_GET_REGS (kvmtool's `lkvm debug`).  Every handler
- *       must finish within 10 s.
+ *       must finish within 10 s.  sighandler N US: N signals US microseconds
+ *       apart, without waiting for the handlers, to a thread busy in ioctls
+ *       on other fds (they land anywhere in the shim's wrappers).
  *   wedge_client [...] wedge N
  *       hold guest in KVM_RUN; one thread in a raw-syscall KVM_RUN on the same
  *       vCPU (a FUSE request that waits for the vCPU), N threads calling
@@ -122,22 +124,26 @@ struct vcpu {
 	struct kvm_run *run;
 };
 
-/* real mode at GUEST_LOAD; 0 or -errno (churn reports rather than dies) */
-static int vcpu_setup(struct vcpu *v, int id)
+/* real mode at GUEST_LOAD; 0, or -errno with *step naming what failed */
+static int vcpu_setup(struct vcpu *v, int id, const char **step)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = { .rip = GUEST_LOAD, .rflags = 2, .rsi = (unsigned)id };
 
+	*step = "KVM_CREATE_VCPU";
 	v->fd = ioctl(vm_fd, KVM_CREATE_VCPU, id);
 	if (v->fd < 0)
 		return -errno;
+	*step = "mmap of kvm_run";
 	v->run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (v->run == MAP_FAILED)
 		return -errno;
+	*step = "KVM_SET_CPUID2 / KVM_GET_SREGS";
 	if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -errno;
 	sregs.cs.base = 0;
 	sregs.cs.selector = 0;
+	*step = "KVM_SET_SREGS / KVM_SET_REGS";
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
 		return -errno;
 	return 0;
@@ -182,13 +188,14 @@ static void *hold_main(void *arg)
 
 static void hold_start(void)
 {
+	const char *step;
 	double end;
 	int r;
 
 	vm_setup("hold");
-	r = vcpu_setup(&held, 0);
+	r = vcpu_setup(&held, 0, &step);
 	if (r)
-		die("vCPU set-up: %s", strerror(-r));
+		die("vCPU set-up: %s: %s", step, strerror(-r));
 	if (pthread_create(&held_thread, NULL, hold_main, NULL))
 		die("pthread_create");
 	for (end = now() + 10; !atomic_load(&in_guest); usleep(1000))
@@ -265,26 +272,59 @@ static void on_usr1(int sig)
 	errno = e;
 }
 
-static int cmd_sighandler(int n)
+/* a thread busy in ioctls on other fds (kvmtool's: tap, eventfd...) */
+static void *busy_ioctl_main(void *arg)
+{
+	(void)arg;
+	for (;;)
+		ioctl(-1, FIONREAD, NULL);
+	return NULL;
+}
+
+static int cmd_sighandler(int n, int storm_us)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
+	pthread_t target;
 	double end;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
 	hold_start();
+	target = held_thread;
+	if (storm_us && pthread_create(&target, NULL, busy_ioctl_main, NULL))
+		die("pthread_create");
 	alarm(30);
 	for (int i = 0; i < n; i++) {
-		pthread_kill(held_thread, SIGUSR1);
+		pthread_kill(target, SIGUSR1);
+		/* a storm lands signals anywhere in the shim, not only in the wait */
+		if (storm_us) {
+			usleep(storm_us);
+			continue;
+		}
 		for (end = now() + 10; atomic_load(&handler_done) <= i; usleep(1000))
 			if (now() > end)
 				die("signal %d: the handler's KVM_GET_REGS did not return in 10 s", i);
+	}
+	/* signals sent in a storm may merge; every one delivered must finish */
+	for (end = now() + 10; storm_us && !atomic_load(&handler_done); usleep(1000))
+		if (now() > end)
+			die("no signal handler finished in 10 s");
+	usleep(storm_us ? 200000 : 0);
+	if (storm_us) {
+		int before = atomic_load(&handler_done);
+
+		pthread_kill(target, SIGUSR1);
+		for (end = now() + 10; atomic_load(&handler_done) == before; usleep(1000))
+			if (now() > end)
+				die("after the storm the signalled thread is stuck (%d handlers ran)", before);
+		n = atomic_load(&handler_done);
 	}
 	if (atomic_load(&handler_err))
 		die("%d of the handlers' KVM_GET_REGS failed", atomic_load(&handler_err));
 	if (atomic_load(&run_returns))
 		die("KVM_RUN returned %d exits besides EINTR", atomic_load(&run_returns));
-	printf("sighandler: %d KVM_GET_REGS from the vCPU thread's signal handler\n", n);
+	printf("sighandler: %d KVM_GET_REGS from the %s thread's signal handler\n", n,
+	       storm_us ? "ioctl-busy" : "vCPU");
 	return 0;
 }
 
@@ -349,13 +389,14 @@ static void *run2_main(void *arg)
 
 static int cmd_run2(int iters)
 {
+	const char *step;
 	pthread_t a, b;
 	int r;
 
 	vm_setup("spin");
-	r = vcpu_setup(&spinner, 0);
+	r = vcpu_setup(&spinner, 0, &step);
 	if (r)
-		die("vCPU set-up: %s", strerror(-r));
+		die("vCPU set-up: %s: %s", step, strerror(-r));
 	run2_iters = iters;
 	alarm(60);
 	pthread_create(&a, NULL, run2_main, NULL);
@@ -376,13 +417,16 @@ static void *churn_main(void *arg)
 	int t = (int)(intptr_t)arg;
 
 	for (int round = 0; round < churn_rounds; round++) {
+		const char *step;
 		struct vcpu v;
-		/* fresh ids: KVM keeps a closed vCPU's id until the VM goes */
+		/* fresh ids: KVM (and the hostkvm backend's host) keeps a closed
+		 * vCPU's id until the VM goes; THREADS x ROUNDS < 1024 */
 		int id = 1 + round * churn_threads + t, r;
 
-		r = vcpu_setup(&v, id);
+		r = vcpu_setup(&v, id, &step);
 		if (r)
-			die("round %d thread %d: vCPU %d set-up: %s", round, t, id, strerror(-r));
+			die("round %d thread %d: vCPU %d set-up: %s: %s", round, t, id, step,
+			    strerror(-r));
 		for (int i = 0; i < 4; i++) {
 			if (ioctl(v.fd, KVM_RUN, 0) < 0)
 				die("round %d thread %d: KVM_RUN: %s", round, t, strerror(errno));
@@ -431,7 +475,7 @@ int main(int argc, char **argv)
 	if (i < argc && !strcmp(argv[i], "getregs"))
 		return cmd_getregs(ARG(1, 72));
 	if (i < argc && !strcmp(argv[i], "sighandler"))
-		return cmd_sighandler(ARG(1, 20));
+		return cmd_sighandler(ARG(1, 20), ARG(2, 0));
 	if (i < argc && !strcmp(argv[i], "wedge"))
 		return cmd_wedge(ARG(1, 4));
 	if (i < argc && !strcmp(argv[i], "run2"))
