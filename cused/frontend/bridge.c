@@ -133,6 +133,7 @@ void bridge_ioctl(fuse_req_t req, unsigned int cmd, void *arg, struct fuse_file_
  * signal handler has no argument: this is the one place state is static.
  */
 static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
+#define NSTOP (sizeof(stop_signals) / sizeof(stop_signals[0]))
 static struct {
 	struct fuse_session *se;
 	int efd;
@@ -159,7 +160,7 @@ static void *stopper_main(void *arg)
 
 	/* the signals belong to the loop's threads, whose reads they interrupt */
 	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+	for (size_t i = 0; i < NSTOP; i++)
 		sigaddset(&set, stop_signals[i]);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	while (read(stop.efd, &n, sizeof(n)) < 0 && errno == EINTR)
@@ -170,7 +171,7 @@ static void *stopper_main(void *arg)
 
 int bridge_loop(struct cused_ctx *ctx, struct fuse_session *se)
 {
-	struct sigaction sa = { .sa_handler = on_stop_signal }, old[3];
+	struct sigaction sa = { .sa_handler = on_stop_signal }, old[NSTOP];
 	struct fuse_loop_config *cfg;
 	pthread_t stopper;
 	uint64_t one = 1;
@@ -187,7 +188,7 @@ int bridge_loop(struct cused_ctx *ctx, struct fuse_session *se)
 	}
 	/* no SA_RESTART: a worker's read of /dev/fuse must end to see the exit */
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < NSTOP; i++)
 		sigaction(stop_signals[i], &sa, &old[i]);
 
 	cfg = fuse_loop_cfg_create();
@@ -203,7 +204,7 @@ int bridge_loop(struct cused_ctx *ctx, struct fuse_session *se)
 		log_warn("cannot wake the shutdown thread: %s", strerror(errno));
 	pthread_join(stopper, NULL);
 	/* libfuse removes only its own handlers */
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < NSTOP; i++)
 		sigaction(stop_signals[i], &old[i], NULL);
 	close(stop.efd);
 	return r;

@@ -29,7 +29,7 @@ static bool runner_done(struct vcpu *v)
 	return atomic_load(&v->dying) || atomic_load(&v->vm->ctx->stopping);
 }
 
-/* wait until req_seq differs from seen, or the vCPU is dying */
+/* wait until req_seq differs from seen, or runner_done() */
 static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 {
 	struct cused_doorbell *db = v->db;
@@ -90,10 +90,11 @@ static void *runner_main(void *arg)
 		uint32_t seq = wait_request(v, seen);
 		int r;
 
-		if (runner_done(v))
+		if (runner_done(v) && seq == seen)
 			break;
 		seen = seq;
-		r = vcpu_lock_run(v, NULL);
+		/* a request that came with the end is answered, not left waiting */
+		r = runner_done(v) ? -EIO : vcpu_lock_run(v, NULL);
 		if (!r) {
 			r = vcpu_run(v, NULL);
 			vcpu_unlock(v);
