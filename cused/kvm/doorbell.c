@@ -54,15 +54,16 @@ static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 	}
 	for (;;) {
 		/*
-		 * dying / stopping are not the futex word: a wake between our
-		 * look and the sleep is lost, so the sleep is bounded.
+		 * No timeout here (a timer per exit costs): a wake for dying /
+		 * stopping, which are not the futex word, can be lost, so
+		 * vcpu_runner_stop wakes again until the join succeeds.  A runner
+		 * left asleep at shutdown runs nothing and answers its next
+		 * request with -EIO.
 		 */
-		const struct timespec tmo = { .tv_nsec = 100 * 1000 * 1000 };
-
 		__atomic_store_n(&db->daemon_waiting, 1, __ATOMIC_SEQ_CST);
 		seq = __atomic_load_n(&db->req_seq, __ATOMIC_SEQ_CST);
 		if (seq == seen && !runner_done(v))
-			futex(&db->req_seq, FUTEX_WAIT, seen, &tmo);
+			futex(&db->req_seq, FUTEX_WAIT, seen, NULL);
 		__atomic_store_n(&db->daemon_waiting, 0, __ATOMIC_RELAXED);
 		seq = __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
 		if (seq != seen || runner_done(v))
@@ -131,8 +132,19 @@ void vcpu_runner_stop(struct vcpu *v)
 	atomic_store(&v->dying, true);
 	/* out of the guest, out of the futex, then join */
 	v->vm->ctx->ops->kick(v->tv);
-	vcpu_runner_wake(v);
-	pthread_join(v->runner, NULL);
+	for (;;) {
+		struct timespec ts;
+
+		vcpu_runner_wake(v);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (pthread_timedjoin_np(v->runner, NULL, &ts) != ETIMEDOUT)
+			break;
+	}
 	v->runner_started = false;
 	__atomic_store_n(&v->db->magic, 0, __ATOMIC_RELEASE);
 }
