@@ -194,7 +194,7 @@ int bridge_loop(struct cused_ctx *ctx, struct fuse_session *se)
 	cfg = fuse_loop_cfg_create();
 	/* handlers block (KVM_RUN without the doorbell, vCPU release joins a thread) */
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
-	fuse_loop_cfg_set_max_threads(cfg, 64);
+	fuse_loop_cfg_set_max_threads(cfg, CUSED_MAX_WORKERS);
 	/* > 0 is the number of the signal that ended it: a clean stop */
 	r = fuse_session_loop_mt(se, cfg) < 0 ? -EIO : 0;
 	fuse_loop_cfg_destroy(cfg);

@@ -17,6 +17,17 @@ struct vcpu;
 
 enum obj_kind { OBJ_VM = 1, OBJ_VCPU = 2 };   /* == CUSED_BIND_* */
 
+/*
+ * FUSE worker threads, and how many of them KVM_RUNs through FUSE (which
+ * last as long as the guest runs, or wait for another KVM_RUN) may hold.
+ * The rest always serve short requests, among them the INTERRUPT that
+ * frees a killed client: without the reserve, enough blocked KVM_RUNs
+ * would wedge the daemon for everyone.  The shim's KVM_RUN never uses
+ * FUSE (doorbell), so only clients that bypass it meet the cap.
+ */
+#define CUSED_MAX_WORKERS 64
+#define CUSED_MAX_FUSE_RUNS (CUSED_MAX_WORKERS - 16)
+
 struct pending_obj {
 	struct pending_obj *next;
 	uint64_t token;
@@ -36,6 +47,7 @@ struct cused_ctx {
 	unsigned nr_vms, nr_vcpus;
 	struct vcpu *vcpus;                   /* every live vCPU, for ctx_shutdown */
 	atomic_bool stopping;                 /* shutting down: every wait gives up */
+	atomic_uint fuse_runs;                /* KVM_RUNs in FUSE workers now */
 };
 
 int ctx_init(struct cused_ctx *ctx, const struct tramp_ops *ops);

@@ -320,8 +320,6 @@ static long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 	const struct tramp_ops *ops = v->vm->ctx->ops;
 
 	switch (rq->cmd) {
-	case KVM_RUN:
-		return vcpu_run(v, rq);
 	case KVM_GET_REGS:
 		return get_regs(v, rq);
 	case KVM_SET_REGS:
@@ -378,6 +376,27 @@ static long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 	}
 }
 
+/* KVM_RUN through FUSE: within the workers' reserve (CUSED_MAX_FUSE_RUNS) */
+static long fuse_run(struct vcpu *v, struct ioctl_req *rq)
+{
+	struct cused_ctx *ctx = v->vm->ctx;
+	long r;
+
+	if (atomic_fetch_add(&ctx->fuse_runs, 1) >= CUSED_MAX_FUSE_RUNS) {
+		atomic_fetch_sub(&ctx->fuse_runs, 1);
+		return refuse(-EAGAIN, "vcpu %u: KVM_RUN through FUSE: %d already in progress "
+			      "(the shim's KVM_RUN does not use FUSE)", v->id, CUSED_MAX_FUSE_RUNS);
+	}
+	/* as KVM, a second KVM_RUN waits for the first: it does not kick it */
+	r = vcpu_lock_run(v, rq);
+	if (!r) {
+		r = vcpu_run(v, rq);
+		vcpu_unlock(v);
+	}
+	atomic_fetch_sub(&ctx->fuse_runs, 1);
+	return r;
+}
+
 long vcpu_ioctl(struct vcpu *v, struct ioctl_req *rq)
 {
 	long r;
@@ -393,8 +412,10 @@ long vcpu_ioctl(struct vcpu *v, struct ioctl_req *rq)
 	}
 	if (rq->cmd == KVM_CHECK_EXTENSION)
 		return refuse(-EINVAL, "KVM_CHECK_EXTENSION is not a vCPU ioctl");
-	/* a vCPU in the guest is kicked out for an ioctl, never for a KVM_RUN */
-	r = rq->cmd == KVM_RUN ? vcpu_lock_run(v, rq) : vcpu_lock(v, rq);
+	if (rq->cmd == KVM_RUN)
+		return fuse_run(v, rq);
+	/* a vCPU in the guest is kicked out for this ioctl (vcpu_lock.c) */
+	r = vcpu_lock(v, rq);
 	if (r)
 		return r;
 	r = vcpu_ioctl_locked(v, rq);

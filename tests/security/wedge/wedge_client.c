@@ -13,11 +13,11 @@
  *       must finish within 10 s.  sighandler N US: N signals US microseconds
  *       apart, without waiting for the handlers, to a thread busy in ioctls
  *       on other fds (they land anywhere in the shim's wrappers).
- *   wedge_client [...] wedge N
- *       hold guest in KVM_RUN; one thread in a raw-syscall KVM_RUN on the same
- *       vCPU (a FUSE request that waits for the vCPU), N threads calling
- *       KVM_GET_REGS in a loop.  Prints "wedge: ready pid P" and runs until
- *       killed.
+ *   wedge_client [...] wedge N [RAW]
+ *       hold guest in KVM_RUN; RAW (default 1) threads in a raw-syscall
+ *       KVM_RUN on the same vCPU (FUSE requests that wait for the vCPU), N
+ *       threads calling KVM_GET_REGS in a loop.  Prints "wedge: ready pid P"
+ *       and runs until killed.
  *   wedge_client [...] run2 ITERS
  *       spin guest; two threads call KVM_RUN on one vCPU ITERS times each.
  *   wedge_client [...] churn THREADS ROUNDS
@@ -349,13 +349,14 @@ static void *regs_loop_main(void *arg)
 	return NULL;
 }
 
-static int cmd_wedge(int n)
+static int cmd_wedge(int n, int raw)
 {
 	pthread_t t;
 
 	hold_start();
-	if (pthread_create(&t, NULL, raw_run_main, NULL))
-		die("pthread_create");
+	for (int i = 0; i < raw; i++)
+		if (pthread_create(&t, NULL, raw_run_main, NULL))
+			die("pthread_create");
 	for (int i = 0; i < n; i++)
 		if (pthread_create(&t, NULL, regs_loop_main, NULL))
 			die("pthread_create");
@@ -477,7 +478,7 @@ int main(int argc, char **argv)
 	if (i < argc && !strcmp(argv[i], "sighandler"))
 		return cmd_sighandler(ARG(1, 20), ARG(2, 0));
 	if (i < argc && !strcmp(argv[i], "wedge"))
-		return cmd_wedge(ARG(1, 4));
+		return cmd_wedge(ARG(1, 4), ARG(2, 1));
 	if (i < argc && !strcmp(argv[i], "run2"))
 		return cmd_run2(ARG(1, 2000));
 	if (i < argc && !strcmp(argv[i], "churn"))
