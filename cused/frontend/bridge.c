@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include "cused/frontend/bridge.h"
 #include "cused/util/log.h"
 
@@ -83,6 +87,20 @@ void bridge_release(fuse_req_t req, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
+struct interrupt_ctx {
+	struct cused_handle *h;
+	struct ioctl_req *rq;
+};
+
+/* FUSE INTERRUPT: the caller took a signal (or was killed) while we serve it */
+static void ioctl_interrupted(fuse_req_t req, void *data)
+{
+	struct interrupt_ctx *ic = data;
+
+	(void)req;
+	handle_interrupt(ic->h, ic->rq);
+}
+
 void bridge_ioctl(fuse_req_t req, unsigned int cmd, void *arg, struct fuse_file_info *fi,
 		  unsigned flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
@@ -95,6 +113,8 @@ void bridge_ioctl(fuse_req_t req, unsigned int cmd, void *arg, struct fuse_file_
 		.cmd = cmd, .arg = (uintptr_t)arg, .pid = pid, .mem = &mem,
 		.uid = fuse_req_ctx(req)->uid,
 	};
+	struct interrupt_ctx ic = { h, &rq };
+	bool can_block;
 	void *out = NULL;
 	long r;
 
@@ -122,9 +142,20 @@ void bridge_ioctl(fuse_req_t req, unsigned int cmd, void *arg, struct fuse_file_
 		rq.out = out;
 		rq.out_len = size < out_bufsz ? size : out_bufsz;
 	}
+	/*
+	 * vCPU ioctls may wait (for the vCPU, or in the guest for a FUSE
+	 * KVM_RUN); a killed caller sits in D state until we answer, so its
+	 * signal must end the wait.  libfuse calls the function at once if the
+	 * INTERRUPT came first, and not after it is unregistered.
+	 */
+	can_block = h && atomic_load(&h->kind) == H_VCPU;
+	if (can_block)
+		fuse_req_interrupt_func(req, ioctl_interrupted, &ic);
 	log_set_client(rq.uid + 1);
 	r = handle_ioctl(h, &rq);
 	log_set_client(0);
+	if (can_block)
+		fuse_req_interrupt_func(req, NULL, NULL);
 	if (r < 0)
 		fuse_reply_err(req, (int)-r);
 	else
@@ -132,15 +163,87 @@ void bridge_ioctl(fuse_req_t req, unsigned int cmd, void *arg, struct fuse_file_
 	free(out);
 }
 
-int bridge_loop(struct fuse_session *se)
+/*
+ * Shutdown.  libfuse's signal handler only marks the session exited; its
+ * loop then joins every worker, so a worker waiting for a vCPU or running a
+ * guest would keep the daemon up for ever.  Our handler also wakes a thread
+ * that runs ctx_shutdown (not async-signal-safe, hence the thread).  A
+ * signal handler has no argument: this is the one place state is static.
+ */
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
+#define NSTOP (sizeof(stop_signals) / sizeof(stop_signals[0]))
+static struct {
+	struct fuse_session *se;
+	int efd;
+} stop;
+
+static void on_stop_signal(int sig)
 {
-	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	uint64_t one = 1;
+	int e = errno;
+	ssize_t n;
+
+	(void)sig;
+	fuse_session_exit(stop.se);
+	/* can only fail with a saturated counter: the thread is awake already */
+	n = write(stop.efd, &one, sizeof(one));
+	(void)n;
+	errno = e;
+}
+
+static void *stopper_main(void *arg)
+{
+	uint64_t n;
+	sigset_t set;
+
+	/* the signals belong to the loop's threads, whose reads they interrupt */
+	sigemptyset(&set);
+	for (size_t i = 0; i < NSTOP; i++)
+		sigaddset(&set, stop_signals[i]);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	while (read(stop.efd, &n, sizeof(n)) < 0 && errno == EINTR)
+		;
+	ctx_shutdown(arg);
+	return NULL;
+}
+
+int bridge_loop(struct cused_ctx *ctx, struct fuse_session *se)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal }, old[NSTOP];
+	struct fuse_loop_config *cfg;
+	pthread_t stopper;
+	uint64_t one = 1;
 	int r;
 
+	stop.se = se;
+	stop.efd = eventfd(0, EFD_CLOEXEC);
+	if (stop.efd < 0)
+		return refuse(-errno, "eventfd: %s", strerror(errno));
+	r = -pthread_create(&stopper, NULL, stopper_main, ctx);
+	if (r) {
+		close(stop.efd);
+		return refuse(r, "cannot start the shutdown thread");
+	}
+	/* no SA_RESTART: a worker's read of /dev/fuse must end to see the exit */
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < NSTOP; i++)
+		sigaction(stop_signals[i], &sa, &old[i]);
+
+	cfg = fuse_loop_cfg_create();
 	/* handlers block (KVM_RUN without the doorbell, vCPU release joins a thread) */
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
-	fuse_loop_cfg_set_max_threads(cfg, 64);
-	r = fuse_session_loop_mt(se, cfg) ? -EIO : 0;
+	fuse_loop_cfg_set_max_threads(cfg, CUSED_MAX_WORKERS);
+	/* > 0 is the number of the signal that ended it: a clean stop */
+	r = fuse_session_loop_mt(se, cfg) < 0 ? -EIO : 0;
 	fuse_loop_cfg_destroy(cfg);
+
+	/* whatever ended the loop, stop the vCPUs before the backend goes */
+	if (write(stop.efd, &one, sizeof(one)) < 0)
+		log_warn("cannot wake the shutdown thread: %s", strerror(errno));
+	pthread_join(stopper, NULL);
+	/* libfuse removes only its own handlers */
+	for (size_t i = 0; i < NSTOP; i++)
+		sigaction(stop_signals[i], &old[i], NULL);
+	close(stop.efd);
 	return r;
 }

@@ -15,7 +15,11 @@ void bridge_open(struct cused_ctx *ctx, fuse_req_t req, struct fuse_file_info *f
 void bridge_release(fuse_req_t req, struct fuse_file_info *fi);
 void bridge_ioctl(fuse_req_t req, unsigned int cmd, void *arg, struct fuse_file_info *fi,
 		  unsigned flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz);
-/* the multi-threaded request loop both frontends run; 0 or -EIO */
-int bridge_loop(struct fuse_session *se);
+/*
+ * The multi-threaded request loop both frontends run, until SIGTERM / SIGINT
+ * / SIGHUP (then 0, after ctx_shutdown has ended every wait) or a session
+ * error (-EIO).
+ */
+int bridge_loop(struct cused_ctx *ctx, struct fuse_session *se);
 
 #endif

@@ -68,7 +68,7 @@ int cuse_dev_serve(struct cused_ctx *ctx, const char *devname, const char *bind_
 		return -EIO;
 	}
 	log_info("serving %s through CUSE (backend %s)", path, ctx->ops->name);
-	r = bridge_loop(se);
+	r = bridge_loop(ctx, se);
 	if (bind_path)
 		unbind_device(bind_path);
 	cuse_lowlevel_teardown(se);

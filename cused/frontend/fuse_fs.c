@@ -199,7 +199,7 @@ int fuse_fs_serve(struct cused_ctx *ctx, const char *mountpoint, const char *bin
 	log_info("serving %s (backend %s)%s%s", dev, ctx->ops->name,
 		 bind_path ? ", bound over " : "", bind_path ? bind_path : "");
 
-	r = bridge_loop(se);
+	r = bridge_loop(ctx, se);
 
 	if (bind_path)
 		unbind_device(bind_path);

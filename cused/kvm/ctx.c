@@ -179,3 +179,34 @@ void ctx_uncharge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages)
 	uid_uncharge_log(&ctx->uids, uid, pages);
 	pthread_mutex_unlock(&ctx->lock);
 }
+
+void ctx_add_vcpu(struct cused_ctx *ctx, struct vcpu *v)
+{
+	pthread_mutex_lock(&ctx->lock);
+	v->ctx_next = ctx->vcpus;
+	if (ctx->vcpus)
+		ctx->vcpus->ctx_pprev = &v->ctx_next;
+	v->ctx_pprev = &ctx->vcpus;
+	ctx->vcpus = v;
+	/* one created after ctx_shutdown walked the list sees ctx->stopping itself */
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+void ctx_del_vcpu(struct cused_ctx *ctx, struct vcpu *v)
+{
+	pthread_mutex_lock(&ctx->lock);
+	*v->ctx_pprev = v->ctx_next;
+	if (v->ctx_next)
+		v->ctx_next->ctx_pprev = v->ctx_pprev;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+void ctx_shutdown(struct cused_ctx *ctx)
+{
+	atomic_store(&ctx->stopping, true);
+	/* under the lock: a vCPU on the list is not freed while we kick it */
+	pthread_mutex_lock(&ctx->lock);
+	for (struct vcpu *v = ctx->vcpus; v; v = v->ctx_next)
+		vcpu_abort(v);
+	pthread_mutex_unlock(&ctx->lock);
+}

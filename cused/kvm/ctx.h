@@ -8,13 +8,26 @@
 #define CUSED_KVM_CTX_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include "cused/tramp/backend.h"
 #include "cused/kvm/limits.h"
 
 struct cused_handle;
+struct vcpu;
 
 enum obj_kind { OBJ_VM = 1, OBJ_VCPU = 2 };   /* == CUSED_BIND_* */
+
+/*
+ * FUSE worker threads, and how many of them KVM_RUNs through FUSE (which
+ * last as long as the guest runs, or wait for another KVM_RUN) may hold.
+ * The rest always serve short requests, among them the INTERRUPT that
+ * frees a killed client: without the reserve, enough blocked KVM_RUNs
+ * would wedge the daemon for everyone.  The shim's KVM_RUN never uses
+ * FUSE (doorbell), so only clients that bypass it meet the cap.
+ */
+#define CUSED_MAX_WORKERS 64
+#define CUSED_MAX_FUSE_RUNS (CUSED_MAX_WORKERS - 16)
 
 struct pending_obj {
 	struct pending_obj *next;
@@ -34,10 +47,13 @@ struct cused_ctx {
 	struct cused_limits limits;           /* set once before serving */
 	gid_t dev_gid;                        /* may open the device; -1: root only */
 
-	pthread_mutex_t lock;                 /* pending list and counters */
+	pthread_mutex_t lock;                 /* pending list, vCPU list and counters */
 	struct pending_obj *pending;
 	unsigned nr_vms, nr_vcpus;
 	struct uid_table uids;                /* per-uid counts against limits */
+	struct vcpu *vcpus;                   /* every live vCPU, for ctx_shutdown */
+	atomic_bool stopping;                 /* shutting down: every wait gives up */
+	atomic_uint fuse_runs;                /* KVM_RUNs in FUSE workers now */
 };
 
 int ctx_init(struct cused_ctx *ctx, const struct tramp_ops *ops);
@@ -64,6 +80,14 @@ void ctx_uncharge(struct cused_ctx *ctx, uid_t uid, unsigned dvms, unsigned dvcp
 /* the same for pages of dirty-logging slots (limits.h); 0 or -ENOMEM */
 int ctx_charge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages);
 void ctx_uncharge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages);
+/* a vCPU joins / leaves the list ctx_shutdown walks */
+void ctx_add_vcpu(struct cused_ctx *ctx, struct vcpu *v);
+void ctx_del_vcpu(struct cused_ctx *ctx, struct vcpu *v);
+/*
+ * SIGTERM: from now on every wait in the daemon gives up and every guest
+ * leaves, so the FUSE loop can join its workers.  Any thread, idempotent.
+ */
+void ctx_shutdown(struct cused_ctx *ctx);
 void ctx_status(struct cused_ctx *ctx, unsigned *vms, unsigned *vcpus);
 
 #endif

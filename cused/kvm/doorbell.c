@@ -17,13 +17,19 @@
 #include "cused/spin.h"
 #include "cused/util/log.h"
 
-static long futex(uint32_t *uaddr, int op, uint32_t val)
+static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
 {
 	/* shared (not PRIVATE) futexes: the word lives in another process's mapping too */
-	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
 }
 
-/* wait until req_seq differs from seen, or the vCPU is dying */
+/* the runner stops waiting for requests: its vCPU is dying or the daemon stopping */
+static bool runner_done(struct vcpu *v)
+{
+	return atomic_load(&v->dying) || atomic_load(&v->vm->ctx->stopping);
+}
+
+/* wait until req_seq differs from seen, or runner_done() */
 static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 {
 	struct cused_doorbell *db = v->db;
@@ -33,7 +39,7 @@ static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 
 	for (;;) {
 		seq = __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
-		if (seq != seen || atomic_load(&v->dying)) {
+		if (seq != seen || runner_done(v)) {
 			if (budget)
 				cused_spin_learn(&v->spin, cused_now_ns() - start, true);
 			return seq;
@@ -47,13 +53,20 @@ static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 		break;
 	}
 	for (;;) {
+		/*
+		 * No timeout here (a timer per exit costs): a wake for dying /
+		 * stopping, which are not the futex word, can be lost, so
+		 * vcpu_runner_stop wakes again until the join succeeds.  A runner
+		 * left asleep at shutdown runs nothing and answers its next
+		 * request with -EIO.
+		 */
 		__atomic_store_n(&db->daemon_waiting, 1, __ATOMIC_SEQ_CST);
 		seq = __atomic_load_n(&db->req_seq, __ATOMIC_SEQ_CST);
-		if (seq == seen && !atomic_load(&v->dying))
-			futex(&db->req_seq, FUTEX_WAIT, seen);
+		if (seq == seen && !runner_done(v))
+			futex(&db->req_seq, FUTEX_WAIT, seen, NULL);
 		__atomic_store_n(&db->daemon_waiting, 0, __ATOMIC_RELAXED);
 		seq = __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
-		if (seq != seen || atomic_load(&v->dying))
+		if (seq != seen || runner_done(v))
 			return seq;
 	}
 }
@@ -78,16 +91,19 @@ static void *runner_main(void *arg)
 		uint32_t seq = wait_request(v, seen);
 		int r;
 
-		if (atomic_load(&v->dying))
+		if (runner_done(v) && seq == seen)
 			break;
 		seen = seq;
-		pthread_mutex_lock(&v->lock);
-		r = vcpu_run(v);
-		pthread_mutex_unlock(&v->lock);
+		/* a request that came with the end is answered, not left waiting */
+		r = runner_done(v) ? -EIO : vcpu_lock_run(v, NULL);
+		if (!r) {
+			r = vcpu_run(v, NULL);
+			vcpu_unlock(v);
+		}
 		db->result = r;
 		__atomic_store_n(&db->done_seq, seq, __ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&db->client_waiting, __ATOMIC_SEQ_CST))
-			futex(&db->done_seq, FUTEX_WAKE, INT_MAX);
+			futex(&db->done_seq, FUTEX_WAKE, INT_MAX, NULL);
 	}
 	return NULL;
 }
@@ -116,8 +132,25 @@ void vcpu_runner_stop(struct vcpu *v)
 	atomic_store(&v->dying, true);
 	/* out of the guest, out of the futex, then join */
 	v->vm->ctx->ops->kick(v->tv);
-	futex(&v->db->req_seq, FUTEX_WAKE, INT_MAX);
-	pthread_join(v->runner, NULL);
+	for (;;) {
+		struct timespec ts;
+
+		vcpu_runner_wake(v);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (pthread_timedjoin_np(v->runner, NULL, &ts) != ETIMEDOUT)
+			break;
+	}
 	v->runner_started = false;
 	__atomic_store_n(&v->db->magic, 0, __ATOMIC_RELEASE);
+}
+
+void vcpu_runner_wake(struct vcpu *v)
+{
+	if (v->db)
+		futex(&v->db->req_seq, FUTEX_WAKE, INT_MAX, NULL);
 }

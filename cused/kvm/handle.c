@@ -153,3 +153,12 @@ long handle_ioctl(struct cused_handle *h, struct ioctl_req *rq)
 	}
 	return -EBADF;
 }
+
+void handle_interrupt(struct cused_handle *h, struct ioctl_req *rq)
+{
+	/* only vCPU ioctls wait; the others just see the flag */
+	if (atomic_load(&h->kind) == H_VCPU)
+		vcpu_interrupt(h->vcpu, rq);
+	else
+		atomic_store(&rq->interrupted, true);
+}

@@ -29,6 +29,8 @@ struct cused_handle *handle_open(struct cused_ctx *ctx);
 void handle_release(struct cused_handle *h);
 /* >= 0 result for the client, or -errno */
 long handle_ioctl(struct cused_handle *h, struct ioctl_req *rq);
+/* rq (in handle_ioctl on h) was interrupted by a signal to its caller: end its waits */
+void handle_interrupt(struct cused_handle *h, struct ioctl_req *rq);
 
 /* VM-handle half of CUSED_IOC_CREATE (creates and parks a vCPU) */
 long handle_create_vcpu(struct cused_handle *h, struct ioctl_req *rq);

@@ -9,6 +9,8 @@
 #ifndef CUSED_KVM_IOCTL_H
 #define CUSED_KVM_IOCTL_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -30,6 +32,7 @@ struct ioctl_req {
 	pid_t pid;           /* caller's thread id, as seen by the daemon */
 	uid_t uid;           /* caller's uid: owner of what it creates (limits.h) */
 	const struct client_mem *mem;
+	atomic_bool interrupted; /* the caller took a signal (FUSE INTERRUPT): stop waiting */
 };
 
 static inline int client_read(const struct ioctl_req *rq, uint64_t uaddr, void *buf, size_t len)

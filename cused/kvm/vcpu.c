@@ -37,11 +37,12 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 		return -ENOMEM;
 	}
 	v->id = id;
-	pthread_mutex_init(&v->lock, NULL);
+	vcpu_mutex_init(&v->lock);
 	r = ctx->ops->vcpu_create(vm->tvm, id, &v->tv);
 	if (r) {
 		ctx_uncharge(ctx, vm->uid, 0, 1);
 		vm_release_vcpu_id(vm, id);
+		vcpu_mutex_destroy(&v->lock);
 		free(v);
 		return refuse(r, "KVM_CREATE_VCPU: backend %s failed: %d", ctx->ops->name, r);
 	}
@@ -49,6 +50,7 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 	v->msrs.platform_info_readable = &vm->misc.platform_info_readable;
 	vm_get(vm);
 	v->vm = vm;
+	ctx_add_vcpu(ctx, v);
 	*out = v;
 	return 0;
 }
@@ -58,6 +60,7 @@ void vcpu_put(struct vcpu *v)
 	struct vm *vm = v->vm;
 
 	/* only one reference exists (the handle, or the parked token) */
+	ctx_del_vcpu(vm->ctx, v);
 	vcpu_runner_stop(v);
 	vm->ctx->ops->vcpu_destroy(v->tv);
 	if (v->shared)
@@ -65,7 +68,7 @@ void vcpu_put(struct vcpu *v)
 	free(v->cpuid);
 	vm_release_vcpu_id(vm, v->id);
 	ctx_uncharge(vm->ctx, vm->uid, 0, 1);
-	pthread_mutex_destroy(&v->lock);
+	vcpu_mutex_destroy(&v->lock);
 	free(v);
 	vm_put(vm);
 }
@@ -328,8 +331,6 @@ long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 	const struct tramp_ops *ops = v->vm->ctx->ops;
 
 	switch (rq->cmd) {
-	case KVM_RUN:
-		return vcpu_run(v);
 	case KVM_GET_REGS:
 		return get_regs(v, rq);
 	case KVM_SET_REGS:
@@ -403,6 +404,27 @@ long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 	}
 }
 
+/* KVM_RUN through FUSE: within the workers' reserve (CUSED_MAX_FUSE_RUNS) */
+static long fuse_run(struct vcpu *v, struct ioctl_req *rq)
+{
+	struct cused_ctx *ctx = v->vm->ctx;
+	long r;
+
+	if (atomic_fetch_add(&ctx->fuse_runs, 1) >= CUSED_MAX_FUSE_RUNS) {
+		atomic_fetch_sub(&ctx->fuse_runs, 1);
+		return refuse(-EAGAIN, "vcpu %u: KVM_RUN through FUSE: %d already in progress "
+			      "(the shim's KVM_RUN does not use FUSE)", v->id, CUSED_MAX_FUSE_RUNS);
+	}
+	/* as KVM, a second KVM_RUN waits for the first: it does not kick it */
+	r = vcpu_lock_run(v, rq);
+	if (!r) {
+		r = vcpu_run(v, rq);
+		vcpu_unlock(v);
+	}
+	atomic_fetch_sub(&ctx->fuse_runs, 1);
+	return r;
+}
+
 long vcpu_ioctl(struct vcpu *v, struct ioctl_req *rq)
 {
 	long r;
@@ -418,8 +440,13 @@ long vcpu_ioctl(struct vcpu *v, struct ioctl_req *rq)
 	}
 	if (rq->cmd == KVM_CHECK_EXTENSION)
 		return refuse(-EINVAL, "KVM_CHECK_EXTENSION is not a vCPU ioctl");
-	pthread_mutex_lock(&v->lock);
+	if (rq->cmd == KVM_RUN)
+		return fuse_run(v, rq);
+	/* a vCPU in the guest is kicked out for this ioctl (vcpu_lock.c) */
+	r = vcpu_lock(v, rq);
+	if (r)
+		return r;
 	r = vcpu_ioctl_locked(v, rq);
-	pthread_mutex_unlock(&v->lock);
+	vcpu_unlock(v);
 	return r;
 }

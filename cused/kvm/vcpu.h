@@ -17,11 +17,28 @@
 #include "cused/x86/msr.h"
 #include "cused/x86/decode.h"
 
+/*
+ * KVM's vcpu->mutex: one ioctl or one KVM_RUN at a time.  Unlike a plain
+ * mutex no wait on it depends on the guest: an ioctl that finds KVM_RUN
+ * holding it kicks the runner out of the guest, the runner steps aside
+ * (vcpu_yield) and re-enters the guest without returning to its client.
+ * Every wait also ends on the waiter's FUSE interrupt and on shutdown.
+ */
+struct vcpu_mutex {
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	bool held;
+	bool running;              /* the holder is KVM_RUN: a kick frees the lock */
+	bool yielded;              /* that KVM_RUN stepped aside; it gets the lock back first */
+	unsigned waiters;          /* ioctls waiting; KVM_RUN steps aside for them */
+	struct ioctl_req *run_rq;  /* the FUSE KVM_RUN holding it; NULL for the doorbell's */
+};
+
 struct vcpu {
 	struct vm *vm;             /* holds a reference */
 	uint32_t id;
-	/* KVM's vcpu->mutex: one ioctl or one KVM_RUN at a time */
-	pthread_mutex_t lock;
+	struct vcpu_mutex lock;
+	struct vcpu *ctx_next, **ctx_pprev;  /* ctx->vcpus, for shutdown */
 	struct tramp_vcpu *tv;
 
 	void *shared;              /* kvm_run + PIO page + doorbell, CUSED_VCPU_MMAP_SIZE */
@@ -71,13 +88,29 @@ void vcpu_sync_regs_out(struct vcpu *v);
 bool vcpu_msr_to_user(struct vcpu *v, struct tramp_exit *ex, int r);
 void vcpu_msr_from_user(struct vcpu *v, struct tramp_exit *ex);
 
-/* KVM_RUN semantics; caller holds v->lock */
-int vcpu_run(struct vcpu *v);
+/* KVM_RUN semantics; caller holds v->lock (vcpu_lock_run); rq is NULL for the doorbell */
+int vcpu_run(struct vcpu *v, struct ioctl_req *rq);
 void vcpu_kick(struct vcpu *v);
+
+/* vcpu_lock.c: struct vcpu_mutex.  Waits return -EINTR when rq was
+ * interrupted (or, rq NULL, the vCPU is dying) and -EIO on shutdown. */
+int vcpu_lock(struct vcpu *v, struct ioctl_req *rq);       /* any ioctl but KVM_RUN */
+int vcpu_lock_run(struct vcpu *v, struct ioctl_req *rq);   /* KVM_RUN: never kicks */
+void vcpu_unlock(struct vcpu *v);
+/* KVM_RUN out of the guest after a kick: let waiting ioctls through, then go on */
+void vcpu_yield(struct vcpu *v);
+/* rq's caller took a signal: end its wait for the lock or its FUSE KVM_RUN */
+void vcpu_interrupt(struct vcpu *v, struct ioctl_req *rq);
+/* ctx->stopping is set: end every wait on v and take its guest out */
+void vcpu_abort(struct vcpu *v);
+void vcpu_mutex_init(struct vcpu_mutex *l);
+void vcpu_mutex_destroy(struct vcpu_mutex *l);
 
 /* doorbell thread (doorbell.c) */
 int vcpu_runner_start(struct vcpu *v);
 void vcpu_runner_stop(struct vcpu *v);
+/* get the runner out of its wait for a request (dying / stopping changed) */
+void vcpu_runner_wake(struct vcpu *v);
 
 /* field access used by the ioctl handlers and the MSR table */
 int vcpu_read_field(struct vcpu *v, uint32_t id, uint64_t *val);

@@ -151,12 +151,14 @@ static bool exit_to_user(struct vcpu *v, struct tramp_exit *ex)
 	return false;
 }
 
-static bool take_kick(struct vcpu *v)
+/* the client's signal (shim kick or FUSE interrupt), or the vCPU is going away */
+static bool take_kick(struct vcpu *v, struct ioctl_req *rq)
 {
-	return atomic_exchange(&v->kicked, false) || atomic_load(&v->dying);
+	return atomic_exchange(&v->kicked, false) || atomic_load(&v->dying) ||
+	       (rq && atomic_load(&rq->interrupted));
 }
 
-static int run_loop(struct vcpu *v)
+static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 {
 	const struct tramp_ops *ops = v->vm->ctx->ops;
 	struct kvm_run *run = v->run;
@@ -177,10 +179,13 @@ static int run_loop(struct vcpu *v)
 		if (run->immediate_exit)
 			return -EINTR;
 		/* ... and reports a signal (our kick) as KVM_EXIT_INTR */
-		if (take_kick(v)) {
+		if (take_kick(v, rq)) {
 			run->exit_reason = KVM_EXIT_INTR;
 			return -EINTR;
 		}
+		/* the device is going away: no more guest time */
+		if (atomic_load(&v->vm->ctx->stopping))
+			return -EIO;
 		memset(ex, 0, sizeof(*ex));
 		r = ops->run(v->tv, ex);
 		if (r)
@@ -189,10 +194,14 @@ static int run_loop(struct vcpu *v)
 		run->ready_for_interrupt_injection = ex->irq_ready;
 		run->cr8 = ex->cr8;
 		run->apic_base = ex->apic_base;
+		/*
+		 * A kick for the client ends the run at the top of the loop; one
+		 * from an ioctl waiting for the vCPU (vcpu_lock.c) only lets that
+		 * ioctl in: the guest goes on and KVM_RUN does not return.
+		 */
 		if (ex->reason == TX_KICKED) {
-			atomic_store(&v->kicked, false);
-			run->exit_reason = KVM_EXIT_INTR;
-			return -EINTR;
+			vcpu_yield(v);
+			continue;
 		}
 		/* KVM fails the run when the guest touches a slot with no memory */
 		if ((ex->reason == TX_MMIO && vm_gpa_unbacked(v->vm, ex->mmio.gpa)) ||
@@ -205,7 +214,7 @@ static int run_loop(struct vcpu *v)
 	}
 }
 
-int vcpu_run(struct vcpu *v)
+int vcpu_run(struct vcpu *v, struct ioctl_req *rq)
 {
 	int r = vcpu_sync_regs_in(v);
 
@@ -214,7 +223,7 @@ int vcpu_run(struct vcpu *v)
 		v->misc.triple_fault = false;
 		v->run->exit_reason = KVM_EXIT_SHUTDOWN;
 	} else if (!r) {
-		r = run_loop(v);
+		r = run_loop(v, rq);
 	}
 	vcpu_sync_regs_out(v);
 	return r;

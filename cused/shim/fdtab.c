@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The table of cused fds.  A process has a handful (one system fd, a VM, its
- * vCPUs), so a small array under one lock is enough.  Entries are refcounted
+ * The table of cused fds, indexed by fd number.  Entries are refcounted
  * because a vCPU fd may be closed by one thread while another sleeps in
  * KVM_RUN on its doorbell: the mapping must outlive that call.
+ *
+ * Lookups take no lock: a client's signal handler may make KVM ioctls
+ * (kvmtool's `lkvm debug` calls KVM_GET_REGS from one) and can interrupt its
+ * own thread anywhere in a wrapper, so a lock here could be taken twice by
+ * one thread.  A struct cfd is never given back to malloc, only recycled
+ * through a free list, so a lookup racing with a close reads a live object
+ * whose refcount tells it to look again.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -14,117 +21,146 @@
 #include <sys/sysmacros.h>
 #include "cused/shim/shim.h"
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cfd **tab;
-static size_t ntab, captab;
-static size_t nlive;       /* read without the lock for the common "no cused fds" case */
+/* two levels of 1024: every fd below Linux's default nr_open (1M) */
+#define CHUNK_BITS 10
+#define CHUNK_SIZE (1u << CHUNK_BITS)
+#define NCHUNKS 1024u
 
-static void cfd_free(struct cfd *c)
+typedef _Atomic(struct cfd *) cfd_slot;
+static _Atomic(cfd_slot *) chunks[NCHUNKS];
+static atomic_size_t nlive;         /* the common "no cused fds" case looks only here */
+static _Atomic(struct cfd *) free_list;
+/* only cfd_add pops the free list: one popper, so the pop has no ABA problem */
+static pthread_mutex_t add_lock = PTHREAD_MUTEX_INITIALIZER;
+
+bool cfd_any(void)
 {
+	return atomic_load_explicit(&nlive, memory_order_relaxed) != 0;
+}
+
+/* the slot for fd, or NULL if fd is out of range (or its chunk missing and !create) */
+static cfd_slot *slot(int fd, bool create)
+{
+	unsigned i = (unsigned)fd >> CHUNK_BITS;
+	cfd_slot *chunk, *fresh, *none = NULL;
+
+	if (fd < 0 || i >= NCHUNKS)
+		return NULL;
+	chunk = atomic_load(&chunks[i]);
+	if (!chunk && create) {
+		fresh = calloc(CHUNK_SIZE, sizeof(*fresh));
+		if (!fresh)
+			return NULL;
+		if (atomic_compare_exchange_strong(&chunks[i], &none, fresh))
+			chunk = fresh;
+		else {
+			free(fresh);
+			chunk = none;
+		}
+	}
+	return chunk ? &chunk[fd & (CHUNK_SIZE - 1)] : NULL;
+}
+
+/* the last reference: unmap the doorbell, close the memfd, recycle */
+static void cfd_release(struct cfd *c)
+{
+	struct cfd *head;
+
 	if (c->shared)
 		munmap(c->shared, CUSED_VCPU_MMAP_SIZE);
 	if (c->memfd >= 0)
 		sys_close(c->memfd);
-	free(c);
+	pthread_mutex_destroy(&c->run_lock);
+	head = atomic_load(&free_list);
+	do
+		c->free_next = head;
+	while (!atomic_compare_exchange_weak(&free_list, &head, c));
 }
 
-/* with the lock held; the last reference unmaps the doorbell and closes the memfd */
-static void unref(struct cfd *c)
+void cfd_put(struct cfd *c)
 {
-	if (--c->refs == 0)
-		cfd_free(c);
+	if (atomic_fetch_sub(&c->refs, 1) == 1)
+		cfd_release(c);
 }
 
-bool cfd_any(void)
+static struct cfd *cfd_alloc(void)
 {
-	return __atomic_load_n(&nlive, __ATOMIC_RELAXED) != 0;
-}
+	struct cfd *c;
 
-static ssize_t find(int fd)
-{
-	for (size_t i = 0; i < ntab; i++)
-		if (tab[i]->fd == fd)
-			return i;
-	return -1;
-}
-
-static void remove_at(size_t i)
-{
-	struct cfd *c = tab[i];
-
-	tab[i] = tab[--ntab];
-	__atomic_store_n(&nlive, ntab, __ATOMIC_RELAXED);
-	unref(c);
+	pthread_mutex_lock(&add_lock);
+	c = atomic_load(&free_list);
+	while (c && !atomic_compare_exchange_weak(&free_list, &c, c->free_next))
+		;
+	pthread_mutex_unlock(&add_lock);
+	return c ? c : calloc(1, sizeof(*c));
 }
 
 int cfd_add(int fd, int kind, int memfd, void *shared)
 {
-	struct cfd *c = calloc(1, sizeof(*c));
-	ssize_t i;
+	cfd_slot *s = slot(fd, true);
+	struct cfd *c, *old;
 
+	if (!s)
+		return fd < 0 || fd >= (int)(NCHUNKS * CHUNK_SIZE) ? -EMFILE : -ENOMEM;
+	c = cfd_alloc();
 	if (!c)
 		return -ENOMEM;
-	*c = (struct cfd){ .fd = fd, .kind = kind, .refs = 1, .memfd = memfd, .shared = shared };
+	c->fd = fd;
+	c->kind = kind;
+	c->memfd = memfd;
+	c->shared = shared;
+	c->free_next = NULL;
 	cused_spin_init(&c->spin);
-	pthread_mutex_lock(&lock);
+	pthread_mutex_init(&c->run_lock, NULL);
+	/* complete before anyone can take a reference (a stale lookup may try) */
+	atomic_store(&c->refs, 1);
 	/* a stale entry means the fd was closed behind our back (dup2, raw syscall) */
-	i = find(fd);
-	if (i >= 0)
-		remove_at(i);
-	if (ntab == captab) {
-		size_t ncap = captab ? 2 * captab : 16;
-		struct cfd **n = realloc(tab, ncap * sizeof(*n));
-
-		if (!n) {
-			pthread_mutex_unlock(&lock);
-			free(c);
-			return -ENOMEM;
-		}
-		tab = n;
-		captab = ncap;
-	}
-	tab[ntab++] = c;
-	__atomic_store_n(&nlive, ntab, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&lock);
+	old = atomic_exchange(s, c);
+	if (old)
+		cfd_put(old);
+	else
+		atomic_fetch_add(&nlive, 1);
 	return 0;
 }
 
 struct cfd *cfd_get(int fd)
 {
-	struct cfd *c = NULL;
-	ssize_t i;
+	cfd_slot *s;
+	struct cfd *c;
+	int n;
 
-	if (!cfd_any())
+	if (!cfd_any() || !(s = slot(fd, false)))
 		return NULL;
-	pthread_mutex_lock(&lock);
-	i = find(fd);
-	if (i >= 0) {
-		c = tab[i];
-		c->refs++;
+	for (;;) {
+		c = atomic_load(s);
+		if (!c)
+			return NULL;
+		/* a reference only on a live object: 0 means it is being released */
+		n = atomic_load(&c->refs);
+		while (n > 0 && !atomic_compare_exchange_weak(&c->refs, &n, n + 1))
+			;
+		if (n <= 0)
+			continue;   /* already out of the slot: look again */
+		if (atomic_load(s) == c)
+			return c;
+		/* closed (and maybe recycled) between the two looks */
+		cfd_put(c);
 	}
-	pthread_mutex_unlock(&lock);
-	return c;
-}
-
-void cfd_put(struct cfd *c)
-{
-	pthread_mutex_lock(&lock);
-	unref(c);
-	pthread_mutex_unlock(&lock);
 }
 
 bool cfd_drop(int fd)
 {
-	ssize_t i;
+	cfd_slot *s;
+	struct cfd *old;
 
-	if (!cfd_any())
+	if (!cfd_any() || !(s = slot(fd, false)))
 		return false;
-	pthread_mutex_lock(&lock);
-	i = find(fd);
-	if (i >= 0)
-		remove_at(i);
-	pthread_mutex_unlock(&lock);
-	return i >= 0;
+	old = atomic_exchange(s, NULL);
+	if (!old)
+		return false;
+	atomic_fetch_sub(&nlive, 1);
+	cfd_put(old);
+	return true;
 }
 
 /*

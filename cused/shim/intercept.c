@@ -105,12 +105,19 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 
 EXPORT int close(int fd)
 {
+	bool ours;
 	int r;
 
 	shim_init();
+	/*
+	 * Forget the fd before the number is free: once closed, another
+	 * thread's KVM_CREATE_VCPU may get it, and dropping after that would
+	 * drop the new vCPU's entry.  The daemon handle goes with the fd
+	 * whatever close returns (Linux frees the number even on error).
+	 */
+	ours = cfd_drop(fd);
 	r = shim_real.close(fd);
-	/* the daemon handle is gone with the fd whatever close returned */
-	if (cfd_drop(fd))
+	if (ours)
 		TRACE("close(%d) = %d", fd, r);
 	return r;
 }

@@ -37,7 +37,7 @@ static bool done(struct cused_doorbell *db, uint32_t seq)
 	return __atomic_load_n(&db->done_seq, __ATOMIC_ACQUIRE) == seq;
 }
 
-int shim_run(struct cfd *c)
+static int run_locked(struct cfd *c)
 {
 	struct cused_doorbell *db = (void *)((char *)c->shared + CUSED_RUN_DOORBELL_OFFSET);
 	struct kvm_run *run = c->shared;
@@ -51,8 +51,9 @@ int shim_run(struct cfd *c)
 		return shim_real.ioctl(c->fd, KVM_RUN, 0);
 
 	ie0 = __atomic_load_n(&run->immediate_exit, __ATOMIC_RELAXED);
-	seq = db->req_seq + 1;   /* the client is the only writer of req_seq */
-	__atomic_store_n(&db->req_seq, seq, __ATOMIC_SEQ_CST);
+	/* run_lock makes this the only writer; atomic all the same (a second
+	 * process sharing the fd does not share the lock) */
+	seq = __atomic_add_fetch(&db->req_seq, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&db->daemon_waiting, __ATOMIC_SEQ_CST))
 		futex(&db->req_seq, FUTEX_WAKE, INT_MAX, NULL);
 
@@ -102,4 +103,19 @@ int shim_run(struct cfd *c)
 		return -1;
 	}
 	return db->result;
+}
+
+int shim_run(struct cfd *c)
+{
+	int r;
+
+	/*
+	 * Two threads in KVM_RUN on one vCPU: KVM makes the second wait on
+	 * vcpu->mutex.  Without this both would bump req_seq, the daemon would
+	 * answer only the later one, and the other would wait for ever.
+	 */
+	pthread_mutex_lock(&c->run_lock);
+	r = run_locked(c);
+	pthread_mutex_unlock(&c->run_lock);
+	return r;
 }

@@ -7,6 +7,8 @@
 #ifndef CUSED_SHIM_H
 #define CUSED_SHIM_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,10 +48,13 @@ enum cfd_kind { CFD_SYS = 1, CFD_VM, CFD_VCPU };
 struct cfd {
 	int fd;
 	int kind;
-	int refs;          /* one for the table, one per call in flight */
+	atomic_int refs;   /* one for the table, one per call in flight; 0: free */
+	struct cfd *free_next; /* fdtab.c's free list */
 	int memfd;         /* vCPU: the kvm_run memfd the client mmaps; else -1 */
 	void *shared;      /* vCPU: the shim's own mapping of it (doorbell) */
 	struct cused_spin spin; /* vCPU: adaptive spin while KVM_RUN is out */
+	/* vCPU: KVM_RUN one thread at a time, as KVM's vcpu->mutex makes it */
+	pthread_mutex_t run_lock;
 };
 
 bool cfd_any(void);                       /* lock-free: are there cused fds at all? */
