@@ -45,6 +45,12 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_X86_USER_SPACE_MSR:
+	/* eventfds (vm_evfd.c); KVM_IRQFD itself needs an irqchip, as in KVM */
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_IRQFD_RESAMPLE:
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:

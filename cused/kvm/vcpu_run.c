@@ -8,6 +8,7 @@
 #include <string.h>
 #include "cused/kvm/vcpu.h"
 #include "cused/kvm/vcpu_mmio.h"
+#include "cused/kvm/vm_evfd.h"
 #include "cused/x86/cpuid.h"
 #include "cused/util/log.h"
 
@@ -79,6 +80,8 @@ static bool exit_to_user(struct vcpu *v, struct tramp_exit *ex)
 
 	switch (ex->reason) {
 	case TX_IO:
+		if (vcpu_evfd_write(v, ex))
+			return false;
 		n = (size_t)ex->io.size * ex->io.count;
 		if (n > CUSED_PAGE_SIZE) {
 			run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
@@ -97,6 +100,8 @@ static bool exit_to_user(struct vcpu *v, struct tramp_exit *ex)
 		v->complete_pending = true;
 		return true;
 	case TX_MMIO:
+		if (vcpu_evfd_write(v, ex))
+			return false;
 		run->exit_reason = KVM_EXIT_MMIO;
 		run->mmio.phys_addr = ex->mmio.gpa;
 		run->mmio.len = ex->mmio.len;

@@ -7,6 +7,7 @@
 #include "cused/kvm/caps.h"
 #include "cused/kvm/guestmem.h"
 #include "cused/kvm/handle.h"
+#include "cused/kvm/vm_evfd.h"
 #include "cused/mmu/dirty.h"
 #include "cused/mmu/walk.h"
 #include "cused/util/log.h"
@@ -34,7 +35,12 @@ int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out)
 	pthread_mutex_init(&vm->lock, NULL);
 	memslot_table_init(&vm->slots);
 	vm_misc_init(&vm->misc, kvmclock_host_ns());
-	r = ctx->ops->vm_create(ctx->be, &vm->tvm);
+	r = vm_evfd_init(vm);
+	if (!r) {
+		r = ctx->ops->vm_create(ctx->be, &vm->tvm);
+		if (r)
+			vm_evfd_fini(vm);
+	}
 	if (r) {
 		memslot_table_fini(&vm->slots);
 		free(vm);
@@ -63,6 +69,7 @@ void vm_put(struct vm *vm)
 	if (atomic_fetch_sub(&vm->refs, 1) != 1)
 		return;
 	/* last reference: every vCPU is gone, so nothing runs on these slots */
+	vm_evfd_fini(vm);
 	vm->ctx->ops->vm_destroy(vm->tvm);
 	for (unsigned i = 0; (s = memslot_at(&vm->slots, i)); i++) {
 		guestmem_unmap(s->hva, s->size);
@@ -401,6 +408,9 @@ long vm_ioctl(struct vm *vm, struct cused_handle *h, struct ioctl_req *rq)
 		if (vm_has_vcpus(vm))
 			return refuse(-EINVAL, "KVM_CREATE_IRQCHIP after vCPUs were created");
 		return refuse(-ENOTTY, "KVM_CREATE_IRQCHIP: cused has no in-kernel irqchip yet");
+	case KVM_IRQFD:
+	case KVM_IOEVENTFD:
+		return vm_evfd_ioctl(vm, rq);
 	case KVM_CREATE_VCPU:
 		return refuse(-EOPNOTSUPP, "pid %d: KVM_CREATE_VCPU needs the libcused shim: "
 			      "run the client as `cused-run CMD...`", rq->pid);

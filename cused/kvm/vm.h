@@ -25,6 +25,8 @@ struct vm {
 	uint32_t vcpu_ids[CUSED_MAX_VCPUS];
 	unsigned nr_vcpus;
 	struct vm_misc misc;          /* vm_misc.c; under lock */
+	struct irqfd_set *irqfds;     /* vm_evfd.c; own locks */
+	struct ioeventfd_set *ioeventfds;
 };
 
 /* KVM_CREATE_VM for uid; -ENOMEM over the uid's VM cap (limits.h) */

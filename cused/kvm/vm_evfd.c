@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include "cused/kvm/vm_evfd.h"
+#include "cused/kvm/vcpu.h"
+#include "cused/kvm/clientfd.h"
+#include "cused/irq/irqfd.h"
+#include "cused/irq/ioeventfd.h"
+#include "cused/util/log.h"
+
+int vm_evfd_init(struct vm *vm)
+{
+	int r = irqfd_set_create(&vm->irqfds);
+
+	if (r)
+		return r;
+	r = ioeventfd_set_create(&vm->ioeventfds);
+	if (r) {
+		irqfd_set_destroy(vm->irqfds);
+		vm->irqfds = NULL;
+	}
+	return r;
+}
+
+void vm_evfd_fini(struct vm *vm)
+{
+	irqfd_set_destroy(vm->irqfds);
+	ioeventfd_set_destroy(vm->ioeventfds);
+	vm->irqfds = NULL;
+	vm->ioeventfds = NULL;
+}
+
+long vm_evfd_ioctl(struct vm *vm, struct ioctl_req *rq)
+{
+	switch (rq->cmd) {
+	case KVM_IRQFD: {
+		const struct kvm_irqfd *a = req_in(rq, sizeof(*a));
+		int fd, rfd = -EBADF;
+
+		if (!a)
+			return -EFAULT;
+		/* the caller waits in this ioctl, so its fds cannot change under us */
+		fd = clientfd_take(rq->pid, (int)a->fd);
+		if ((a->flags & KVM_IRQFD_FLAG_RESAMPLE) && !(a->flags & KVM_IRQFD_FLAG_DEASSIGN))
+			rfd = clientfd_take(rq->pid, (int)a->resamplefd);
+		return irqfd_ioctl(vm->irqfds, a, fd, rfd);
+	}
+	case KVM_IOEVENTFD: {
+		const struct kvm_ioeventfd *a = req_in(rq, sizeof(*a));
+
+		if (!a)
+			return -EFAULT;
+		return ioeventfd_ioctl(vm->ioeventfds, a, clientfd_take(rq->pid, a->fd));
+	}
+	default:
+		return refuse(-ENOTTY, "VM ioctl %#x not implemented", rq->cmd);
+	}
+}
+
+/* a PIO OUT: every element must match, or the whole access goes to the client */
+static bool pio_out(struct ioeventfd_set *s, const struct tramp_exit *ex)
+{
+	const uint8_t *d = ex->io.data;
+	unsigned n = ex->io.count, sz = ex->io.size;
+
+	if (n == 1)
+		return ioeventfd_write(s, IOEVENTFD_PIO, ex->io.port, sz, d);
+	for (unsigned i = 0; i < n; i++)
+		if (!ioeventfd_matches(s, IOEVENTFD_PIO, ex->io.port, sz, d + (size_t)i * sz))
+			return false;
+	for (unsigned i = 0; i < n; i++)
+		ioeventfd_write(s, IOEVENTFD_PIO, ex->io.port, sz, d + (size_t)i * sz);
+	return true;
+}
+
+bool vcpu_evfd_write(struct vcpu *v, struct tramp_exit *ex)
+{
+	struct ioeventfd_set *s = v->vm->ioeventfds;
+	bool taken;
+	int r;
+
+	if (ex->reason == TX_IO && !ex->io.in)
+		taken = pio_out(s, ex);
+	else if (ex->reason == TX_MMIO && ex->mmio.is_write)
+		taken = ioeventfd_write(s, IOEVENTFD_MMIO, ex->mmio.gpa, ex->mmio.len,
+					ex->mmio.data);
+	else
+		return false;
+	if (!taken)
+		return false;
+	/* what retire_last_exit would do at the next KVM_RUN, done now */
+	r = v->vm->ctx->ops->complete(v->tv, ex);
+	if (r)
+		log_warn("vcpu %u: backend could not retire an ioeventfd write: %d", v->id, r);
+	return true;
+}
