@@ -326,6 +326,29 @@ static long interrupt(struct vcpu *v, struct ioctl_req *rq)
 	return v->vm->ctx->ops->inject_irq(v->tv, irq->irq);
 }
 
+/*
+ * KVM_SET_SIGNAL_MASK, kvm_vcpu_ioctl's rules: the mask is the shim's to
+ * apply around its wait for KVM_RUN (cused/shim/run.c), so the daemon only
+ * gives the errno.  A NULL argument (clear) never gets here through FUSE,
+ * which faults copying it in; the shim answers that one itself.
+ */
+static long set_signal_mask(struct ioctl_req *rq)
+{
+	const struct kvm_signal_mask *m = req_in(rq, sizeof(*m));
+	uint64_t set;
+
+	if (!rq->arg)
+		return 0;
+	if (!m)
+		return -EFAULT;
+	if (m->len != sizeof(set))
+		return refuse(-EINVAL, "KVM_SET_SIGNAL_MASK: len %u, the kernel's sigset_t "
+			      "has %zu bytes", m->len, sizeof(set));
+	if (client_read(rq, rq->arg + offsetof(struct kvm_signal_mask, sigset), &set, sizeof(set)))
+		return refuse(-EFAULT, "KVM_SET_SIGNAL_MASK: sigset not readable");
+	return 0;
+}
+
 long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 {
 	const struct tramp_ops *ops = v->vm->ctx->ops;
@@ -365,6 +388,8 @@ long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 		return translate(v, rq);
 	case KVM_INTERRUPT:
 		return interrupt(v, rq);
+	case KVM_SET_SIGNAL_MASK:
+		return set_signal_mask(rq);
 	case KVM_SET_GUEST_DEBUG:
 		return set_guest_debug(v, rq);
 	case KVM_SET_CPUID2:

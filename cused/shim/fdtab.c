@@ -110,6 +110,7 @@ int cfd_add(int fd, int kind, int memfd, void *shared)
 	c->memfd = memfd;
 	c->shared = shared;
 	c->free_next = NULL;
+	atomic_store(&c->sigmask, 0);
 	cused_spin_init(&c->spin);
 	pthread_mutex_init(&c->run_lock, NULL);
 	/* complete before anyone can take a reference (a stale lookup may try) */

@@ -180,6 +180,8 @@ static int dispatch(struct cfd *c, unsigned long req, void *arg)
 	case CFD_VCPU:
 		if (req == KVM_RUN)
 			return shim_run(c);
+		if (req == KVM_SET_SIGNAL_MASK)
+			return shim_set_signal_mask(c, arg);
 		break;
 	}
 	return shim_real.ioctl(c->fd, req, arg);

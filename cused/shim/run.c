@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
+#include <string.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -37,7 +39,7 @@ static bool done(struct cused_doorbell *db, uint32_t seq)
 	return __atomic_load_n(&db->done_seq, __ATOMIC_ACQUIRE) == seq;
 }
 
-static int run_locked(struct cfd *c)
+static int run_locked(struct cfd *c, bool kick_now)
 {
 	struct cused_doorbell *db = (void *)((char *)c->shared + CUSED_RUN_DOORBELL_OFFSET);
 	struct kvm_run *run = c->shared;
@@ -56,6 +58,8 @@ static int run_locked(struct cfd *c)
 	seq = __atomic_add_fetch(&db->req_seq, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&db->daemon_waiting, __ATOMIC_SEQ_CST))
 		futex(&db->req_seq, FUTEX_WAKE, INT_MAX, NULL);
+	if (kick_now)
+		kick(c, seq, &kicked);
 
 	budget = cused_spin_budget(&c->spin);
 	start = budget ? cused_now_ns() : 0;
@@ -105,9 +109,34 @@ static int run_locked(struct cfd *c)
 	return db->result;
 }
 
+/* KVM's 64-bit sigset as a libc one */
+static void to_sigset(uint64_t m, sigset_t *s)
+{
+	sigemptyset(s);
+	for (int sig = 1; sig <= 64; sig++)
+		if (m & (1ULL << (sig - 1)))
+			sigaddset(s, sig);   /* libc refuses its own internal signals: fine */
+}
+
+/* a signal pending now that the vCPU's mask does not block */
+static bool pending_unmasked(const sigset_t *vset)
+{
+	sigset_t p;
+
+	if (sigpending(&p))
+		return false;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&p, sig) == 1 && sigismember(vset, sig) == 0)
+			return true;
+	return false;
+}
+
 int shim_run(struct cfd *c)
 {
-	int r;
+	uint64_t m = atomic_load(&c->sigmask);
+	bool masked = false, intr = false;
+	sigset_t vset, old;
+	int r, e;
 
 	/*
 	 * Two threads in KVM_RUN on one vCPU: KVM makes the second wait on
@@ -115,7 +144,46 @@ int shim_run(struct cfd *c)
 	 * answer only the later one, and the other would wait for ever.
 	 */
 	pthread_mutex_lock(&c->run_lock);
-	r = run_locked(c);
+	/*
+	 * KVM_SET_SIGNAL_MASK: KVM runs the vCPU with that mask, so a signal it
+	 * leaves unblocked ends the run with EINTR / KVM_EXIT_INTR, and one it
+	 * blocks waits until KVM_RUN returns.  One already pending that the mask
+	 * unblocks ends the run at once; it stays pending, as in KVM, because
+	 * the mask is then not installed.  Otherwise the mask is the thread's
+	 * while it waits, and a signal interrupts the wait.  Unlike KVM, the
+	 * handler of such a signal runs during the wait even if the thread's
+	 * own mask blocks it.
+	 */
+	if (m & SHIM_SIGMASK_ACTIVE) {
+		to_sigset(m & ~SHIM_SIGMASK_ACTIVE, &vset);
+		intr = pending_unmasked(&vset);
+		if (!intr)
+			masked = pthread_sigmask(SIG_SETMASK, &vset, &old) == 0;
+	}
+	r = run_locked(c, intr);
+	e = errno;
+	if (masked)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_unlock(&c->run_lock);
+	errno = e;
 	return r;
+}
+
+int shim_set_signal_mask(struct cfd *c, const struct kvm_signal_mask *arg)
+{
+	uint64_t set;
+
+	/* NULL clears the mask; FUSE would fault copying it in, KVM answers 0 */
+	if (!arg) {
+		atomic_store(&c->sigmask, 0);
+		return 0;
+	}
+	/* the daemon gives KVM's errno (len, readability) */
+	if (shim_real.ioctl(c->fd, KVM_SET_SIGNAL_MASK, arg) < 0)
+		return -1;
+	memcpy(&set, arg->sigset, sizeof(set));
+	/* kvm_vcpu_ioctl_set_sigmask: SIGKILL and SIGSTOP are never blocked */
+	set &= ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+	atomic_store(&c->sigmask, set | SHIM_SIGMASK_ACTIVE);
+	return 0;
 }

@@ -55,7 +55,12 @@ struct cfd {
 	struct cused_spin spin; /* vCPU: adaptive spin while KVM_RUN is out */
 	/* vCPU: KVM_RUN one thread at a time, as KVM's vcpu->mutex makes it */
 	pthread_mutex_t run_lock;
+	/* vCPU: KVM_SET_SIGNAL_MASK's set, bit sig-1 per signal; SHIM_SIGMASK_ACTIVE
+	 * marks one as set.  One word, so a signal handler may set it lock-free. */
+	_Atomic uint64_t sigmask;
 };
+/* SIGKILL's bit: KVM removes it from every mask, so it is free as a flag */
+#define SHIM_SIGMASK_ACTIVE (1ULL << (9 - 1))
 
 bool cfd_any(void);                       /* lock-free: are there cused fds at all? */
 int cfd_add(int fd, int kind, int memfd, void *shared);
@@ -68,6 +73,7 @@ bool cfd_is_device(int fd);               /* fstat matches the cused device */
 int shim_create_vm(struct cfd *sys, unsigned long type);
 int shim_create_vcpu(struct cfd *vm, unsigned long id);
 int shim_run(struct cfd *vcpu);
+int shim_set_signal_mask(struct cfd *vcpu, const struct kvm_signal_mask *arg);
 int shim_set_memory(struct cfd *vm, void *arg);
 
 /*

@@ -48,5 +48,7 @@ void print_fatal_exit(struct kvm_run *run);
 int cmd_features(int n, char **names);
 /* the state subtest (state.c): VM/vCPU state ioctls and the classic example flow */
 int cmd_state(const char *dev);
+/* the evfd subtest (evfd.c): IRQFD/IOEVENTFD errnos, ioeventfd notifies, KVM_SET_SIGNAL_MASK */
+int cmd_evfd(const char *dev);
 
 #endif

@@ -19,7 +19,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 cused_setup "${1:-build}" "${2:-}" "${3:-}"
-SUBTESTS=${SUBTESTS:-modes badargs smp features state}
+SUBTESTS=${SUBTESTS:-modes badargs smp features state evfd}
 
 # Differences that come from PVM itself, not from cused, are rewritten in the
 # host's trace only, each with its reason: see host_known in lib.sh.  Every
