@@ -51,7 +51,10 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 	case KVM_CAP_IOEVENTFD:
 	case KVM_CAP_IOEVENTFD_NO_LENGTH:
 	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
+	case KVM_CAP_COALESCED_PIO:       /* coalesced.c */
 		return 1;
+	case KVM_CAP_COALESCED_MMIO:
+		return KVM_COALESCED_MMIO_PAGE_OFFSET;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
 		return max_vcpus;

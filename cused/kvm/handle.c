@@ -4,6 +4,7 @@
 #include "cused/kvm/handle.h"
 #include "cused/kvm/vm.h"
 #include "cused/kvm/vcpu.h"
+#include "cused/kvm/vm_evfd.h"
 #include "cused/shim_abi.h"
 #include "cused/util/log.h"
 
@@ -93,6 +94,12 @@ static long bind_claimed(struct cused_handle *h, const struct cused_bind *b,
 	if (r)
 		return refuse(r, "CUSED_IOC_BIND: no pending object for that token");
 	if (b->kind == CUSED_BIND_VM) {
+		/* run_fd of a VM bind: the coalesced MMIO ring (shim_abi.h) */
+		r = vm_attach_ring(obj, rq->pid, b->run_fd);
+		if (r) {
+			vm_put(obj);
+			return r;
+		}
 		h->vm = obj;
 		atomic_store(&h->kind, H_VM);
 		return 0;

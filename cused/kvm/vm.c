@@ -410,6 +410,8 @@ long vm_ioctl(struct vm *vm, struct cused_handle *h, struct ioctl_req *rq)
 		return refuse(-ENOTTY, "KVM_CREATE_IRQCHIP: cused has no in-kernel irqchip yet");
 	case KVM_IRQFD:
 	case KVM_IOEVENTFD:
+	case KVM_REGISTER_COALESCED_MMIO:
+	case KVM_UNREGISTER_COALESCED_MMIO:
 		return vm_evfd_ioctl(vm, rq);
 	case KVM_CREATE_VCPU:
 		return refuse(-EOPNOTSUPP, "pid %d: KVM_CREATE_VCPU needs the libcused shim: "

@@ -10,6 +10,7 @@
 #include "cused/kvm/ioctl.h"
 #include "cused/mmu/memslot.h"
 #include "cused/kvm/vm_misc.h"
+#include "cused/kvm/coalesced.h"
 
 #define CUSED_MAX_VCPUS 64        /* KVM_CAP_MAX_VCPUS */
 #define CUSED_MAX_VCPU_IDS 4096   /* KVM_CAP_MAX_VCPU_ID, as x86 KVM */
@@ -27,6 +28,8 @@ struct vm {
 	struct vm_misc misc;          /* vm_misc.c; under lock */
 	struct irqfd_set *irqfds;     /* vm_evfd.c; own locks */
 	struct ioeventfd_set *ioeventfds;
+	struct coalesced coalesced;   /* coalesced.c; own lock */
+	void *ring;                   /* its ring page, mapped from the shim's memfd */
 };
 
 /* KVM_CREATE_VM for uid; -ENOMEM over the uid's VM cap (limits.h) */

@@ -3,6 +3,7 @@
 #include "cused/kvm/vm_evfd.h"
 #include "cused/kvm/vcpu.h"
 #include "cused/kvm/clientfd.h"
+#include "cused/kvm/guestmem.h"
 #include "cused/irq/irqfd.h"
 #include "cused/irq/ioeventfd.h"
 #include "cused/util/log.h"
@@ -11,6 +12,7 @@ int vm_evfd_init(struct vm *vm)
 {
 	int r = irqfd_set_create(&vm->irqfds);
 
+	coalesced_init(&vm->coalesced);
 	if (r)
 		return r;
 	r = ioeventfd_set_create(&vm->ioeventfds);
@@ -27,6 +29,27 @@ void vm_evfd_fini(struct vm *vm)
 	ioeventfd_set_destroy(vm->ioeventfds);
 	vm->irqfds = NULL;
 	vm->ioeventfds = NULL;
+	coalesced_fini(&vm->coalesced);
+	guestmem_unmap(vm->ring, CUSED_PAGE_SIZE);
+	vm->ring = NULL;
+}
+
+int vm_attach_ring(struct vm *vm, pid_t pid, int ring_fd)
+{
+	/* the daemon writes it from every runner: it may never shrink under us */
+	struct guestmem_want w = { .size = CUSED_PAGE_SIZE, .writable = true,
+				   .unshrinkable = true };
+	void *p;
+	int r;
+
+	if (ring_fd < 0)
+		return 0;
+	r = guestmem_map(pid, ring_fd, &w, &p);
+	if (r)
+		return refuse(r, "CUSED_IOC_BIND: VM ring fd %d unusable: %d", ring_fd, r);
+	vm->ring = p;
+	coalesced_set_ring(&vm->coalesced, p);
+	return 0;
 }
 
 long vm_evfd_ioctl(struct vm *vm, struct ioctl_req *rq)
@@ -50,6 +73,17 @@ long vm_evfd_ioctl(struct vm *vm, struct ioctl_req *rq)
 		if (!a)
 			return -EFAULT;
 		return ioeventfd_ioctl(vm->ioeventfds, a, clientfd_take(rq->pid, a->fd));
+	}
+	case KVM_REGISTER_COALESCED_MMIO:
+	case KVM_UNREGISTER_COALESCED_MMIO: {
+		const struct kvm_coalesced_mmio_zone *z = req_in(rq, sizeof(*z));
+
+		if (!z)
+			return -EFAULT;
+		/* a VM without a ring (no shim) takes zones and never coalesces */
+		if (rq->cmd == KVM_REGISTER_COALESCED_MMIO)
+			return coalesced_register(&vm->coalesced, z);
+		return coalesced_unregister(&vm->coalesced, z);
 	}
 	default:
 		return refuse(-ENOTTY, "VM ioctl %#x not implemented", rq->cmd);
@@ -78,10 +112,15 @@ bool vcpu_evfd_write(struct vcpu *v, struct tramp_exit *ex)
 	bool taken;
 	int r;
 
+	/* an ioeventfd first, then a coalesced zone (one element only) */
 	if (ex->reason == TX_IO && !ex->io.in)
-		taken = pio_out(s, ex);
+		taken = pio_out(s, ex) ||
+			(ex->io.count == 1 && coalesced_write(&v->vm->coalesced, true, ex->io.port,
+							      ex->io.size, ex->io.data));
 	else if (ex->reason == TX_MMIO && ex->mmio.is_write)
 		taken = ioeventfd_write(s, IOEVENTFD_MMIO, ex->mmio.gpa, ex->mmio.len,
+					ex->mmio.data) ||
+			coalesced_write(&v->vm->coalesced, false, ex->mmio.gpa, ex->mmio.len,
 					ex->mmio.data);
 	else
 		return false;

@@ -9,6 +9,7 @@
 #define CUSED_KVM_VM_EVFD_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct vm;
 struct vcpu;
@@ -19,7 +20,13 @@ struct tramp_exit;
 int vm_evfd_init(struct vm *vm);
 /* vm_put, before the irqchip goes: stops the irqfd thread, closes the fds */
 void vm_evfd_fini(struct vm *vm);
-/* KVM_IRQFD, KVM_IOEVENTFD on a VM handle */
+/*
+ * CUSED_IOC_BIND of a VM: map the coalesced ring page from the client's
+ * ring_fd (a memfd of at least a page sealed with F_SEAL_SHRINK); -1 means
+ * none (an old shim): zones are then taken but never coalesce.
+ */
+int vm_attach_ring(struct vm *vm, pid_t pid, int ring_fd);
+/* KVM_IRQFD, KVM_IOEVENTFD, KVM_(UN)REGISTER_COALESCED_MMIO on a VM handle */
 long vm_evfd_ioctl(struct vm *vm, struct ioctl_req *rq);
 
 /*

@@ -70,6 +70,8 @@ static void cfd_release(struct cfd *c)
 		munmap(c->shared, CUSED_VCPU_MMAP_SIZE);
 	if (c->memfd >= 0)
 		sys_close(c->memfd);
+	if (c->ring_fd >= 0)
+		sys_close(c->ring_fd);
 	pthread_mutex_destroy(&c->run_lock);
 	head = atomic_load(&free_list);
 	do
@@ -95,7 +97,7 @@ static struct cfd *cfd_alloc(void)
 	return c ? c : calloc(1, sizeof(*c));
 }
 
-int cfd_add(int fd, int kind, int memfd, void *shared)
+int cfd_add(int fd, int kind, int memfd, int ring_fd, void *shared)
 {
 	cfd_slot *s = slot(fd, true);
 	struct cfd *c, *old;
@@ -108,6 +110,7 @@ int cfd_add(int fd, int kind, int memfd, void *shared)
 	c->fd = fd;
 	c->kind = kind;
 	c->memfd = memfd;
+	c->ring_fd = ring_fd;
 	c->shared = shared;
 	c->free_next = NULL;
 	atomic_store(&c->sigmask, 0);

@@ -26,7 +26,7 @@ static int classify(int fd, const char *path)
 {
 	if (fd >= 0 && cfd_is_device(fd)) {
 		TRACE("open(%s) = %d: cused device", path, fd);
-		if (cfd_add(fd, CFD_SYS, -1, NULL))
+		if (cfd_add(fd, CFD_SYS, -1, -1, NULL))
 			TRACE("open(%s): out of memory, fd %d not tracked", path, fd);
 	}
 	return fd;
@@ -122,6 +122,8 @@ EXPORT int close(int fd)
 	return r;
 }
 
+#define RING_OFF (KVM_COALESCED_MMIO_PAGE_OFFSET * CUSED_PAGE_SIZE)
+
 /* a vCPU fd maps to its kvm_run memfd; other cused fds cannot be mapped */
 static void *vcpu_mmap(struct cfd *c, void *addr, size_t len, int prot, int flags, off_t off)
 {
@@ -141,6 +143,20 @@ static void *vcpu_mmap(struct cfd *c, void *addr, size_t len, int prot, int flag
 	/* always shared: a private copy would not see the daemon's writes */
 	flags = (flags & ~MAP_TYPE) | MAP_SHARED;
 	p = shim_real.mmap(addr, len, prot, flags, c->memfd, off);
+	/* the VM's coalesced ring, where KVM has it: page 2 of every vCPU mapping */
+	if (p != MAP_FAILED && c->ring_fd >= 0 && off <= RING_OFF && (uint64_t)off + len > RING_OFF) {
+		void *ring = (char *)p + (RING_OFF - off);
+
+		if (shim_real.mmap(ring, CUSED_PAGE_SIZE, prot, flags | MAP_FIXED, c->ring_fd, 0) !=
+		    ring) {
+			int e = errno;
+
+			munmap(p, len);
+			TRACE("mmap(vcpu fd %d): ring page: errno %d", c->fd, e);
+			errno = e;
+			return MAP_FAILED;
+		}
+	}
 	TRACE("mmap(vcpu fd %d, len %#zx, off %#llx) = %p", c->fd, len, (long long)off, p);
 	return p;
 }
@@ -201,7 +217,7 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 
 	c = cfd_get(fd);
 	/* a device fd we did not see opened (dup, raw syscall): learn it now */
-	if (!c && req == KVM_CREATE_VM && cfd_is_device(fd) && cfd_add(fd, CFD_SYS, -1, NULL) == 0)
+	if (!c && req == KVM_CREATE_VM && cfd_is_device(fd) && cfd_add(fd, CFD_SYS, -1, -1, NULL) == 0)
 		c = cfd_get(fd);
 	if (!c)
 		return shim_real.ioctl(fd, req, arg);

@@ -50,7 +50,9 @@ struct cfd {
 	int kind;
 	atomic_int refs;   /* one for the table, one per call in flight; 0: free */
 	struct cfd *free_next; /* fdtab.c's free list */
-	int memfd;         /* vCPU: the kvm_run memfd the client mmaps; else -1 */
+	int memfd;         /* vCPU: the kvm_run memfd the client mmaps; VM: the
+			    * coalesced ring memfd; else -1 */
+	int ring_fd;       /* vCPU: its VM's ring memfd (a dup), mapped at page 2; else -1 */
 	void *shared;      /* vCPU: the shim's own mapping of it (doorbell) */
 	struct cused_spin spin; /* vCPU: adaptive spin while KVM_RUN is out */
 	/* vCPU: KVM_RUN one thread at a time, as KVM's vcpu->mutex makes it */
@@ -63,7 +65,7 @@ struct cfd {
 #define SHIM_SIGMASK_ACTIVE (1ULL << (9 - 1))
 
 bool cfd_any(void);                       /* lock-free: are there cused fds at all? */
-int cfd_add(int fd, int kind, int memfd, void *shared);
+int cfd_add(int fd, int kind, int memfd, int ring_fd, void *shared);
 struct cfd *cfd_get(int fd);              /* NULL if fd is not a cused fd */
 void cfd_put(struct cfd *c);
 bool cfd_drop(int fd);                    /* fd was closed; was it ours? */

@@ -25,7 +25,7 @@
 #include <linux/ioctl.h>
 #include <linux/kvm.h>
 
-#define CUSED_SHIM_VERSION 1
+#define CUSED_SHIM_VERSION 2   /* 2: VM bind passes the coalesced ring */
 #define CUSED_DEFAULT_MOUNT "/run/cused"
 #define CUSED_DEFAULT_DEVICE "/run/cused/kvm"
 
@@ -33,8 +33,9 @@
  * Layout of a vCPU's shared mapping (size = KVM_GET_VCPU_MMAP_SIZE):
  *   page 0: struct kvm_run, exactly as <linux/kvm.h>
  *   page 1: PIO data (kvm_run.io.data_offset points here)
- *   page 2: reserved (KVM_COALESCED_MMIO_PAGE_OFFSET on x86, should cused
- *           ever offer a coalesced MMIO ring)
+ *   page 2: KVM_COALESCED_MMIO_PAGE_OFFSET: the shim maps the VM's ring
+ *           here (struct kvm_coalesced_mmio_ring; one memfd page per VM,
+ *           see struct cused_bind), over the vCPU memfd's own page
  *   page 3: struct cused_doorbell (shim <-> daemon KVM_RUN handshake)
  */
 #define CUSED_PAGE_SIZE 4096
@@ -70,7 +71,10 @@ struct cused_bind {
 	__u64 token;
 	__s32 run_fd;      /* vCPU: client fd of a memfd of CUSED_VCPU_MMAP_SIZE,
 			    * sealed with F_SEAL_SHRINK (else EINVAL): the daemon
-			    * itself uses it and must never fault on it */
+			    * itself uses it and must never fault on it.
+			    * VM: a memfd of CUSED_PAGE_SIZE, sealed likewise, for
+			    * the coalesced MMIO ring, or -1 for none (zones then
+			    * never coalesce) */
 	__u32 kind;        /* CUSED_BIND_*; must match the token's object */
 };
 

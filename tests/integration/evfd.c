@@ -7,6 +7,8 @@
  *   - a real-mode guest whose PIO and MMIO writes hit ioeventfds (wildcard,
  *     datamatch hit and miss, length 0): only the misses and the HLT reach
  *     the client, and the client reads every count from its eventfds;
+ *   - coalesced MMIO and PIO: the ring in every vCPU mapping, a full ring
+ *     falling back to an exit, zone (un)registration rules;
  *   - KVM_SET_SIGNAL_MASK: its errnos; a signal the mask leaves open ends a
  *     spinning guest's KVM_RUN with EINTR / KVM_EXIT_INTR, one it blocks
  *     does not; a pending one ends the run before the guest goes on.
@@ -61,6 +63,17 @@ static const uint8_t notify_guest[] = {
 	0x01, 0xc7, 0x06, 0x20, 0x00, 0x02, 0x00, 0xf4,
 };
 static const uint8_t spin_guest[] = { 0xeb, 0xfe };   /* 1: jmp 1b */
+/*
+ * .code16, DS = 0x2000:
+ *   mov $200,%cx; 1: movw %cx,0x100; loop 1b      200 writes to gpa 0x20100
+ *   mov $0x55,%al; outb %al,$0x70                 coalesced PIO zone
+ *   mov $0xaa,%al; outb %al,$0x72                 outside it: KVM_EXIT_IO
+ *   hlt
+ */
+static const uint8_t coalesce_guest[] = {
+	0xb8, 0x00, 0x20, 0x8e, 0xd8, 0xb9, 0xc8, 0x00, 0x89, 0x0e, 0x00, 0x01,
+	0xe2, 0xfa, 0xb0, 0x55, 0xe6, 0x70, 0xb0, 0xaa, 0xe6, 0x72, 0xf4,
+};
 
 struct evm {
 	int sys, fd, vcpu;
@@ -131,6 +144,77 @@ static uint64_t take(int efd)
 	return read(efd, &v, 8) == 8 ? v : 0;
 }
 
+static int zone(int vm, unsigned long req, uint64_t addr, uint32_t size, uint32_t pio)
+{
+	struct kvm_coalesced_mmio_zone z = { .addr = addr, .size = size, .pio = pio };
+
+	return ioctl(vm, req, &z);
+}
+
+/* print and drain the ring at page KVM_COALESCED_MMIO_PAGE_OFFSET of the vCPU mapping */
+static void drain_ring(const char *what, struct kvm_run *run)
+{
+	struct kvm_coalesced_mmio_ring *ring =
+		(void *)((char *)run + KVM_COALESCED_MMIO_PAGE_OFFSET * 4096);
+	const uint32_t max = (4096 - sizeof(*ring)) / sizeof(ring->coalesced_mmio[0]);
+	uint32_t first = ring->first, last = __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE);
+	uint32_t n = (last + max - first) % max;
+
+	printf("%s ring n=%u", what, n);
+	for (uint32_t i = first; i != last; i = (i + 1) % max) {
+		struct kvm_coalesced_mmio *e = &ring->coalesced_mmio[i];
+		uint64_t d = 0;
+
+		/* every entry only if few; else the two ends */
+		if (n > 4 && i != first && (i + 1) % max != last)
+			continue;
+		memcpy(&d, e->data, e->len < 8 ? e->len : 8);
+		printf(" [%s %#llx len=%u data=%#llx]", e->pio ? "pio" : "mmio",
+		       (unsigned long long)e->phys_addr, e->len, (unsigned long long)d);
+	}
+	printf("\n");
+	__atomic_store_n(&ring->first, last, __ATOMIC_RELEASE);
+}
+
+static void coalesce(const char *dev)
+{
+	struct evm m;
+
+	evm_create(&m, dev, coalesce_guest, sizeof(coalesce_guest));
+	SHOW("coalesce.pio2", zone(m.fd, KVM_REGISTER_COALESCED_MMIO, 0x70, 2, 2));
+	SHOW("coalesce.unreg_pio2", zone(m.fd, KVM_UNREGISTER_COALESCED_MMIO, 0x70, 2, 2));
+	SHOW("coalesce.unreg_none", zone(m.fd, KVM_UNREGISTER_COALESCED_MMIO, 0x70, 2, 0));
+	SHOW("coalesce.reg_size0", zone(m.fd, KVM_REGISTER_COALESCED_MMIO, 0x90000, 0, 0));
+	SHOW("coalesce.reg_mmio", zone(m.fd, KVM_REGISTER_COALESCED_MMIO, 0x20000, 0x1000, 0));
+	SHOW("coalesce.reg_pio", zone(m.fd, KVM_REGISTER_COALESCED_MMIO, 0x70, 2, 1));
+	/* a zone removed by a range inside it, then the real one again */
+	SHOW("coalesce.reg_tmp", zone(m.fd, KVM_REGISTER_COALESCED_MMIO, 0x30000, 0x100, 0));
+	SHOW("coalesce.unreg_inner", zone(m.fd, KVM_UNREGISTER_COALESCED_MMIO, 0x30010, 4, 0));
+	for (int exits = 0; exits < 10; exits++) {
+		struct kvm_run *r = m.run;
+
+		if (ioctl(m.vcpu, KVM_RUN, 0) < 0)
+			die("KVM_RUN: %s", strerror(errno));
+		if (r->exit_reason == KVM_EXIT_IO) {
+			printf("coalesce.exit IO port=%#x data=%#x\n", r->io.port,
+			       *((uint8_t *)r + r->io.data_offset));
+		} else if (r->exit_reason == KVM_EXIT_MMIO) {
+			uint64_t d = 0;
+
+			memcpy(&d, r->mmio.data, r->mmio.len);
+			printf("coalesce.exit MMIO gpa=%#llx len=%u data=%#llx\n",
+			       (unsigned long long)r->mmio.phys_addr, r->mmio.len,
+			       (unsigned long long)d);
+		} else {
+			printf("coalesce.exit %s\n", exit_name(r->exit_reason));
+		}
+		drain_ring("coalesce", r);
+		if (r->exit_reason != KVM_EXIT_IO && r->exit_reason != KVM_EXIT_MMIO)
+			break;
+	}
+	evm_destroy(&m);
+}
+
 static void caps(int sys)
 {
 	static const struct { const char *name; int cap; } c[] = {
@@ -138,6 +222,8 @@ static void caps(int sys)
 		{ "IOEVENTFD", KVM_CAP_IOEVENTFD },
 		{ "IOEVENTFD_NO_LENGTH", KVM_CAP_IOEVENTFD_NO_LENGTH },
 		{ "IOEVENTFD_ANY_LENGTH", KVM_CAP_IOEVENTFD_ANY_LENGTH },
+		{ "COALESCED_MMIO", KVM_CAP_COALESCED_MMIO },
+		{ "COALESCED_PIO", KVM_CAP_COALESCED_PIO },
 	};
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
@@ -381,6 +467,7 @@ int cmd_evfd(const char *dev)
 {
 	errno_tables(dev);
 	notify(dev);
+	coalesce(dev);
 	signal_mask(dev);
 	printf("result: PASS\n");
 	return 0;
