@@ -441,6 +441,10 @@ static void signal_mask(const char *dev)
 	/* SIGUSR1, which it opens, ends it with EINTR / KVM_EXIT_INTR */
 	atomic_store(&usr1_sent, true);
 	pthread_kill(r.tid, SIGUSR1);
+	for (int i = 0; i < 300 && !atomic_load(&r.done); i++)
+		sleep_ms(10);
+	if (!atomic_load(&r.done))
+		die("sigmask: SIGUSR1, which the vCPU's mask opens, did not end KVM_RUN in 3 s");
 	pthread_join(r.tid, NULL);
 	printf("sigmask.open_signal ret=%d errno=%s exit=%s after_signal=%d usr1_seen=%d "
 	       "usr2_handled=%d\n", r.ret < 0 ? -1 : r.ret, ename(r.ret < 0 ? r.err : 0),
