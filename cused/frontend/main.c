@@ -3,7 +3,7 @@
  * cused: serve the KVM API from userspace.
  *
  *   cused [--backend NAME] [--frontend auto|fuse|cuse] [--mount DIR]
- *         [--cuse-name NAME] [--dev PATH] [--debug] [--fuse-debug]
+ *         [--cuse-name NAME] [--dev PATH] [--trace FILE] [--debug] [--fuse-debug]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +26,7 @@ static void usage(FILE *f)
 		"  --cuse-name NAME   CUSE device name under /dev (default cused-kvm)\n"
 		"  --dev PATH         also bind the device over PATH (use a private mount\n"
 		"                     namespace for /dev/kvm; cused-run does that per client)\n"
+		"  --trace FILE       write every guest exit to FILE with its time\n"
 		"  --debug            log every refused request and MSR access\n"
 		"  --fuse-debug       libfuse request trace\n");
 }
@@ -38,15 +39,17 @@ int main(int argc, char **argv)
 		{ "mount", required_argument, NULL, 'm' },
 		{ "cuse-name", required_argument, NULL, 'n' },
 		{ "dev", required_argument, NULL, 'D' },
+		{ "trace", required_argument, NULL, 't' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "fuse-debug", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *backend = NULL, *frontend = "auto", *mount = CUSED_DEFAULT_MOUNT;
-	const char *cuse_name = "cused-kvm", *bind_path = NULL, *why = NULL;
+	const char *cuse_name = "cused-kvm", *bind_path = NULL, *why = NULL, *trace = NULL;
 	const struct tramp_ops *ops;
 	struct cused_ctx ctx;
+	FILE *trace_file = NULL;
 	bool fuse_debug = false, use_cuse;
 	int c, r;
 
@@ -57,6 +60,7 @@ int main(int argc, char **argv)
 		case 'm': mount = optarg; break;
 		case 'n': cuse_name = optarg; break;
 		case 'D': bind_path = optarg; break;
+		case 't': trace = optarg; break;
 		case 'd': log_set_level(LOG_DEBUG); break;
 		case 'f': fuse_debug = true; break;
 		case 'h': usage(stdout); return 0;
@@ -84,11 +88,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* fully buffered: a line per exit must not cost a write(2) per exit */
+	if (trace && !(trace_file = ctx.stats.trace = fopen(trace, "we"))) {
+		log_err("--trace %s: %s", trace, strerror(errno));
+		ctx_fini(&ctx);
+		return 1;
+	}
 	use_cuse = !strcmp(frontend, "cuse") || (!strcmp(frontend, "auto") && cuse_available());
 	if (use_cuse)
 		r = cuse_dev_serve(&ctx, cuse_name, bind_path, fuse_debug);
 	else
 		r = fuse_fs_serve(&ctx, mount, bind_path, fuse_debug);
 	ctx_fini(&ctx);
+	if (trace_file)
+		fclose(trace_file);
 	return r ? 1 : 0;
 }

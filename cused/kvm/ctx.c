@@ -15,6 +15,7 @@ int ctx_init(struct cused_ctx *ctx, const struct tramp_ops *ops)
 
 	*ctx = (struct cused_ctx){ .ops = ops };
 	pthread_mutex_init(&ctx->lock, NULL);
+	stats_registry_init(&ctx->stats, NULL);
 	r = ops->init(&ctx->be);
 	if (r)
 		return r;

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include "cused/tramp/backend.h"
+#include "cused/kvm/stats.h"
 
 struct cused_handle;
 
@@ -32,6 +33,7 @@ struct cused_ctx {
 	pthread_mutex_t lock;                 /* pending list and counters */
 	struct pending_obj *pending;
 	unsigned nr_vms, nr_vcpus;
+	struct stats_registry stats;          /* per-vCPU exit counters, trace */
 };
 
 int ctx_init(struct cused_ctx *ctx, const struct tramp_ops *ops);

@@ -42,6 +42,7 @@ struct vcpu {
 	struct msr_file msrs;
 	struct kvm_cpuid2 *cpuid;
 	bool irq_window_requested;
+	struct vcpu_stats stats;   /* exits by reason (stats.h) */
 };
 
 int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out);
