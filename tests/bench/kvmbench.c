@@ -10,7 +10,8 @@
  *   {"row":"pio","value":8.512,"unit":"us/exit","kind":"time","n":100000}
  *   {"row":"timer","skip":"no irqchip: KVM_CREATE_IRQCHIP: ENOTTY"}
  * Benchmarks (rows): pio (pio), mmio (mmio-write, mmio-read), cpuid,
- * msr (rdmsr, wrmsr), compute, timer, ipi, doorbell,
+ * msr (rdmsr, wrmsr), compute, ucompute (compute-user: the loop at CPL 3),
+ * timer, ipi, doorbell,
  * mem (mem-touch, mem-redirty, dirty-log; ITERATIONS = MiB), vmcreate,
  * smp (smp-pio, smp-scaling).
  * A guest still running after --timeout (default 60 s) fails the run with
@@ -123,11 +124,13 @@ static void write_tables(struct bvm *vm)
 	gdt[0] = 0;
 	gdt[1] = 0x00af9b000000ffffULL;    /* 64-bit code */
 	gdt[2] = 0x00cf93000000ffffULL;    /* data */
-	pml4[0] = BPT_PDPT | 0x3;          /* P | RW */
+	gdt[3] = 0x00cff3000000ffffULL;    /* user data */
+	gdt[4] = 0x00affb000000ffffULL;    /* user 64-bit code */
+	pml4[0] = BPT_PDPT | 0x7;          /* P | RW | US */
 	for (uint64_t i = 0; i < 4; i++)
-		pdpt[i] = (BPT_PD + 0x1000 * i) | 0x3;
-	for (uint64_t i = 0; i < 4 * 512; i++)  /* P | RW | PS, the top GiB also PWT | PCD */
-		pd[i] = (i << 21) | 0x83 | (i >= 3 * 512 ? 0x18 : 0);
+		pdpt[i] = (BPT_PD + 0x1000 * i) | 0x7;
+	for (uint64_t i = 0; i < 4 * 512; i++)  /* P | RW | US | PS, the top GiB also PWT | PCD */
+		pd[i] = (i << 21) | 0x87 | (i >= 3 * 512 ? 0x18 : 0);
 }
 
 static void load_image(struct bvm *vm)
@@ -214,7 +217,7 @@ void bvcpu_create(struct bvm *vm, struct bvcpu *v, int id, int bench, uint32_t i
 	sregs.cs = code;
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
 	sregs.gdt.base = BGDT;
-	sregs.gdt.limit = 3 * 8 - 1;
+	sregs.gdt.limit = 5 * 8 - 1;
 	sregs.cr3 = BPT_PML4;
 	sregs.cr4 = 0x620;          /* PAE | OSFXSR | OSXMMEXCPT */
 	sregs.cr0 = 0x80050033;     /* PG | AM | WP | NE | ET | MP | PE */
@@ -285,6 +288,10 @@ void bvcpu_run(struct bvcpu *v)
 			v->t_start = now();
 			continue;
 		}
+		if (run->exit_reason == KVM_EXIT_MMIO && run->mmio.phys_addr == BMMIO_DONE) {
+			v->elapsed = now() - v->t_start;
+			return;
+		}
 		if (run->exit_reason == KVM_EXIT_IO && run->io.port == BPORT_DONE) {
 			uint8_t st = *((uint8_t *)run + run->io.data_offset);
 
@@ -354,12 +361,19 @@ static int bench_compute(uint32_t n)
 	return 0;
 }
 
+static int bench_ucompute(uint32_t n)
+{
+	emit("compute-user", time_simple(BG_COMPUTE_USER, n, 0) * 1e3, "ms", "time", n);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(uint32_t iters);
 } benches[] = {
 	{ "pio", bench_pio }, { "mmio", bench_mmio }, { "cpuid", bench_cpuid },
-	{ "msr", bench_msr }, { "compute", bench_compute }, { "timer", bench_timer },
+	{ "msr", bench_msr }, { "compute", bench_compute }, { "ucompute", bench_ucompute },
+	{ "timer", bench_timer },
 	{ "ipi", bench_ipi }, { "doorbell", bench_doorbell }, { "mem", bench_mem },
 	{ "vmcreate", bench_vmcreate }, { "smp", bench_smp },
 };

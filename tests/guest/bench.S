@@ -85,6 +85,23 @@ b_compute:
 	jnz	1b
 	jmp	done
 
+/* the same loop in user mode (CPL 3): what a guest's applications run */
+b_compute_user:
+	call	start
+	pushq	$(0x18 | 3)			/* SS */
+	pushq	$BUSER_STACK
+	pushq	$0x2				/* RFLAGS */
+	pushq	$(0x20 | 3)			/* CS */
+	pushq	$1f
+	iretq
+1:	xor	%eax, %eax
+2:	add	%ebp, %eax
+	rol	$3, %eax
+	dec	%ebp
+	jnz	2b
+	movl	%eax, BMMIO_DONE - BMMIO_ADDR(%r8)
+3:	jmp	3b
+
 b_touch:
 	call	start
 	mov	%ebx, %ebx
@@ -212,7 +229,7 @@ isr_spurious:
 	.balign	8
 bench_table:
 	.quad	b_pio, b_mmio_write, b_mmio_read, b_cpuid, b_rdmsr, b_wrmsr
-	.quad	b_compute, b_touch, b_timer, b_ipi, b_doorbell
+	.quad	b_compute, b_touch, b_timer, b_ipi, b_doorbell, b_compute_user
 
 idt_desc:
 	.word	256 * 16 - 1

@@ -4,8 +4,8 @@
  * benchmark client (tests/bench/kvmbench.c).  Preprocessor only.
  *
  * The client enters the guest at GUEST_LOAD in 64-bit mode (its own GDT at
- * BGDT and page tables at BPT_*: 0..4 GiB identity in 2 MiB pages, the top
- * GiB uncached) with RSP = GUEST_STACK - 4 KiB * id and
+ * BGDT and page tables at BPT_*: 0..4 GiB identity in 2 MiB pages, user
+ * accessible, the top GiB uncached) with RSP = GUEST_STACK - 4 KiB * id and
  *   ESI = vCPU id, EDI = BG_* benchmark, EBP = iterations (>= 1),
  *   EBX = first GPA to touch (BG_TOUCH only);
  * the guest sets up what the benchmark needs, does OUT to BPORT_START (the
@@ -27,13 +27,16 @@
 #define BG_TIMER        8   /* LAPIC one-shot timer, HLT until it fires, EBP times */
 #define BG_IPI          9   /* vCPU 0 <-> vCPU 1 IPI ping-pong, EBP round trips */
 #define BG_DOORBELL     10  /* store to BMMIO_DOORBELL, HLT until BVEC_COUNT, EBP times */
-#define BG_MAX          11
+#define BG_COMPUTE_USER 11  /* BG_COMPUTE's loop at CPL 3, ended by a store to BMMIO_DONE */
+#define BG_MAX          12
 
 #define BPORT_PIO       0x30   /* not 0x20-0x21: the in-kernel PIC owns those */
 #define BPORT_DONE      0x31
 #define BPORT_START     0x32
 #define BMMIO_ADDR      0xd0000000  /* no memslot: every access is KVM_EXIT_MMIO */
 #define BMMIO_DOORBELL  0xd0001000  /* the client's KVM_IOEVENTFD (4 bytes, any value) */
+#define BMMIO_DONE      0xd0002000  /* a store here is BPORT_DONE for CPL 3 code */
+#define BUSER_STACK     0x8000      /* CPL 3 stack top */
 #define BMSR            0x2ff       /* MTRRdefType: emulated by KVM and by cused's table */
 #define BMSR_VALUE      0xc06
 #define BTOUCH_GPA      0x40000000  /* slot 1 of the memory benchmark */
@@ -43,7 +46,8 @@
 #define BVEC_STOP       0x42        /* ends the IPI benchmark on vCPU 1 */
 #define BTIMER_COUNT    100         /* one-shot initial count, divide by 1 */
 
-#define BGDT            0x800       /* null, 0x08 64-bit code, 0x10 data (client-written) */
+#define BGDT            0x800       /* null, 0x08 64-bit code, 0x10 data, 0x18 user data,
+                                       0x20 user 64-bit code (client-written) */
 #define BDATA_COUNT     0x3000      /* u32 per APIC id */
 #define BDATA_READY     0x3100      /* vCPU 1 of BG_IPI is ready for IPIs */
 #define BIDT            0x4000      /* 256 16-byte gates */
