@@ -85,31 +85,41 @@ b_compute:
 	jnz	1b
 	jmp	done
 
-/* the same loop in user mode (CPL 3): what a guest's applications run */
-b_compute_user:
-	call	start
+/* continue at CPL 3 at the return address (registers kept); such code ends
+ * with user_done */
+to_user:
+	pop	%rax
 	pushq	$(0x18 | 3)			/* SS */
 	pushq	$BUSER_STACK
 	pushq	$0x2				/* RFLAGS */
 	pushq	$(0x20 | 3)			/* CS */
-	pushq	$1f
+	push	%rax
 	iretq
-1:	xor	%eax, %eax
-2:	add	%ebp, %eax
+user_done:
+	movl	%eax, BMMIO_DONE - BMMIO_ADDR(%r8)
+	jmp	user_done
+
+/* the same loop in user mode (CPL 3): what a guest's applications run */
+b_compute_user:
+	call	start
+	call	to_user
+	xor	%eax, %eax
+1:	add	%ebp, %eax
 	rol	$3, %eax
 	dec	%ebp
-	jnz	2b
-	movl	%eax, BMMIO_DONE - BMMIO_ADDR(%r8)
-3:	jmp	3b
+	jnz	1b
+	jmp	user_done
 
+/* at CPL 3: the host runs it natively even where it emulates guest kernel code */
 b_touch:
 	call	start
+	call	to_user
 	mov	%ebx, %ebx
 1:	movl	%ebp, (%rbx)
 	add	$4096, %rbx
 	dec	%ebp
 	jnz	1b
-	jmp	done
+	jmp	user_done
 
 /* LAPIC one-shot timer: arm, HLT until the count ISR ran, EBP times */
 b_timer:

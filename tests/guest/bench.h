@@ -23,7 +23,7 @@
 #define BG_RDMSR        4   /* RDMSR BMSR */
 #define BG_WRMSR        5   /* WRMSR BMSR = BMSR_VALUE */
 #define BG_COMPUTE      6   /* EBP iterations of an ALU loop, no exits */
-#define BG_TOUCH        7   /* one 4-byte store per 4 KiB page from EBX, EBP pages */
+#define BG_TOUCH        7   /* one 4-byte store per 4 KiB page from EBX, EBP pages (CPL 3) */
 #define BG_TIMER        8   /* LAPIC one-shot timer, HLT until it fires, EBP times */
 #define BG_IPI          9   /* vCPU 0 <-> vCPU 1 IPI ping-pong, EBP round trips */
 #define BG_DOORBELL     10  /* store to BMMIO_DOORBELL, HLT until BVEC_COUNT, EBP times */
