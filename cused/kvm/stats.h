@@ -53,8 +53,10 @@ void stats_register(struct stats_registry *reg, struct vcpu_stats *s, const void
 		    uint32_t vcpu_id);
 /* unlist it and fold its counters into the totals */
 void stats_unregister(struct vcpu_stats *s);
-/* count one backend exit (and trace it); the vCPU's runner only */
+/* count one backend exit (and trace it); only the vCPU's runner, which is
+ * the only writer of the exit counters (VS_IO .. VS_EXITS) */
 void stats_exit(struct vcpu_stats *s, const struct tramp_exit *ex);
+/* count an event from any thread (VS_IRQ_INJECTED, VS_HALT_WAKEUP) */
 static inline void stats_inc(struct vcpu_stats *s, enum vcpu_stat which)
 {
 	atomic_fetch_add_explicit(&s->n[which], 1, memory_order_relaxed);
