@@ -44,6 +44,7 @@ rate=$(awk '$1 ~ /^[0-9]+$/ && $3 == "exits" { r = $5 } END { print r + 0 }' <<<
 view=$("$STAT" --status "$MNT/status" --once --vcpus) || fail "cused-stat --once failed: $view"
 grep -q "^[0-9]* 0 *exits" <<<"$view" || fail "cused-stat --vcpus shows no vCPU 0"
 kill -KILL "${CHILD_PIDS[@]}"
+wait "${CHILD_PIDS[@]}" 2>/dev/null
 wait_status 0 0 10 || fail "the killed client's VM was not freed"
 grep -q '^vcpu ' "$MNT/status" && fail "a dead vCPU still has a line"
 
