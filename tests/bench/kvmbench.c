@@ -226,7 +226,7 @@ void bvcpu_create(struct bvm *vm, struct bvcpu *v, int id, int bench, uint32_t i
 	memset(&regs, 0, sizeof(regs));
 	regs.rip = GUEST_LOAD;
 	regs.rsp = GUEST_STACK - 0x1000 * id;
-	regs.rflags = getenv("KB_RFLAGS") ? strtoul(getenv("KB_RFLAGS"), 0, 0) : 0x2;
+	regs.rflags = 0x2;
 	regs.rsi = id;
 	regs.rdi = bench;
 	regs.rbp = iters;

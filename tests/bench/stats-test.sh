@@ -45,6 +45,7 @@ view=$("$STAT" --status "$MNT/status" --once --vcpus) || fail "cused-stat --once
 grep -q "^[0-9]* 0 *exits" <<<"$view" || fail "cused-stat --vcpus shows no vCPU 0"
 kill -KILL "${CHILD_PIDS[@]}"
 wait "${CHILD_PIDS[@]}" 2>/dev/null
+CHILD_PIDS=()
 wait_status 0 0 10 || fail "the killed client's VM was not freed"
 grep -q '^vcpu ' "$MNT/status" && fail "a dead vCPU still has a line"
 
