@@ -116,7 +116,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct cused_ctx *ctx = fuse_req_userdata(req);
 	unsigned vms, vcpus;
-	char buf[65536];            /* CUSED_MAX_VCPUS lines of exit counters and more */
+	char buf[65536];            /* exit counters of ~250 live vCPUs; later lines are cut */
 	int n;
 
 	if (ino != INO_STATUS) {
