@@ -9,8 +9,9 @@
  * using inherited fds.  Everything follows from SEED (printed), so a run
  * that upsets the daemon can be repeated.  Exits 0 whatever the daemon
  * answers: judging the daemon is the caller's job (tests/fuzz/fuzz-smoke.sh).
- * A watchdog kicks a KVM_RUN that runs for over half a second (a guest
- * made of random bytes may loop), as a signal would under the shim.
+ * A watchdog kicks the vCPU of an ioctl that takes over half a second (a
+ * guest made of random bytes may loop in KVM_RUN, and the vCPU's other
+ * ioctls wait for it), as a signal would under the shim.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +47,7 @@ struct client {
 	uint8_t *buf;          /* valid, random bytes */
 	uint8_t *guard;        /* PROT_NONE page right after buf */
 	int guest_fd, run_fd;  /* memfds for SET_MEMORY and BIND */
-	_Atomic int running_fd;      /* fd inside KVM_RUN, or -1 */
+	_Atomic int running_fd;      /* fd of the ioctl in progress, or -1 */
 	_Atomic uint64_t run_start;  /* ns */
 	unsigned vms, vcpus, runs;   /* bound VMs and vCPUs, KVM_RUNs that returned 0 */
 };
@@ -110,6 +111,22 @@ static uint64_t pointer(struct client *c, size_t need)
 	}
 }
 
+/*
+ * Every call is watched: any vCPU ioctl may wait behind a KVM_RUN (KVM's
+ * vcpu mutex), and a runner thread may be running a guest the client never
+ * meant to start (a doorbell shared between vCPUs).
+ */
+static int xioctl(struct client *c, int fd, unsigned cmd, uint64_t arg)
+{
+	int r;
+
+	atomic_store(&c->run_start, now_ns());
+	atomic_store(&c->running_fd, fd);
+	r = ioctl(fd, cmd, (unsigned long)arg);
+	atomic_store(&c->running_fd, -1);
+	return r;
+}
+
 static int add_fd(struct client *c, int fd, enum kind k)
 {
 	if (fd < 0)
@@ -150,28 +167,57 @@ static int some_fd(struct client *c)
 static void new_object(struct client *c, int i)
 {
 	struct cused_create cr = { .arg = below(c, 8) ? below(c, 4) : rnd(c) };
-	struct cused_bind b = { .run_fd = below(c, 4) ? c->run_fd : some_fd(c) };
-	int fd;
+	struct cused_bind b = { .run_fd = some_fd(c) };
+	int fd, own_run = -1;
 
-	if (ioctl(c->fd[i], CUSED_IOC_CREATE, &cr))
+	if (xioctl(c, c->fd[i], CUSED_IOC_CREATE, (uintptr_t)&cr))
 		return;
 	c->tokens[c->ntok++ % 8] = cr.token;
 	fd = open(c->dev, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return;
+	/* a run memfd of its own, as libcused gives each vCPU; sometimes not */
+	if (below(c, 4)) {
+		own_run = memfd_create("run", MFD_CLOEXEC);
+		if (own_run >= 0 && ftruncate(own_run, CUSED_VCPU_MMAP_SIZE) == 0)
+			b.run_fd = own_run;
+	}
 	b.token = below(c, 8) ? cr.token : rnd(c);
 	b.kind = c->kind[i] == K_SYS ? CUSED_BIND_VM : CUSED_BIND_VCPU;
 	if (!below(c, 8))
 		b.kind = (uint32_t)rnd(c) % 4;
-	if (ioctl(fd, CUSED_IOC_BIND, &b)) {
+	if (xioctl(c, fd, CUSED_IOC_BIND, (uintptr_t)&b)) {
 		add_fd(c, fd, K_SYS);
+		if (own_run >= 0)
+			close(own_run);
 		return;
 	}
+	/* the daemon maps it during BIND; the fd need not stay open */
+	if (own_run >= 0)
+		close(own_run);
 	add_fd(c, fd, b.kind == CUSED_BIND_VM ? K_VM : K_VCPU);
 	if (b.kind == CUSED_BIND_VM)
 		c->vms++;
 	else
 		c->vcpus++;
+}
+
+/* RAM where a vCPU fresh from reset fetches (0xffff0), full of random code */
+static void good_memory(struct client *c, int fd)
+{
+	struct cused_mem_region m = {
+		.region = { .slot = 0, .memory_size = GUEST_SIZE },
+		.fd = c->guest_fd,
+	};
+	uint8_t page[4096];
+
+	for (int i = 0; i < 4; i++) {
+		fill(c, page, sizeof(page));
+		if (pwrite(c->guest_fd, page, sizeof(page), i ? below(c, GUEST_SIZE / 4096) * 4096ull :
+			   GUEST_SIZE - 4096) < 0)
+			break;
+	}
+	xioctl(c, fd, CUSED_IOC_SET_MEMORY, (uintptr_t)&m);
 }
 
 static void set_memory(struct client *c, int fd)
@@ -188,7 +234,7 @@ static void set_memory(struct client *c, int fd)
 		.fd_offset = below(c, 4) ? (uint64_t)below(c, 64) << 12 : rnd(c),
 	};
 
-	ioctl(fd, below(c, 4) ? CUSED_IOC_SET_MEMORY : KVM_SET_USER_MEMORY_REGION, &m);
+	xioctl(c, fd, below(c, 4) ? CUSED_IOC_SET_MEMORY : KVM_SET_USER_MEMORY_REGION, (uintptr_t)&m);
 }
 
 static unsigned random_cmd(struct client *c)
@@ -204,8 +250,11 @@ static unsigned random_cmd(struct client *c)
 	}
 }
 
-static void random_ioctl(struct client *c, int fd, unsigned cmd)
+static void random_ioctl(struct client *c, int fd, unsigned cmd, bool in_child)
 {
+	/* a forked child has no watchdog thread to kick a guest that loops */
+	if (in_child && cmd == KVM_RUN)
+		return;
 	uint64_t arg = _IOC_DIR(cmd) || below(c, 2) ? pointer(c, _IOC_SIZE(cmd)) : rnd(c) % 8;
 
 	/* headers with small counts reach the handlers' tails more often */
@@ -213,13 +262,8 @@ static void random_ioctl(struct client *c, int fd, unsigned cmd)
 		fill(c, c->buf, 64);
 		((uint32_t *)c->buf)[0] = below(c, 64);
 	}
-	if (cmd == KVM_RUN) {
-		atomic_store(&c->run_start, now_ns());
-		atomic_store(&c->running_fd, fd);
-	}
-	if (ioctl(fd, cmd, (unsigned long)arg) == 0 && cmd == KVM_RUN)
+	if (xioctl(c, fd, cmd, arg) == 0 && cmd == KVM_RUN)
 		c->runs++;
-	atomic_store(&c->running_fd, -1);
 	if (cmd == CUSED_IOC_CREATE && (uintptr_t)arg == (uintptr_t)c->buf)
 		c->tokens[c->ntok++ % 8] = ((struct cused_create *)c->buf)->token;
 }
@@ -232,13 +276,13 @@ static void shim_call(struct client *c, int fd)
 
 	switch (below(c, 4)) {
 	case 0:
-		ioctl(fd, CUSED_IOC_BIND, &b);
+		xioctl(c, fd, CUSED_IOC_BIND, (uintptr_t)&b);
 		break;
 	case 1:
-		ioctl(fd, CUSED_IOC_CREATE, &cr);
+		xioctl(c, fd, CUSED_IOC_CREATE, (uintptr_t)&cr);
 		break;
 	case 2:
-		ioctl(fd, CUSED_IOC_KICK, below(c, 2) ? 0 : rnd(c));
+		xioctl(c, fd, CUSED_IOC_KICK, below(c, 2) ? 0 : rnd(c));
 		break;
 	default:
 		set_memory(c, fd);
@@ -269,6 +313,8 @@ static void child(struct client *c)
 	if (p == 0) {
 		/* inherited fds from another pid: the daemon maps by caller pid */
 		c->rng ^= 0x9e3779b97f4a7c15ull;
+		/* no watchdog thread here: a call stuck behind a guest ends the child */
+		alarm(5);
 		for (int i = 0; i < 20; i++)
 			one_op(c, true);
 		_exit(0);
@@ -302,8 +348,12 @@ static void one_op(struct client *c, bool in_child)
 			shim_call(c, c->fd[i]);
 		return;
 	case 6:
-		if ((i = pick(c, K_VM)) >= 0)
-			set_memory(c, c->fd[i]);
+		if ((i = pick(c, K_VM)) >= 0) {
+			if (below(c, 2))
+				good_memory(c, c->fd[i]);
+			else
+				set_memory(c, c->fd[i]);
+		}
 		return;
 	case 7:
 		if (!in_child && !below(c, 8))
@@ -314,7 +364,7 @@ static void one_op(struct client *c, bool in_child)
 		return;
 	default:
 		if ((i = pick(c, below(c, 2) ? K_VCPU : K_VM)) >= 0)
-			random_ioctl(c, c->fd[i], random_cmd(c));
+			random_ioctl(c, c->fd[i], random_cmd(c), in_child);
 		return;
 	}
 }
