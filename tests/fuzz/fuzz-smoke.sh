@@ -14,6 +14,7 @@
 set -uo pipefail
 . "$(dirname "$0")/../integration/lib.sh"
 
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (serves a device, switches to uid 65534)"; exit 77; }
 cused_setup "$1" "$3" "$4"
 SMOKE=$2
 [ -x "$SMOKE" ] || skip "fuzz_smoke not built ($SMOKE)"
