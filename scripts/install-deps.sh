@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PKGS=(meson ninja-build pkg-config gcc make binutils fuse3 libfuse3-dev liburing-dev
-      libcmocka-dev libseccomp-dev libcapstone-dev linux-libc-dev util-linux)
+      libcmocka-dev libseccomp-dev libcapstone-dev linux-libc-dev util-linux
+      clang libclang-rt-14-dev)  # clang: the ASan+UBSan build and libFuzzer (fuzzer runtime)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -137,7 +137,8 @@ void bridge_ioctl(fuse_req_t req, unsigned int cmd, void *arg, struct fuse_file_
 			fuse_reply_err(req, ENOMEM);
 			return;
 		}
-		if (dir & _IOC_WRITE)
+		/* a zero-size _IOWR arrives with no input buffer at all */
+		if ((dir & _IOC_WRITE) && size)
 			memcpy(out, in_buf, size);
 		rq.out = out;
 		rq.out_len = size < out_bufsz ? size : out_bufsz;

@@ -122,7 +122,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct cused_ctx *ctx = fuse_req_userdata(req);
 	unsigned vms, vcpus;
-	char buf[256];
+	char buf[65536];            /* exit counters of ~250 live vCPUs; later lines are cut */
 	int n;
 
 	if (ino != INO_STATUS) {
@@ -132,6 +132,9 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ctx_status(ctx, &vms, &vcpus);
 	n = snprintf(buf, sizeof(buf), "backend %s\nvms %u\nvcpus %u\n", ctx->ops->name,
 		     vms, vcpus);
+	n += stats_format(&ctx->stats, buf + n, sizeof(buf) - n);
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;    /* truncated: only the last vCPUs' lines are lost */
 	if (off >= n)
 		fuse_reply_buf(req, NULL, 0);
 	else

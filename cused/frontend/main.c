@@ -3,7 +3,7 @@
  * cused: serve the KVM API from userspace.
  *
  *   cused [--backend NAME] [--frontend auto|fuse|cuse] [--mount DIR]
- *         [--cuse-name NAME] [--dev PATH] [--group NAME]
+ *         [--cuse-name NAME] [--dev PATH] [--group NAME] [--trace FILE]
  *         [--max-vms-per-uid N] [--max-vcpus-per-uid N]
  *         [--max-dirty-log-gib-per-uid N] [--debug] [--fuse-debug]
  */
@@ -36,6 +36,7 @@ static void usage(FILE *f)
 		"  --max-vcpus-per-uid N  live vCPUs one uid may hold (default %u)\n"
 		"  --max-dirty-log-gib-per-uid N  GiB of guest memory in dirty-logging\n"
 		"                     slots one uid may hold (default %llu)\n"
+		"  --trace FILE       write every guest exit to FILE with its time\n"
 		"  --debug            log every refused request and MSR access (no rate limit)\n"
 		"  --fuse-debug       libfuse request trace\n",
 		CUSED_DEFAULT_MAX_VMS_PER_UID, CUSED_DEFAULT_MAX_VCPUS_PER_UID,
@@ -68,6 +69,7 @@ int main(int argc, char **argv)
 		{ "max-vms-per-uid", required_argument, NULL, 'V' },
 		{ "max-vcpus-per-uid", required_argument, NULL, 'C' },
 		{ "max-dirty-log-gib-per-uid", required_argument, NULL, 'L' },
+		{ "trace", required_argument, NULL, 't' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "fuse-debug", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
@@ -75,6 +77,7 @@ int main(int argc, char **argv)
 	};
 	const char *backend = NULL, *frontend = "auto", *mount = CUSED_DEFAULT_MOUNT;
 	const char *cuse_name = "cused-kvm", *bind_path = NULL, *why = NULL, *group = "kvm";
+	const char *trace = NULL;
 	struct cused_limits limits = { CUSED_DEFAULT_MAX_VMS_PER_UID,
 				       CUSED_DEFAULT_MAX_VCPUS_PER_UID,
 				       CUSED_DEFAULT_MAX_LOG_GIB_PER_UID << 18 };
@@ -82,6 +85,7 @@ int main(int argc, char **argv)
 	struct group *gr;
 	const struct tramp_ops *ops;
 	struct cused_ctx ctx;
+	FILE *trace_file = NULL;
 	bool fuse_debug = false, use_cuse;
 	int c, r;
 
@@ -92,6 +96,7 @@ int main(int argc, char **argv)
 		case 'm': mount = optarg; break;
 		case 'n': cuse_name = optarg; break;
 		case 'D': bind_path = optarg; break;
+		case 't': trace = optarg; break;
 		case 'g': group = optarg; break;
 		case 'V':
 		case 'C':
@@ -142,11 +147,19 @@ int main(int argc, char **argv)
 		log_warn("group %s does not exist: only root may open the device "
 			 "(scripts/install-deps.sh creates group kvm)", group);
 
+	/* fully buffered: a line per exit must not cost a write(2) per exit */
+	if (trace && !(trace_file = ctx.stats.trace = fopen(trace, "we"))) {
+		log_err("--trace %s: %s", trace, strerror(errno));
+		ctx_fini(&ctx);
+		return 1;
+	}
 	use_cuse = !strcmp(frontend, "cuse") || (!strcmp(frontend, "auto") && cuse_available());
 	if (use_cuse)
 		r = cuse_dev_serve(&ctx, cuse_name, bind_path, fuse_debug);
 	else
 		r = fuse_fs_serve(&ctx, mount, bind_path, fuse_debug);
 	ctx_fini(&ctx);
+	if (trace_file)
+		fclose(trace_file);
 	return r ? 1 : 0;
 }

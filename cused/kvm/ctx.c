@@ -20,6 +20,7 @@ int ctx_init(struct cused_ctx *ctx, const struct tramp_ops *ops)
 		.dev_gid = (gid_t)-1,
 	};
 	pthread_mutex_init(&ctx->lock, NULL);
+	stats_registry_init(&ctx->stats, NULL);
 	r = ops->init(&ctx->be);
 	if (r)
 		return r;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "cused/tramp/backend.h"
 #include "cused/kvm/limits.h"
+#include "cused/kvm/stats.h"
 
 struct cused_handle;
 struct vcpu;
@@ -54,6 +55,7 @@ struct cused_ctx {
 	struct vcpu *vcpus;                   /* every live vCPU, for ctx_shutdown */
 	atomic_bool stopping;                 /* shutting down: every wait gives up */
 	atomic_uint fuse_runs;                /* KVM_RUNs in FUSE workers now */
+	struct stats_registry stats;          /* per-vCPU exit counters, trace */
 };
 
 int ctx_init(struct cused_ctx *ctx, const struct tramp_ops *ops);

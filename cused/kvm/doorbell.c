@@ -130,8 +130,15 @@ void vcpu_runner_stop(struct vcpu *v)
 	if (!v->runner_started)
 		return;
 	atomic_store(&v->dying, true);
-	/* out of the guest, out of the futex, then join */
+	/*
+	 * Out of the guest, out of the futex, then join.  The runner may have
+	 * checked dying just before we set it and not yet be asleep: a bare
+	 * wake would be lost and the join hang, so change the futex word
+	 * first and its FUTEX_WAIT returns at once.
+	 */
 	v->vm->ctx->ops->kick(v->tv);
+	__atomic_fetch_add(&v->db->req_seq, 1, __ATOMIC_SEQ_CST);
+	/* and wake it again until it is gone: one kick may land before it enters the guest */
 	for (;;) {
 		struct timespec ts;
 

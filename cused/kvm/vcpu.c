@@ -50,6 +50,7 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 	v->msrs.platform_info_readable = &vm->misc.platform_info_readable;
 	vm_get(vm);
 	v->vm = vm;
+	stats_register(&ctx->stats, &v->stats, vm, v->id);
 	ctx_add_vcpu(ctx, v);
 	*out = v;
 	return 0;
@@ -67,6 +68,7 @@ void vcpu_put(struct vcpu *v)
 		munmap(v->shared, CUSED_VCPU_MMAP_SIZE);
 	free(v->cpuid);
 	vm_release_vcpu_id(vm, v->id);
+	stats_unregister(&v->stats);
 	ctx_uncharge(vm->ctx, vm->uid, 0, 1);
 	vcpu_mutex_destroy(&v->lock);
 	free(v);
@@ -323,6 +325,7 @@ static long interrupt(struct vcpu *v, struct ioctl_req *rq)
 		return -EFAULT;
 	if (irq->irq >= KVM_NR_INTERRUPTS)
 		return refuse(-EINVAL, "KVM_INTERRUPT: vector %u out of range", irq->irq);
+	stats_inc(&v->stats, VS_IRQ_INJECTED);
 	return v->vm->ctx->ops->inject_irq(v->tv, irq->irq);
 }
 

@@ -61,6 +61,7 @@ struct vcpu {
 	struct kvm_cpuid2 *cpuid;
 	bool irq_window_requested;
 	struct vcpu_misc misc;     /* vcpu_state.c */
+	struct vcpu_stats stats;   /* exits by reason (stats.h) */
 };
 
 int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out);

@@ -195,6 +195,7 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 		r = ops->run(v->tv, ex);
 		if (r)
 			return refuse(r, "vcpu %u: backend run failed: %d", v->id, r);
+		stats_exit(&v->stats, ex);
 		run->if_flag = ex->if_flag;
 		run->ready_for_interrupt_injection = ex->irq_ready;
 		run->cr8 = ex->cr8;

@@ -50,6 +50,13 @@ cused_cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	cused_stop quiet
+	# a sanitizer build's daemon may report without dying (leaks at exit)
+	if [ $rc -eq 0 ] && grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' \
+			"$WORK/cused.log" 2>/dev/null; then
+		echo "FAIL: the daemon reported a sanitizer error:"
+		grep -E -A40 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$WORK/cused.log" | head -60
+		rc=1
+	fi
 	if [ -n "${KEEP_WORK:-}" ] || { [ $rc -ne 0 ] && [ $rc -ne 77 ]; }; then
 		echo "(logs kept in $WORK)"
 	else

@@ -7,10 +7,10 @@
  */
 #include "lapic_fixture.h"
 
-static const struct lapic_config AP = { .vcpu_id = 3, .vcpu_index = 3,
-					.caps = { .x2apic = true } };
-static const struct lapic_config BSP = { .vcpu_id = 0, .vcpu_index = 0, .bsp = true,
-					 .caps = { .x2apic = true } };
+/* macros, not const objects: C initializers of static tables need constants */
+#define AP ((struct lapic_config){ .vcpu_id = 3, .vcpu_index = 3, .caps = { .x2apic = true } })
+#define BSP ((struct lapic_config){ .vcpu_id = 0, .vcpu_index = 0, .bsp = true, \
+				    .caps = { .x2apic = true } })
 
 static void test_reset_values(void **state)
 {
