@@ -58,7 +58,9 @@ int coalesced_register(struct coalesced *c, const struct kvm_coalesced_mmio_zone
 		c->zones = nz;
 		c->cap = cap;
 	}
-	c->zones[c->nz++] = *z;
+	c->zones[c->nz] = *z;
+	/* coalesced_write looks at nz without the lock first */
+	__atomic_store_n(&c->nz, c->nz + 1, __ATOMIC_RELAXED);
 	c->n_bus[z->pio]++;
 out:
 	pthread_mutex_unlock(&c->lock);
@@ -76,7 +78,7 @@ int coalesced_unregister(struct coalesced *c, const struct kvm_coalesced_mmio_zo
 			c->n_bus[z->pio]--;
 			/* keep the order: the first zone that holds a write takes it */
 			memmove(&c->zones[i], &c->zones[i + 1], (c->nz - i - 1) * sizeof(*c->zones));
-			c->nz--;
+			__atomic_store_n(&c->nz, c->nz - 1, __ATOMIC_RELAXED);
 		} else {
 			i++;
 		}
@@ -93,6 +95,7 @@ bool coalesced_write(struct coalesced *c, bool pio, uint64_t addr, unsigned len,
 	uint32_t insert, first;
 	bool hit = false;
 
+	/* the ring is set before the VM has a handle, so before any runner */
 	if (!c->ring || len > sizeof(e->data) ||
 	    !__atomic_load_n(&c->nz, __ATOMIC_RELAXED))
 		return false;

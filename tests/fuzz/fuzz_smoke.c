@@ -186,6 +186,9 @@ static void new_object(struct client *c, int i)
 	b.kind = c->kind[i] == K_SYS ? CUSED_BIND_VM : CUSED_BIND_VCPU;
 	if (!below(c, 8))
 		b.kind = (uint32_t)rnd(c) % 4;
+	/* a VM's run_fd is its coalesced ring; often none, as an old libcused */
+	if (b.kind == CUSED_BIND_VM && below(c, 2))
+		b.run_fd = -1;
 	if (xioctl(c, fd, CUSED_IOC_BIND, (uintptr_t)&b)) {
 		add_fd(c, fd, K_SYS);
 		if (own_run >= 0)
