@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "cused/irq/irqfd.h"
 #include "cused/irq/irq_line.h"
+#include "cused/irq/routing.h"
 #include "cused/irq/evfd.h"
 #include "cused/util/log.h"
 
@@ -34,6 +35,16 @@ struct irqfd_set {
 	bool started, stop;
 	pthread_t thread;
 };
+
+static int route(void *ctx, uint32_t gsi, unsigned source, bool level)
+{
+	return routing_set_irq(ctx, gsi, source, level);
+}
+
+struct irqfd_sink irqfd_routing_sink(struct routing *rt, bool full)
+{
+	return (struct irqfd_sink){ .set_irq = route, .ctx = rt, .resample = full };
+}
 
 int irqfd_set_create(struct irqfd_set **out)
 {

@@ -37,6 +37,17 @@ struct irqfd_sink {
 	bool resample;
 };
 
+struct routing;
+/*
+ * The sink for the irqchip code to install: irqfds drive the VM's GSI
+ * routing (routing_set_irq, which rt must outlive the set).  full: a
+ * KVM_CREATE_IRQCHIP irqchip (resampling allowed); false: a split one.
+ *   struct irqfd_sink k = irqfd_routing_sink(rt, true);
+ *   irqfd_set_sink(vm->irqfds, &k);
+ * and each ack notifier of a GSI (PIC ack, IOAPIC EOI) calls irqfd_ack().
+ */
+struct irqfd_sink irqfd_routing_sink(struct routing *rt, bool full);
+
 /* per VM; KVM has no limit, the daemon holds an fd (two) for each */
 #define IRQFD_MAX 1024u
 

@@ -21,6 +21,8 @@
 #include <cmocka.h>
 #include "cused/irq/irqfd.h"
 #include "cused/irq/irq_line.h"
+#include "cused/irq/routing.h"
+#include "irq_fake.h"
 
 struct change { uint32_t gsi; unsigned source; bool level; };
 
@@ -290,6 +292,40 @@ static void test_resample_delivery(void **state)
 	close(e); close(r); close(e2); close(r2);
 }
 
+/* wired to the real GSI routing: an irqfd on an MSI route delivers the message */
+static void test_through_routing(void **state)
+{
+	struct kvm_irq_routing_entry msi = { .gsi = 30, .type = KVM_IRQ_ROUTING_MSI,
+					     .u.msi = { .address_lo = 0xfee01000, .data = 0x71 } };
+	struct irqfd_set *s;
+	struct routing *rt;
+	struct fake_env env;
+	struct irqfd_sink k;
+	int e = eventfd(0, EFD_NONBLOCK), r = eventfd(0, EFD_NONBLOCK);
+
+	fake_env_init(&env);
+	assert_int_equal(routing_create(NULL, NULL, &env.env, &rt), 0);   /* split irqchip */
+	assert_int_equal(routing_set(rt, &msi, 1, 0), 0);
+	assert_int_equal(irqfd_set_create(&s), 0);
+	k = irqfd_routing_sink(rt, false);
+	irqfd_set_sink(s, &k);
+	/* a split irqchip has no resampling */
+	assert_int_equal(irqfd(s, e, 30, KVM_IRQFD_FLAG_RESAMPLE, r), -EINVAL);
+	assert_int_equal(irqfd(s, e, 30, 0, -1), 0);
+	signal_efd(e);
+	for (int i = 0; i < 500 && !__atomic_load_n(&env.nmsgs, __ATOMIC_ACQUIRE); i++)
+		usleep(10000);
+	/* stop the thread before reading what it wrote */
+	irqfd_set_destroy(s);
+	/* the MSI on assert only (its de-assert delivers nothing) */
+	assert_int_equal(env.nmsgs, 1);
+	assert_int_equal(env.msgs[0].vector, 0x71);
+	assert_int_equal(env.msgs[0].dest, 1);
+	routing_destroy(rt);
+	close(e);
+	close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_deassign_stops_delivery),
 		cmocka_unit_test(test_deassign_waits_for_callback),
 		cmocka_unit_test(test_resample_delivery),
+		cmocka_unit_test(test_through_routing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
