@@ -191,6 +191,11 @@ int ioeventfd_ioctl(struct ioeventfd_set *s, const struct kvm_ioeventfd *a, int 
 	return r;
 }
 
+unsigned ioeventfd_count(struct ioeventfd_set *s)
+{
+	return atomic_load(&s->nr);
+}
+
 /* ioeventfd_in_range() */
 static bool in_range(const struct ioeventfd *p, uint64_t addr, unsigned len, const void *data)
 {

@@ -63,6 +63,8 @@ int ioeventfd_ioctl(struct ioeventfd_set *s, const struct kvm_ioeventfd *a, int 
  */
 bool ioeventfd_write(struct ioeventfd_set *s, enum ioeventfd_bus bus, uint64_t addr,
 		     unsigned len, const void *data);
+/* how many ioeventfds (each holds a client fd), for the uid's budget */
+unsigned ioeventfd_count(struct ioeventfd_set *s);
 /* the same match without signalling (a REP OUTS is taken only if every element matches) */
 bool ioeventfd_matches(struct ioeventfd_set *s, enum ioeventfd_bus bus, uint64_t addr,
 		       unsigned len, const void *data);

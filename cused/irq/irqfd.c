@@ -26,7 +26,7 @@ struct irqfd {
 struct irqfd_set {
 	pthread_mutex_t lock;      /* covers list, n, sink, thread start */
 	struct irqfd *list;
-	unsigned n;
+	unsigned n, nfds;
 	struct irqfd_sink sink;    /* set_irq NULL: no irqchip */
 	/* the thread */
 	pthread_mutex_t cb_lock;   /* held while injecting; covers zombies, irqfd->dead */
@@ -106,6 +106,16 @@ void irqfd_set_sink(struct irqfd_set *s, const struct irqfd_sink *sink)
 	s->sink = *sink;
 	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_unlock(&s->cb_lock);
+}
+
+unsigned irqfd_fds(struct irqfd_set *s)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->nfds;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 unsigned irqfd_count(struct irqfd_set *s)
@@ -215,6 +225,7 @@ static int assign_locked(struct irqfd_set *s, struct irqfd *f)
 	f->next = s->list;
 	s->list = f;
 	s->n++;
+	s->nfds += f->resamplefd >= 0 ? 2 : 1;
 	return 0;
 }
 
@@ -285,6 +296,7 @@ static int deassign(struct irqfd_set *s, const struct kvm_irqfd *a, int fd)
 			f = *pp;
 			*pp = f->next;
 			s->n--;
+			s->nfds -= f->resamplefd >= 0 ? 2 : 1;
 			epoll_ctl(s->epfd, EPOLL_CTL_DEL, f->fd, NULL);
 			/* the last resampler of a GSI takes its line down (irqfd_resampler_shutdown) */
 			lower = f->resamplefd >= 0 && !resampled_locked(s, f->gsi);

@@ -87,5 +87,7 @@ void irqfd_ack(struct irqfd_set *s, uint32_t gsi);
 
 /* how many irqfds the set has (tests, status) */
 unsigned irqfd_count(struct irqfd_set *s);
+/* how many client fds it holds (an irqfd and its resamplefd), for the uid's budget */
+unsigned irqfd_fds(struct irqfd_set *s);
 
 #endif

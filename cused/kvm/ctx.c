@@ -181,6 +181,23 @@ void ctx_uncharge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages)
 	pthread_mutex_unlock(&ctx->lock);
 }
 
+int ctx_charge_fds(struct cused_ctx *ctx, uid_t uid, unsigned n)
+{
+	int r;
+
+	pthread_mutex_lock(&ctx->lock);
+	r = uid_charge_fds(&ctx->uids, uid, n);
+	pthread_mutex_unlock(&ctx->lock);
+	return r;
+}
+
+void ctx_uncharge_fds(struct cused_ctx *ctx, uid_t uid, unsigned n)
+{
+	pthread_mutex_lock(&ctx->lock);
+	uid_uncharge_fds(&ctx->uids, uid, n);
+	pthread_mutex_unlock(&ctx->lock);
+}
+
 void ctx_add_vcpu(struct cused_ctx *ctx, struct vcpu *v)
 {
 	pthread_mutex_lock(&ctx->lock);

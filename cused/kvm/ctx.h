@@ -82,6 +82,9 @@ void ctx_uncharge(struct cused_ctx *ctx, uid_t uid, unsigned dvms, unsigned dvcp
 /* the same for pages of dirty-logging slots (limits.h); 0 or -ENOMEM */
 int ctx_charge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages);
 void ctx_uncharge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages);
+/* eventfds the daemon holds for uid's VMs (limits.h); 0 or -ENOMEM */
+int ctx_charge_fds(struct cused_ctx *ctx, uid_t uid, unsigned n);
+void ctx_uncharge_fds(struct cused_ctx *ctx, uid_t uid, unsigned n);
 /* a vCPU joins / leaves the list ctx_shutdown walks */
 void ctx_add_vcpu(struct cused_ctx *ctx, struct vcpu *v);
 void ctx_del_vcpu(struct cused_ctx *ctx, struct vcpu *v);

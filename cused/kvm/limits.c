@@ -5,7 +5,7 @@
 
 static int entry_used(const struct uid_usage *u)
 {
-	return u->vms || u->vcpus || u->log_pages;
+	return u->vms || u->vcpus || u->log_pages || u->fds;
 }
 
 static struct uid_usage *find(struct uid_table *t, uid_t uid, struct uid_usage **free_slot)
@@ -92,4 +92,31 @@ void uid_uncharge_log(struct uid_table *t, uid_t uid, uint64_t pages)
 
 	if (u)
 		u->log_pages -= pages < u->log_pages ? pages : u->log_pages;
+}
+
+int uid_charge_fds(struct uid_table *t, uid_t uid, unsigned n)
+{
+	struct uid_usage *fs, *u = find(t, uid, &fs);
+
+	if (!n)
+		return 0;
+	if (!u) {
+		if (!fs)
+			return -ENOMEM;
+		u = fs;
+		*u = (struct uid_usage){ .uid = uid };
+	}
+	if (n > CUSED_MAX_EVENTFDS_PER_UID - (u->fds < CUSED_MAX_EVENTFDS_PER_UID ? u->fds :
+					      CUSED_MAX_EVENTFDS_PER_UID))
+		return -ENOMEM;
+	u->fds += n;
+	return 0;
+}
+
+void uid_uncharge_fds(struct uid_table *t, uid_t uid, unsigned n)
+{
+	struct uid_usage *u = find(t, uid, NULL);
+
+	if (u)
+		u->fds -= n < u->fds ? n : u->fds;
 }

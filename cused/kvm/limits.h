@@ -26,6 +26,12 @@
 #define CUSED_DEFAULT_MAX_VMS_PER_UID 64
 #define CUSED_DEFAULT_MAX_VCPUS_PER_UID 512
 #define CUSED_DEFAULT_MAX_LOG_GIB_PER_UID (16ULL << 10)   /* 16 TiB */
+/*
+ * Client eventfds (irqfd, resamplefd, ioeventfd) the daemon holds for a uid's
+ * VMs: each is an fd of the daemon, which one uid must not use up for all
+ * (the unit file gives the daemon LimitNOFILE=65536).
+ */
+#define CUSED_MAX_EVENTFDS_PER_UID 2048u
 
 struct cused_limits {
 	unsigned max_vms_per_uid;     /* live VMs, parked ones included */
@@ -42,8 +48,9 @@ struct cused_limits {
 
 struct uid_usage {
 	uid_t uid;
-	unsigned vms, vcpus;          /* all three 0: entry free */
+	unsigned vms, vcpus;          /* all four 0: entry free */
 	uint64_t log_pages;
+	unsigned fds;                 /* eventfds held for it (CUSED_MAX_EVENTFDS_PER_UID) */
 };
 
 struct uid_table {
@@ -62,6 +69,9 @@ void uid_uncharge(struct uid_table *t, uid_t uid, unsigned dvms, unsigned dvcpus
 int uid_charge_log(struct uid_table *t, const struct cused_limits *lim, uid_t uid,
 		   uint64_t pages);
 void uid_uncharge_log(struct uid_table *t, uid_t uid, uint64_t pages);
+/* charge / give back n eventfds; 0 or -ENOMEM over CUSED_MAX_EVENTFDS_PER_UID */
+int uid_charge_fds(struct uid_table *t, uid_t uid, unsigned n);
+void uid_uncharge_fds(struct uid_table *t, uid_t uid, unsigned n);
 /* current usage of uid (zeros if it holds nothing) */
 struct uid_usage uid_usage_of(const struct uid_table *t, uid_t uid);
 

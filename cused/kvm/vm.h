@@ -28,6 +28,8 @@ struct vm {
 	struct vm_misc misc;          /* vm_misc.c; under lock */
 	struct irqfd_set *irqfds;     /* vm_evfd.c; own locks */
 	struct ioeventfd_set *ioeventfds;
+	pthread_mutex_t evfd_lock;    /* vm_evfd.c: KVM_IRQFD/IOEVENTFD one at a time */
+	unsigned evfd_charged;        /* client fds charged to uid for them (limits.h) */
 	struct coalesced coalesced;   /* coalesced.c; own lock */
 	void *ring;                   /* its ring page, mapped from the shim's memfd */
 };

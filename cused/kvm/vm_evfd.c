@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * KVM_IRQFD, KVM_IOEVENTFD and KVM_(UN)REGISTER_COALESCED_MMIO of a VM and
+ * the runner's hook for them (vm_evfd.h); the rules live in cused/irq/irqfd.c,
+ * ioeventfd.c and cused/kvm/coalesced.c.
+ */
 #include <errno.h>
 #include "cused/kvm/vm_evfd.h"
 #include "cused/kvm/vcpu.h"
@@ -12,15 +17,18 @@ int vm_evfd_init(struct vm *vm)
 {
 	int r = irqfd_set_create(&vm->irqfds);
 
-	coalesced_init(&vm->coalesced);
 	if (r)
 		return r;
 	r = ioeventfd_set_create(&vm->ioeventfds);
 	if (r) {
 		irqfd_set_destroy(vm->irqfds);
 		vm->irqfds = NULL;
+		return r;
 	}
-	return r;
+	coalesced_init(&vm->coalesced);
+	pthread_mutex_init(&vm->evfd_lock, NULL);
+	vm->evfd_charged = 0;
+	return 0;
 }
 
 void vm_evfd_fini(struct vm *vm)
@@ -30,6 +38,9 @@ void vm_evfd_fini(struct vm *vm)
 	vm->irqfds = NULL;
 	vm->ioeventfds = NULL;
 	coalesced_fini(&vm->coalesced);
+	pthread_mutex_destroy(&vm->evfd_lock);
+	ctx_uncharge_fds(vm->ctx, vm->uid, vm->evfd_charged);
+	vm->evfd_charged = 0;
 	guestmem_unmap(vm->ring, CUSED_PAGE_SIZE);
 	vm->ring = NULL;
 }
@@ -52,7 +63,74 @@ int vm_attach_ring(struct vm *vm, pid_t pid, int ring_fd)
 	return 0;
 }
 
+static long fd_ioctl(struct vm *vm, struct ioctl_req *rq);
+
+/* client fds an assign may add: irqfd 1, with a resamplefd 2, ioeventfd 1; deassign 0 */
+static unsigned fds_needed(const struct ioctl_req *rq)
+{
+	if (rq->cmd == KVM_IRQFD) {
+		const struct kvm_irqfd *a = req_in(rq, sizeof(*a));
+
+		if (!a || (a->flags & KVM_IRQFD_FLAG_DEASSIGN))
+			return 0;
+		return a->flags & KVM_IRQFD_FLAG_RESAMPLE ? 2 : 1;
+	} else {
+		const struct kvm_ioeventfd *a = req_in(rq, sizeof(*a));
+
+		return !a || (a->flags & KVM_IOEVENTFD_FLAG_DEASSIGN) ? 0 : 1;
+	}
+}
+
+/*
+ * KVM_IRQFD and KVM_IOEVENTFD keep client fds in the daemon: charge what
+ * the call may add to the VM's uid first, then keep what the sets hold.
+ * Over the budget that is ENOMEM, as KVM's accounted allocation of an
+ * irqfd or ioeventfd fails over the user's memory cgroup limit.  A
+ * deassign needs nothing, so it always gets through.
+ */
+static long charged_ioctl(struct vm *vm, struct ioctl_req *rq)
+{
+	unsigned need = fds_needed(rq), held;
+	long r;
+
+	pthread_mutex_lock(&vm->evfd_lock);
+	if (ctx_charge_fds(vm->ctx, vm->uid, need)) {
+		pthread_mutex_unlock(&vm->evfd_lock);
+		return refuse(-ENOMEM, "pid %d: uid %u already has %u eventfds in the daemon",
+			      rq->pid, (unsigned)vm->uid, CUSED_MAX_EVENTFDS_PER_UID);
+	}
+	r = fd_ioctl(vm, rq);
+	held = irqfd_fds(vm->irqfds) + ioeventfd_count(vm->ioeventfds);
+	/* held <= charged + need: a deassign's fds are given back here too */
+	ctx_uncharge_fds(vm->ctx, vm->uid, vm->evfd_charged + need - held);
+	vm->evfd_charged = held;
+	pthread_mutex_unlock(&vm->evfd_lock);
+	return r;
+}
+
 long vm_evfd_ioctl(struct vm *vm, struct ioctl_req *rq)
+{
+	switch (rq->cmd) {
+	case KVM_IRQFD:
+	case KVM_IOEVENTFD:
+		return charged_ioctl(vm, rq);
+	case KVM_REGISTER_COALESCED_MMIO:
+	case KVM_UNREGISTER_COALESCED_MMIO: {
+		const struct kvm_coalesced_mmio_zone *z = req_in(rq, sizeof(*z));
+
+		if (!z)
+			return -EFAULT;
+		/* a VM without a ring (no shim) takes zones and never coalesces */
+		if (rq->cmd == KVM_REGISTER_COALESCED_MMIO)
+			return coalesced_register(&vm->coalesced, z);
+		return coalesced_unregister(&vm->coalesced, z);
+	}
+	default:
+		return refuse(-ENOTTY, "VM ioctl %#x not implemented", rq->cmd);
+	}
+}
+
+static long fd_ioctl(struct vm *vm, struct ioctl_req *rq)
 {
 	switch (rq->cmd) {
 	case KVM_IRQFD: {
@@ -74,19 +152,8 @@ long vm_evfd_ioctl(struct vm *vm, struct ioctl_req *rq)
 			return -EFAULT;
 		return ioeventfd_ioctl(vm->ioeventfds, a, clientfd_take(rq->pid, a->fd));
 	}
-	case KVM_REGISTER_COALESCED_MMIO:
-	case KVM_UNREGISTER_COALESCED_MMIO: {
-		const struct kvm_coalesced_mmio_zone *z = req_in(rq, sizeof(*z));
-
-		if (!z)
-			return -EFAULT;
-		/* a VM without a ring (no shim) takes zones and never coalesces */
-		if (rq->cmd == KVM_REGISTER_COALESCED_MMIO)
-			return coalesced_register(&vm->coalesced, z);
-		return coalesced_unregister(&vm->coalesced, z);
-	}
 	default:
-		return refuse(-ENOTTY, "VM ioctl %#x not implemented", rq->cmd);
+		return -ENOTTY;
 	}
 }
 

@@ -103,6 +103,24 @@ static void test_log_budget(void **state)
 	assert_int_equal(uid_charge_log(t, &lim, 7, UINT64_MAX), -ENOMEM);
 }
 
+/* client eventfds the daemon holds (irqfd/ioeventfd), per uid */
+static void test_eventfd_budget(void **state)
+{
+	struct uid_table *t = *state;
+
+	assert_int_equal(uid_charge_fds(t, 7, CUSED_MAX_EVENTFDS_PER_UID - 1), 0);
+	assert_int_equal(uid_charge_fds(t, 7, 2), -ENOMEM);
+	assert_int_equal(uid_charge_fds(t, 8, 2), 0);              /* per uid */
+	assert_int_equal(uid_charge_fds(t, 7, 1), 0);
+	assert_int_equal(uid_charge_fds(t, 7, 1), -ENOMEM);
+	assert_int_equal(uid_usage_of(t, 7).fds, CUSED_MAX_EVENTFDS_PER_UID);
+	/* an entry holding only fds is in use; at zero it is free */
+	uid_uncharge_fds(t, 7, CUSED_MAX_EVENTFDS_PER_UID + 5);
+	assert_int_equal(uid_usage_of(t, 7).fds, 0);
+	assert_int_equal(uid_usage_of(t, 8).fds, 2);
+	assert_int_equal(uid_charge_fds(t, 7, ~0u), -ENOMEM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -112,6 +130,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_uncharge_never_underflows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eventfd_budget, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "cused/shim_abi.h"
@@ -195,6 +196,44 @@ static int vcpucap(void)
 	return 0;
 }
 
+/*
+ * Eventfds the daemon holds for this uid: ioeventfds on fresh VMs until one
+ * is refused other than by the per-VM cap (ENOSPC): the per-uid budget
+ * (ENOMEM).  Prints the count and that errno.
+ */
+static int evfdcap(bool hold)
+{
+	int sys = dev_open(), efd = eventfd(0, EFD_CLOEXEC), n = 0, e = 0;
+
+	if (sys < 0 || efd < 0) {
+		printf("setup errno %s\n", ename(errno));
+		return 1;
+	}
+	for (int vms = 0; vms < 8 && e != -ENOMEM; vms++) {
+		int vm = dev_open();
+		uint64_t tok = 0;
+
+		if (vm < 0 || (e = create(sys, 0, &tok)) || (e = bind_fd(vm, tok, CUSED_BIND_VM)))
+			break;
+		for (uint64_t a = 0x10000000;; a += 8) {
+			struct kvm_ioeventfd io = { .addr = a, .len = 4, .fd = efd };
+
+			if (ioctl(vm, KVM_IOEVENTFD, &io) < 0) {
+				e = -errno;
+				break;
+			}
+			n++;
+		}
+		if (e != -ENOSPC)
+			break;
+	}
+	printf("ioeventfds %d errno %s\n", n, ename(-e));
+	fflush(stdout);
+	if (hold)
+		wait_term();
+	return 0;
+}
+
 static int token(void)
 {
 	int sys = dev_open();
@@ -268,6 +307,8 @@ int main(int argc, char **argv)
 		return bindrace(argc > 3 ? atoi(argv[3]) : 1000);
 	if (!strcmp(argv[1], "vmcap"))
 		return vmcap(argc > 3 && !strcmp(argv[3], "hold"));
+	if (!strcmp(argv[1], "evfdcap"))
+		return evfdcap(argc > 3 && !strcmp(argv[3], "hold"));
 	if (!strcmp(argv[1], "vcpucap"))
 		return vcpucap();
 	if (!strcmp(argv[1], "token"))

@@ -39,5 +39,22 @@ wait_status 0 0 10 || fail "vCPUs not released: $(tr '\n' ' ' <"$MNT/status")"
 out=$(run_unpriv "$ATTACK" vcpucap "$DEV")
 [ "$out" = "vcpus 4 errno ENOMEM" ] || fail "vCPU cap after release: $out"
 echo "ok   vCPU cap 4 (ENOMEM), released on close"
+
+# eventfds the daemon holds (KVM_IOEVENTFD/IRQFD): 1024 per VM (ENOSPC), 2048
+# per uid (ENOMEM), another uid unaffected, released with the VMs
+wait_status 0 0 10 || fail "status: $(tr '\n' ' ' <"$MNT/status")"
+run_unpriv "$ATTACK" evfdcap "$DEV" hold >"$WORK/e.out" 2>&1 &
+bg=$!
+CHILD_PIDS+=("$bg")
+wait_holding "$WORK/e.out"
+grep -qx "ioeventfds 2048 errno ENOMEM" "$WORK/e.out" || { cat "$WORK/e.out"; fail "uid $UNPRIV_UID: want 2048 ioeventfds then ENOMEM"; }
+out=$(run_other "$ATTACK" evfdcap "$DEV")
+[ "$out" = "ioeventfds 2048 errno ENOMEM" ] || fail "uid $OTHER_UID while $UNPRIV_UID holds 2048 eventfds: $out"
+kill -TERM "$HOLDER"
+wait "$bg"
+wait_status 0 0 10 || fail "after the holder exited status is: $(tr '\n' ' ' <"$MNT/status")"
+out=$(run_unpriv "$ATTACK" evfdcap "$DEV")
+[ "$out" = "ioeventfds 2048 errno ENOMEM" ] || fail "uid $UNPRIV_UID after closing its VMs: $out"
+echo "ok   eventfds: 1024 per VM (ENOSPC), 2048 per uid (ENOMEM), released on close"
 cused_alive || fail "cused died"
 echo "limits-caps: ok"
