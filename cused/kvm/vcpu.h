@@ -42,6 +42,7 @@ struct vcpu {
 	struct msr_file msrs;
 	struct kvm_cpuid2 *cpuid;
 	bool irq_window_requested;
+	struct vcpu_irq *irq;      /* LAPIC runner state; NULL without an irqchip (vcpu_irq.c) */
 };
 
 int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "cused/kvm/vcpu.h"
 #include "cused/kvm/vcpu_mmio.h"
+#include "cused/kvm/vcpu_irq.h"
 #include "cused/x86/cpuid.h"
 #include "cused/util/log.h"
 
@@ -35,7 +36,9 @@ static void guest_msr_access(struct vcpu *v, struct tramp_exit *ex)
 	struct msr_io io = vcpu_msr_io(v);
 	int r;
 
-	if (ex->reason == TX_RDMSR)
+	if (vcpu_irq_msr(v, ex->reason == TX_WRMSR, ex->msr.index, &ex->msr.data, false, &r))
+		;
+	else if (ex->reason == TX_RDMSR)
 		r = msr_read(&v->msrs, &io, ex->msr.index, &ex->msr.data, false);
 	else
 		r = msr_write(&v->msrs, &io, ex->msr.index, ex->msr.data, false);
@@ -161,7 +164,9 @@ int vcpu_run(struct vcpu *v)
 	r = retire_last_exit(v);
 	if (r)
 		return refuse(r, "vcpu %u: backend could not complete the last exit: %d", v->id, r);
-	if (run->request_interrupt_window != v->irq_window_requested) {
+	vcpu_irq_run_start(v);
+	/* with an irqchip the window is the daemon's own (vcpu_irq.c inject) */
+	if (!v->irq && run->request_interrupt_window != v->irq_window_requested) {
 		v->irq_window_requested = run->request_interrupt_window;
 		ops->request_irq_window(v->tv, v->irq_window_requested);
 	}
@@ -174,14 +179,22 @@ int vcpu_run(struct vcpu *v)
 			run->exit_reason = KVM_EXIT_INTR;
 			return -EINTR;
 		}
+		r = vcpu_irq_enter(v);
+		if (r == 1)
+			continue;
+		if (r)
+			return r == -EAGAIN ? r : refuse(r, "vcpu %u: irqchip entry failed: %d", v->id, r);
 		memset(ex, 0, sizeof(*ex));
 		r = ops->run(v->tv, ex);
+		vcpu_irq_exited(v, ex);
 		if (r)
 			return refuse(r, "vcpu %u: backend run failed: %d", v->id, r);
 		run->if_flag = ex->if_flag;
 		run->ready_for_interrupt_injection = ex->irq_ready;
 		run->cr8 = ex->cr8;
 		run->apic_base = ex->apic_base;
+		if (ex->reason == TX_KICKED && vcpu_irq_kick_only(v))
+			continue;   /* an interrupt woke us, not the client */
 		if (ex->reason == TX_KICKED) {
 			atomic_store(&v->kicked, false);
 			run->exit_reason = KVM_EXIT_INTR;
@@ -193,7 +206,17 @@ int vcpu_run(struct vcpu *v)
 			return refuse(-EFAULT, "vcpu %u: guest touched gpa %#llx of a slot without "
 				      "memory", v->id, (unsigned long long)(ex->reason == TX_MMIO ?
 				      ex->mmio.gpa : ex->npf.gpa));
+		r = vcpu_irq_exit(v, ex);
+		if (r < 0)
+			return refuse(r, "vcpu %u: irqchip could not handle exit %d: %d", v->id,
+				      ex->reason, r);
+		if (r == 2)
+			return 0;
+		if (r == 1)
+			continue;
 		if (exit_to_user(v, ex))
+			return 0;
+		if (vcpu_irq_msr_done(v) == 2)
 			return 0;
 	}
 }
@@ -202,4 +225,5 @@ void vcpu_kick(struct vcpu *v)
 {
 	atomic_store(&v->kicked, true);
 	v->vm->ctx->ops->kick(v->tv);
+	vcpu_irq_wake(v);
 }

@@ -9,6 +9,8 @@
 #include "cused/kvm/handle.h"
 #include "cused/mmu/dirty.h"
 #include "cused/mmu/walk.h"
+#include "cused/kvm/vm_irq.h"
+#include "cused/irq/irqchip.h"
 #include "cused/util/log.h"
 
 int vm_create(struct cused_ctx *ctx, uint64_t type, struct vm **out)
@@ -27,8 +29,11 @@ int vm_create(struct cused_ctx *ctx, uint64_t type, struct vm **out)
 	atomic_init(&vm->refs, 1);
 	pthread_mutex_init(&vm->lock, NULL);
 	memslot_table_init(&vm->slots);
-	r = ctx->ops->vm_create(ctx->be, &vm->tvm);
+	r = irqchip_new(&vm->irqchip);
+	if (!r)
+		r = ctx->ops->vm_create(ctx->be, &vm->tvm);
 	if (r) {
+		irqchip_free(vm->irqchip);
 		memslot_table_fini(&vm->slots);
 		free(vm);
 		return refuse(r, "KVM_CREATE_VM: backend %s failed: %d", ctx->ops->name, r);
@@ -50,6 +55,7 @@ void vm_put(struct vm *vm)
 	if (atomic_fetch_sub(&vm->refs, 1) != 1)
 		return;
 	/* last reference: every vCPU is gone, so nothing runs on these slots */
+	irqchip_free(vm->irqchip);
 	vm->ctx->ops->vm_destroy(vm->tvm);
 	for (unsigned i = 0; (s = memslot_at(&vm->slots, i)); i++)
 		guestmem_unmap(s->hva, s->size);
@@ -299,6 +305,10 @@ out:
 
 long vm_ioctl(struct vm *vm, struct cused_handle *h, struct ioctl_req *rq)
 {
+	long r;
+
+	if (vm_irq_ioctl(vm, rq, &r))
+		return r;
 	switch (rq->cmd) {
 	case KVM_SET_USER_MEMORY_REGION: {
 		const struct kvm_userspace_memory_region *r = req_in(rq, sizeof(*r));
@@ -326,15 +336,10 @@ long vm_ioctl(struct vm *vm, struct cused_handle *h, struct ioctl_req *rq)
 			return -EFAULT;
 		if (cap->flags)
 			return refuse(-EINVAL, "KVM_ENABLE_CAP: flags %#x must be 0", cap->flags);
+		if (vm_irq_enable_cap(vm, cap, &r))
+			return r;
 		return refuse(-EINVAL, "KVM_ENABLE_CAP: capability %u cannot be enabled", cap->cap);
 	}
-	case KVM_IRQ_LINE:
-	case KVM_IRQ_LINE_STATUS:
-		return refuse(-ENXIO, "KVM_IRQ_LINE: no in-kernel irqchip (use KVM_INTERRUPT)");
-	case KVM_CREATE_IRQCHIP:
-		if (vm_has_vcpus(vm))
-			return refuse(-EINVAL, "KVM_CREATE_IRQCHIP after vCPUs were created");
-		return refuse(-ENOTTY, "KVM_CREATE_IRQCHIP: cused has no in-kernel irqchip yet");
 	case KVM_CREATE_VCPU:
 		return refuse(-EOPNOTSUPP, "pid %d: KVM_CREATE_VCPU needs the libcused shim: "
 			      "run the client as `cused-run CMD...`", rq->pid);

@@ -22,6 +22,7 @@ struct vm {
 	struct memslot_table slots;
 	uint32_t vcpu_ids[CUSED_MAX_VCPUS];
 	unsigned nr_vcpus;
+	struct irqchip *irqchip;   /* in-daemon PIC/IOAPIC/PIT/LAPICs (cused/irq/irqchip.h) */
 };
 
 int vm_create(struct cused_ctx *ctx, uint64_t type, struct vm **out);

@@ -128,6 +128,8 @@ struct tramp_ops {
 	/* queue an external interrupt for the next entry */
 	int (*inject_irq)(struct tramp_vcpu *vcpu, uint32_t vector);
 	int (*request_irq_window)(struct tramp_vcpu *vcpu, bool on);
+	/* queue an NMI for the next entry (KVM_NMI semantics); NULL: not offered */
+	int (*inject_nmi)(struct tramp_vcpu *vcpu);
 
 	/* enter the guest until an exit the daemon must see */
 	int (*run)(struct tramp_vcpu *vcpu, struct tramp_exit *exit);

@@ -174,6 +174,7 @@ const struct tramp_ops tramp_hostkvm_ops = {
 	.set_debug = hk_set_debug,
 	.inject_irq = hk_inject_irq,
 	.request_irq_window = hk_request_irq_window,
+	.inject_nmi = hk_inject_nmi,
 	.run = hk_run,
 	.complete = hk_complete,
 	.kick = hk_kick,

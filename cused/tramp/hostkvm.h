@@ -124,6 +124,7 @@ int hk_set_cpuid(struct tramp_vcpu *v, const struct kvm_cpuid2 *cpuid);
 int hk_set_debug(struct tramp_vcpu *v, const struct kvm_guest_debug *dbg);
 int hk_inject_irq(struct tramp_vcpu *v, uint32_t vector);
 int hk_request_irq_window(struct tramp_vcpu *v, bool on);
+int hk_inject_nmi(struct tramp_vcpu *v);
 int hk_run(struct tramp_vcpu *v, struct tramp_exit *ex);
 
 #endif

@@ -97,6 +97,18 @@ int hk_inject_irq(struct tramp_vcpu *v, uint32_t vector)
 	return r;
 }
 
+/* KVM_NMI works without a host irqchip; the host waits for the NMI window itself */
+int hk_inject_nmi(struct tramp_vcpu *v)
+{
+	int r = hk_state_flush(v);
+
+	if (r)
+		return r;
+	r = tramp_ioctl(v->fd, KVM_NMI, NULL);
+	hk_state_invalidate(&v->st);
+	return r;
+}
+
 int hk_request_irq_window(struct tramp_vcpu *v, bool on)
 {
 	v->run->request_interrupt_window = on;

@@ -1,0 +1,638 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-VM interrupt container and its VM ioctls (irqchip.h).  Every
+ * errno below is the one Linux 6.1 returns, in the order it checks
+ * (x86.c kvm_arch_vm_ioctl, kvm_main.c kvm_vm_ioctl, irq_comm.c).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/kvm.h>
+#include "cused/irq/irqchip.h"
+#include "cused/irq/apic_bus.h"
+#include "cused/irq/ioapic.h"
+#include "cused/irq/irq_line.h"
+#include "cused/irq/lapic.h"
+#include "cused/irq/pic.h"
+#include "cused/irq/pit.h"
+#include "cused/irq/routing.h"
+#include "cused/kvm/ioctl.h"
+#include "cused/util/log.h"
+
+static struct pit *chip_pit(struct irqchip *c)
+{
+	return __atomic_load_n(&c->pit, __ATOMIC_ACQUIRE);
+}
+
+/* ---- environment hooks ------------------------------------------------ */
+
+static uint64_t env_now(void *ctx)
+{
+	(void)ctx;
+	return timerq_now_ns();
+}
+
+static uint64_t tick_io(void *dev, uint64_t now) { return ioapic_tick(dev, now); }
+static uint64_t tick_pit(void *dev, uint64_t now) { return pit_tick(dev, now); }
+static uint64_t tick_lapic(void *dev, uint64_t now) { return lapic_timer_tick(dev, now); }
+
+/* after irqchip_free stopped the thread, tq is NULL and destroy's cancels are no-ops */
+static void arm(struct irqchip *c, void *dev, timerq_tick_fn fn, uint64_t d)
+{
+	if (c->tq)
+		timerq_arm(c->tq, dev, fn, d);
+}
+
+static void arm_io(void *ctx, void *dev, uint64_t d)
+{
+	arm(ctx, dev, tick_io, d);
+}
+
+static void arm_pit(void *ctx, void *dev, uint64_t d)
+{
+	arm(ctx, dev, tick_pit, d);
+}
+
+static int env_deliver(void *ctx, const struct irq_msg *m)
+{
+	return apic_bus_deliver(((struct irqchip *)ctx)->bus, m);
+}
+
+/* PIT channel 0 -> GSI 0, as pit_do_work() raises and lowers it */
+static void pit_pulse(void *ctx)
+{
+	struct irqchip *c = ctx;
+
+	if (!c->rt)
+		return;   /* a PIT without an irqchip pulses into nothing, as in KVM */
+	routing_set_irq(c->rt, 0, IRQ_SRC_PIT, true);
+	routing_set_irq(c->rt, 0, IRQ_SRC_PIT, false);
+}
+
+/* kvm_notify_acked_irq / kvm_fire_mask_notifiers: only the PIT listens (GSI 0) */
+static void notify_ack(struct irqchip *c, unsigned chip, unsigned pin)
+{
+	struct pit *pit = chip_pit(c);
+
+	if (pit && routing_map_chip_pin(c->rt, chip, pin) == 0)
+		pit_irq_ack(pit);
+}
+
+static void notify_mask(struct irqchip *c, unsigned chip, unsigned pin, bool masked)
+{
+	struct pit *pit = chip_pit(c);
+
+	if (pit && routing_map_chip_pin(c->rt, chip, pin) == 0)
+		pit_irq_mask(pit, masked);
+}
+
+static void pic_ack(void *ctx, unsigned irq)
+{
+	notify_ack(ctx, irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, irq);
+}
+
+static void pic_mask(void *ctx, unsigned irq, bool masked)
+{
+	notify_mask(ctx, irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, irq, masked);
+}
+
+static void io_ack(void *ctx, unsigned pin)
+{
+	notify_ack(ctx, KVM_IRQCHIP_IOAPIC, pin);
+}
+
+static void io_mask(void *ctx, unsigned pin, bool masked)
+{
+	notify_mask(ctx, KVM_IRQCHIP_IOAPIC, pin, masked);
+}
+
+/* INTR rose: the vCPU whose LINT0 takes ExtINT will see it (KVM pic_unlock) */
+static void pic_intr(void *ctx, bool level)
+{
+	struct irqchip *c = ctx;
+	struct irqchip_vcpu *list[IRQCHIP_MAX_LAPICS];
+	unsigned n;
+
+	if (!level)
+		return;
+	pthread_mutex_lock(&c->lock);
+	n = c->nr_vcpus;
+	memcpy(list, c->vcpus, n * sizeof(list[0]));
+	pthread_mutex_unlock(&c->lock);
+	for (unsigned i = 0; i < n; i++)
+		irqchip_vcpu_kick(list[i]);
+}
+
+/* LAPIC hooks: ctx is the struct irqchip_vcpu */
+static void arm_lapic(void *ctx, void *dev, uint64_t d)
+{
+	arm(((struct irqchip_vcpu *)ctx)->chip, dev, tick_lapic, d);
+}
+
+static int lapic_env_deliver(void *ctx, const struct irq_msg *m)
+{
+	return apic_bus_deliver(((struct irqchip_vcpu *)ctx)->chip->bus, m);
+}
+
+static void lapic_env_kick(void *ctx, void *dev)
+{
+	(void)dev;
+	irqchip_vcpu_kick(ctx);
+}
+
+/* kvm_ioapic_send_eoi: a level vector's EOI; split mode exits to userspace */
+static void lapic_env_eoi(void *ctx, uint8_t vector)
+{
+	struct irqchip_vcpu *iv = ctx;
+	struct irqchip *c = iv->chip;
+
+	if (irqchip_mode(c) == IRQCHIP_SPLIT)
+		iv->pending_eoi = vector;   /* the runner is the caller: no race */
+	else if (c->io)
+		ioapic_update_eoi(c->io, vector, true);
+}
+
+/* ---- container -------------------------------------------------------- */
+
+int irqchip_new(struct irqchip **out)
+{
+	struct irqchip *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	c->env_io = (struct irq_env){ .now_ns = env_now, .arm = arm_io, .deliver = env_deliver,
+				      .ctx = c };
+	c->env_pit = (struct irq_env){ .now_ns = env_now, .arm = arm_pit, .deliver = env_deliver,
+				       .ctx = c };
+	c->env_rt = (struct irq_env){ .now_ns = env_now, .deliver = env_deliver, .ctx = c };
+	c->pic_hooks = (struct pic_env){ .intr = pic_intr, .ack = pic_ack, .mask = pic_mask, .ctx = c };
+	c->io_hooks = (struct ioapic_env){ .ack = io_ack, .mask = io_mask, .ctx = c };
+	c->pit_hooks = (struct pit_env){ .pulse = pit_pulse, .ctx = c };
+	*out = c;
+	return 0;
+}
+
+void irqchip_free(struct irqchip *c)
+{
+	struct pit *pit;
+
+	if (!c)
+		return;
+	pit = chip_pit(c);
+	/* wait out running ticks before the devices go */
+	if (c->tq) {
+		if (pit)
+			timerq_cancel_sync(c->tq, pit);
+		if (c->io)
+			timerq_cancel_sync(c->tq, c->io);
+		for (unsigned i = 0; i < c->nr_vcpus; i++)
+			timerq_cancel_sync(c->tq, c->vcpus[i]->lapic);
+		/* nothing can re-arm now: stop the thread before freeing */
+		timerq_destroy(c->tq);
+		c->tq = NULL;
+	}
+	for (unsigned i = 0; i < c->nr_vcpus; i++) {
+		struct irqchip_vcpu *iv = c->vcpus[i];
+
+		lapic_destroy(iv->lapic);
+		pthread_cond_destroy(&iv->wcond);
+		pthread_mutex_destroy(&iv->wlock);
+		free(iv);
+	}
+	pit_destroy(pit);
+	routing_destroy(c->rt);
+	ioapic_destroy(c->io);
+	pic_destroy(c->pic);
+	apic_bus_destroy(c->bus);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* the timer thread and the bus, shared by every mode; chip->lock held */
+static int ensure_common(struct irqchip *c)
+{
+	int r;
+
+	if (!c->tq) {
+		r = timerq_create(&c->tq);
+		if (r)
+			return r;
+	}
+	if (!c->bus) {
+		r = apic_bus_create(IRQCHIP_MAX_LAPICS, &c->bus);
+		if (r)
+			return r;
+		apic_bus_set_x2apic_api(c->bus, c->x2apic_api);
+	}
+	return 0;
+}
+
+
+int irqchip_create_kernel(struct irqchip *c, bool have_vcpus)
+{
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = -EEXIST;
+	if (irqchip_mode(c) != IRQCHIP_NONE)
+		goto out;
+	r = -EINVAL;
+	if (have_vcpus)
+		goto out;
+	r = ensure_common(c);
+	if (r)
+		goto out;
+	if (!c->pic && (r = pic_create(&c->pic_hooks, &c->pic)))
+		goto out;
+	if (!c->io && (r = ioapic_create(&c->env_io, &c->io_hooks, &c->io)))
+		goto out;
+	r = routing_create(c->pic, c->io, &c->env_rt, &c->rt);
+	if (!r)
+		r = routing_set_default(c->rt);
+	if (r) {
+		/* mode stays NONE: leave nothing half-made behind */
+		routing_destroy(c->rt);
+		c->rt = NULL;
+		goto out;
+	}
+	__atomic_store_n((int *)&c->mode, IRQCHIP_KERNEL, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+int irqchip_create_split(struct irqchip *c, uint64_t nr_pins, bool have_vcpus)
+{
+	int r;
+
+	if (nr_pins > IRQCHIP_MAX_RESERVED_IOAPIC_PINS)
+		return refuse(-EINVAL, "KVM_CAP_SPLIT_IRQCHIP: %llu pins > %u",
+			      (unsigned long long)nr_pins, IRQCHIP_MAX_RESERVED_IOAPIC_PINS);
+	pthread_mutex_lock(&c->lock);
+	r = -EEXIST;
+	if (irqchip_mode(c) != IRQCHIP_NONE || have_vcpus)
+		goto out;
+	r = ensure_common(c);
+	if (!r && !c->rt)
+		r = routing_create(NULL, NULL, &c->env_rt, &c->rt);
+	if (r)
+		goto out;
+	c->nr_reserved_ioapic_pins = (unsigned)nr_pins;
+	__atomic_store_n((int *)&c->mode, IRQCHIP_SPLIT, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+int irqchip_set_boot_cpu(struct irqchip *c, uint64_t id, bool have_vcpus)
+{
+	if (have_vcpus)
+		return refuse(-EBUSY, "KVM_SET_BOOT_CPU_ID after vCPUs were created");
+	pthread_mutex_lock(&c->lock);
+	c->bsp_id = (uint32_t)id;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+/* ---- VM ioctls -------------------------------------------------------- */
+
+/* the fixed part of an ioctl KVM reads although its number says _IOR */
+static int read_arg(struct ioctl_req *rq, void *buf, size_t len)
+{
+	const void *in = req_in(rq, len);
+
+	if (in) {
+		memcpy(buf, in, len);
+		return 0;
+	}
+	return client_read(rq, rq->arg, buf, len) ? -EFAULT : 0;
+}
+
+static long irq_line(struct irqchip *c, struct ioctl_req *rq)
+{
+	const struct kvm_irq_level *in = req_in(rq, sizeof(*in));
+	struct kvm_irq_level *out;
+	int status;
+
+	if (!in)
+		return -EFAULT;
+	/* kvm_vm_ioctl_irq_line: irqchip_in_kernel, which a split irqchip is too */
+	if (irqchip_mode(c) == IRQCHIP_NONE)
+		return refuse(-ENXIO, "KVM_IRQ_LINE: no in-kernel irqchip");
+	status = routing_set_irq(c->rt, in->irq, IRQ_SRC_USERSPACE, in->level != 0);
+	if (rq->cmd == KVM_IRQ_LINE_STATUS) {
+		out = req_out(rq, sizeof(*out));
+		if (!out)
+			return -EFAULT;
+		out->status = status;
+	}
+	return 0;
+}
+
+static long get_irqchip(struct irqchip *c, struct ioctl_req *rq)
+{
+	struct kvm_irqchip *chip = req_out(rq, sizeof(*chip));
+
+	if (!chip)
+		return -EFAULT;
+	if (irqchip_mode(c) != IRQCHIP_KERNEL)
+		return refuse(-ENXIO, "KVM_GET_IRQCHIP: no in-kernel PIC/IOAPIC");
+	switch (chip->chip_id) {
+	case KVM_IRQCHIP_PIC_MASTER:
+	case KVM_IRQCHIP_PIC_SLAVE:
+		memset(&chip->chip, 0, sizeof(chip->chip));
+		return pic_get_state(c->pic, chip->chip_id, &chip->chip.pic);
+	case KVM_IRQCHIP_IOAPIC:
+		memset(&chip->chip, 0, sizeof(chip->chip));
+		return ioapic_get_state(c->io, &chip->chip.ioapic);
+	default:
+		return refuse(-EINVAL, "KVM_GET_IRQCHIP: chip %u", chip->chip_id);
+	}
+}
+
+static long set_irqchip(struct irqchip *c, struct ioctl_req *rq)
+{
+	struct kvm_irqchip chip;
+
+	if (read_arg(rq, &chip, sizeof(chip)))
+		return -EFAULT;
+	if (irqchip_mode(c) != IRQCHIP_KERNEL)
+		return refuse(-ENXIO, "KVM_SET_IRQCHIP: no in-kernel PIC/IOAPIC");
+	switch (chip.chip_id) {
+	case KVM_IRQCHIP_PIC_MASTER:
+	case KVM_IRQCHIP_PIC_SLAVE:
+		return pic_set_state(c->pic, chip.chip_id, &chip.chip.pic);
+	case KVM_IRQCHIP_IOAPIC:
+		return ioapic_set_state(c->io, &chip.chip.ioapic);
+	default:
+		return refuse(-EINVAL, "KVM_SET_IRQCHIP: chip %u", chip.chip_id);
+	}
+}
+
+static long set_gsi_routing(struct irqchip *c, struct ioctl_req *rq)
+{
+	const struct kvm_irq_routing *in = req_in(rq, sizeof(*in));
+	struct kvm_irq_routing_entry *ue = NULL;
+	long r;
+
+	if (!in)
+		return -EFAULT;
+	/* kvm_arch_can_set_irq_routing, then nr, then flags, then the copy */
+	if (irqchip_mode(c) == IRQCHIP_NONE)
+		return refuse(-EINVAL, "KVM_SET_GSI_ROUTING: no in-kernel irqchip");
+	if (in->nr > ROUTING_MAX_ROUTES)
+		return refuse(-EINVAL, "KVM_SET_GSI_ROUTING: %u routes > %u", in->nr,
+			      ROUTING_MAX_ROUTES);
+	if (in->flags)
+		return refuse(-EINVAL, "KVM_SET_GSI_ROUTING: flags %#x", in->flags);
+	if (in->nr) {
+		ue = calloc(in->nr, sizeof(*ue));
+		if (!ue)
+			return -ENOMEM;
+		if (client_read(rq, rq->arg + sizeof(*in), ue, in->nr * sizeof(*ue))) {
+			free(ue);
+			return refuse(-EFAULT, "KVM_SET_GSI_ROUTING: entries not readable");
+		}
+	}
+	r = routing_set(c->rt, ue, in->nr, in->flags);
+	free(ue);
+	return r;
+}
+
+static long signal_msi(struct irqchip *c, struct ioctl_req *rq)
+{
+	const struct kvm_msi *msi = req_in(rq, sizeof(*msi));
+
+	if (!msi)
+		return -EFAULT;
+	/* kvm_send_userspace_msi: one EINVAL for both */
+	if (irqchip_mode(c) == IRQCHIP_NONE || (msi->flags & ~KVM_MSI_VALID_DEVID))
+		return refuse(-EINVAL, "KVM_SIGNAL_MSI: no irqchip or flags %#x", msi->flags);
+	return routing_signal_msi(c->rt, msi);
+}
+
+static long create_pit(struct irqchip *c, uint32_t flags)
+{
+	struct pit *pit;
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = -EEXIST;
+	if (chip_pit(c))
+		goto out;
+	r = ensure_common(c);
+	if (!r)
+		r = pit_create(&c->env_pit, &c->pit_hooks, flags, &pit);
+	if (!r)
+		__atomic_store_n(&c->pit, pit, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static long pit_ioctl(struct irqchip *c, struct ioctl_req *rq)
+{
+	struct pit *pit = chip_pit(c);
+
+	switch (rq->cmd) {
+	case KVM_CREATE_PIT2: {
+		const struct kvm_pit_config *cfg = req_in(rq, sizeof(*cfg));
+
+		return cfg ? create_pit(c, cfg->flags) : -EFAULT;
+	}
+	case KVM_GET_PIT: {
+		struct kvm_pit_state *s = req_out(rq, sizeof(*s));
+
+		if (!s)
+			return -EFAULT;
+		return pit ? pit_get_state1(pit, s) : refuse(-ENXIO, "KVM_GET_PIT: no PIT");
+	}
+	case KVM_SET_PIT: {
+		struct kvm_pit_state s;
+
+		if (read_arg(rq, &s, sizeof(s)))
+			return -EFAULT;
+		return pit ? pit_set_state1(pit, &s) : refuse(-ENXIO, "KVM_SET_PIT: no PIT");
+	}
+	case KVM_GET_PIT2: {
+		struct kvm_pit_state2 *s = req_out(rq, sizeof(*s));
+
+		if (!s)
+			return -EFAULT;
+		return pit ? pit_get_state(pit, s) : refuse(-ENXIO, "KVM_GET_PIT2: no PIT");
+	}
+	case KVM_SET_PIT2: {
+		const struct kvm_pit_state2 *s = req_in(rq, sizeof(*s));
+
+		if (!s)
+			return -EFAULT;
+		return pit ? pit_set_state(pit, s) : refuse(-ENXIO, "KVM_SET_PIT2: no PIT");
+	}
+	case KVM_REINJECT_CONTROL: {
+		struct kvm_reinject_control rc;
+
+		if (client_read(rq, rq->arg, &rc, sizeof(rc)))
+			return -EFAULT;
+		if (!pit)
+			return refuse(-ENXIO, "KVM_REINJECT_CONTROL: no PIT");
+		pit_set_reinject(pit, rc.pit_reinject != 0);
+		return 0;
+	}
+	}
+	return -ENOTTY;
+}
+
+bool irqchip_vm_ioctl(struct irqchip *c, struct ioctl_req *rq, long *ret)
+{
+	switch (rq->cmd) {
+	case KVM_IRQ_LINE:
+	case KVM_IRQ_LINE_STATUS:
+		*ret = irq_line(c, rq);
+		return true;
+	case KVM_GET_IRQCHIP:
+		*ret = get_irqchip(c, rq);
+		return true;
+	case KVM_SET_IRQCHIP:
+		*ret = set_irqchip(c, rq);
+		return true;
+	case KVM_SET_GSI_ROUTING:
+		*ret = set_gsi_routing(c, rq);
+		return true;
+	case KVM_SIGNAL_MSI:
+		*ret = signal_msi(c, rq);
+		return true;
+	case KVM_CREATE_PIT:
+		/* the old ioctl is KVM_CREATE_PIT2 with the speaker port */
+		*ret = create_pit(c, KVM_PIT_SPEAKER_DUMMY);
+		return true;
+	case KVM_CREATE_PIT2:
+	case KVM_GET_PIT:
+	case KVM_SET_PIT:
+	case KVM_GET_PIT2:
+	case KVM_SET_PIT2:
+	case KVM_REINJECT_CONTROL:
+		*ret = pit_ioctl(c, rq);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* ---- vCPUs ------------------------------------------------------------ */
+
+static struct lapic_config lapic_cfg(struct irqchip *c, uint32_t vcpu_id, unsigned index)
+{
+	return (struct lapic_config){
+		.vcpu_id = vcpu_id,
+		.vcpu_index = (int)index,
+		.bsp = vcpu_id == c->bsp_id,
+		.bus = c->bus,
+		.x2apic_format = c->x2apic_api & APIC_BUS_X2APIC_FORMAT,
+	};
+}
+
+int irqchip_attach_vcpu(struct irqchip *c, uint32_t vcpu_id, void (*kick)(void *),
+			void *kick_ctx, struct irqchip_vcpu **out)
+{
+	struct irqchip_vcpu *iv = NULL;
+	struct lapic_config cfg;
+	int r = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (unsigned i = 0; i < c->nr_vcpus; i++)
+		if (c->vcpus[i]->vcpu_id == vcpu_id)
+			iv = c->vcpus[i];
+	if (iv) {
+		/* the same id again: its LAPIC comes back from RESET */
+		lapic_reset(iv->lapic, false);
+	} else {
+		r = -ENOSPC;
+		if (c->nr_vcpus == IRQCHIP_MAX_LAPICS)
+			goto out;
+		r = -ENOMEM;
+		iv = calloc(1, sizeof(*iv));
+		if (!iv)
+			goto out;
+		iv->chip = c;
+		iv->vcpu_id = vcpu_id;
+		iv->index = c->nr_vcpus;
+		iv->pending_eoi = -1;
+		pthread_mutex_init(&iv->wlock, NULL);
+		pthread_cond_init(&iv->wcond, NULL);
+		iv->env = (struct irq_env){ .now_ns = env_now, .arm = arm_lapic,
+					    .deliver = lapic_env_deliver, .kick = lapic_env_kick,
+					    .eoi = lapic_env_eoi, .ctx = iv };
+		cfg = lapic_cfg(c, vcpu_id, iv->index);
+		r = lapic_create(&cfg, &iv->env, &iv->lapic);
+		if (r) {
+			pthread_cond_destroy(&iv->wcond);
+			pthread_mutex_destroy(&iv->wlock);
+			free(iv);
+			goto out;
+		}
+		c->vcpus[c->nr_vcpus++] = iv;
+	}
+	pthread_mutex_lock(&iv->wlock);
+	iv->kick = kick;
+	iv->kick_ctx = kick_ctx;
+	pthread_mutex_unlock(&iv->wlock);
+	*out = iv;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+void irqchip_detach_vcpu(struct irqchip_vcpu *iv)
+{
+	if (!iv)
+		return;
+	pthread_mutex_lock(&iv->wlock);
+	iv->kick = NULL;
+	iv->kick_ctx = NULL;
+	pthread_mutex_unlock(&iv->wlock);
+	/* quiet its timer and take it off the bus: a gone vCPU receives nothing */
+	lapic_reset(iv->lapic, false);
+	apic_bus_publish(iv->chip->bus, iv->index, &(struct apic_bus_entry){ .lapic = NULL });
+}
+
+void irqchip_vcpu_kick(struct irqchip_vcpu *iv)
+{
+	pthread_mutex_lock(&iv->wlock);
+	iv->wake_seq++;
+	pthread_cond_broadcast(&iv->wcond);
+	if (iv->kick)
+		iv->kick(iv->kick_ctx);
+	pthread_mutex_unlock(&iv->wlock);
+}
+
+/* ---- guest accesses --------------------------------------------------- */
+
+int irqchip_pio(struct irqchip *c, uint16_t port, bool in, void *data, unsigned len)
+{
+	struct pit *pit = chip_pit(c);
+	int r = -ENOENT;
+
+	if (irqchip_mode(c) == IRQCHIP_KERNEL)
+		r = in ? pic_read(c->pic, port, data, len) : pic_write(c->pic, port, data, len);
+	if (r == -ENOENT && pit)
+		r = in ? pit_read(pit, port, data, len) : pit_write(pit, port, data, len);
+	return r;
+}
+
+int irqchip_ioapic_mmio(struct irqchip *c, uint64_t gpa, bool write, void *data, unsigned len)
+{
+	if (irqchip_mode(c) != IRQCHIP_KERNEL)
+		return -ENOENT;
+	return write ? ioapic_write(c->io, gpa, data, len) : ioapic_read(c->io, gpa, data, len);
+}
+
+bool irqchip_pic_has_intr(struct irqchip *c)
+{
+	return irqchip_mode(c) == IRQCHIP_KERNEL && pic_has_intr(c->pic);
+}
+
+int irqchip_pic_intack(struct irqchip *c)
+{
+	return pic_intack(c->pic);
+}
