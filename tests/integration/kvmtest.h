@@ -46,5 +46,7 @@ uint64_t get_rip(struct vcpu *v);
 void print_fatal_exit(struct kvm_run *run);
 
 int cmd_features(int n, char **names);
+/* irq.c: the in-kernel irqchip scenarios */
+int cmd_irq(int n, char **names);
 
 #endif

@@ -10,7 +10,8 @@
 # Subtests: modes (mode switches, PIO, MMIO, MSRs, final regs/sregs),
 # badargs (errno table), smp (two vCPUs in two threads), features (dirty
 # log, KVM_TRANSLATE, single-step, KVM_INTERRUPT without an irqchip,
-# read-only slot, KVM_GET/SET_FPU, KVM_SET_REGS mid-run).  Exit 0 if all
+# read-only slot, KVM_GET/SET_FPU, KVM_SET_REGS mid-run), irq (in-kernel
+# irqchip: LAPIC timer, INIT/SIPI and IPIs, IOAPIC lines and MSI, state dumps).  Exit 0 if all
 # traces match, 1 on any difference or failure, 77 (skip) when /dev/kvm,
 # /dev/fuse or the cused binaries are missing.  KEEP_WORK=1 keeps the traces
 # and the daemon log (they are kept anyway on failure).
@@ -18,7 +19,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 cused_setup "${1:-build}" "${2:-}" "${3:-}"
-SUBTESTS=${SUBTESTS:-modes badargs smp features}
+SUBTESTS=${SUBTESTS:-modes badargs smp features irq}
 
 # Differences that come from PVM itself, not from cused, are rewritten in the
 # host's trace only, each with its reason: see host_known in lib.sh.  Every
