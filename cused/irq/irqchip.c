@@ -140,16 +140,24 @@ static void lapic_env_kick(void *ctx, void *dev)
 	irqchip_vcpu_kick(ctx);
 }
 
-/* kvm_ioapic_send_eoi: a level vector's EOI; split mode exits to userspace */
-static void lapic_env_eoi(void *ctx, uint8_t vector)
+/*
+ * kvm_ioapic_send_eoi, for every EOI: the split irqchip exits to the VMM
+ * for level vectors (KVM: the vectors of level routes); the in-kernel
+ * IOAPIC runs its ack notifiers for all, clears remote IRR for level ones
+ * unless directed EOI is on.
+ */
+static void lapic_env_eoi(void *ctx, uint8_t vector, bool tmr)
 {
 	struct irqchip_vcpu *iv = ctx;
 	struct irqchip *c = iv->chip;
 
-	if (irqchip_mode(c) == IRQCHIP_SPLIT)
-		iv->pending_eoi = vector;   /* the runner is the caller: no race */
-	else if (c->io)
-		ioapic_update_eoi(c->io, vector, true);
+	if (irqchip_mode(c) == IRQCHIP_SPLIT) {
+		if (tmr)
+			iv->pending_eoi = vector;   /* the runner is the caller: no race */
+	} else if (c->io) {
+		ioapic_update_eoi(c->io, vector,
+				  tmr && !(lapic_reg(iv->lapic, 0xf0) & (1u << 12)));
+	}
 }
 
 /* ---- container -------------------------------------------------------- */
@@ -562,7 +570,7 @@ int irqchip_attach_vcpu(struct irqchip *c, uint32_t vcpu_id, void (*kick)(void *
 		pthread_cond_init(&iv->wcond, NULL);
 		iv->env = (struct irq_env){ .now_ns = env_now, .arm = arm_lapic,
 					    .deliver = lapic_env_deliver, .kick = lapic_env_kick,
-					    .eoi = lapic_env_eoi, .ctx = iv };
+					    .eoi_any = lapic_env_eoi, .ctx = iv };
 		cfg = lapic_cfg(c, vcpu_id, iv->index);
 		r = lapic_create(&cfg, &iv->env, &iv->lapic);
 		if (r) {

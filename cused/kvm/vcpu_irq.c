@@ -39,7 +39,8 @@ struct vcpu_irq {
 	bool if_flag;               /* last exit: RFLAGS.IF */
 	bool window;                /* we asked the backend for an interrupt window */
 	unsigned nmis;              /* NMIs taken from the LAPIC, not yet injected */
-	uint64_t cr8;               /* what the guest's CR8 was last seen/loaded as */
+	uint64_t cr8;               /* CR8 we last loaded into the backend */
+	uint64_t cr8_seen;          /* CR8 the backend reported at the last exit */
 	int ext_vector;             /* split irqchip: KVM_INTERRUPT's pending ExtINT, -1 none */
 	/* any thread */
 	atomic_bool in_guest;
@@ -219,7 +220,7 @@ static int init_reset(struct vcpu *v)
 	F(CUSED_F_INTERRUPTIBILITY, 0);
 #undef F
 	v->irq->nmis = 0;
-	v->irq->cr8 = 0;
+	v->irq->cr8 = v->irq->cr8_seen = 0;
 	return v->vm->ctx->ops->write_fields(v->tv, f, n);
 }
 
@@ -275,7 +276,13 @@ static int inject(struct vcpu *v)
 	bool want = false, ext = false;
 	int vec = -1, r;
 
-	if (vi->nmis && ops->inject_nmi && !ops->inject_nmi(v->tv))
+	if (vi->nmis && !ops->inject_nmi) {
+		/* a backend without NMI injection (kmod): drop them, or HLT would never sleep */
+		log_debug("vcpu %u: backend %s cannot inject NMIs; %u dropped", v->id, ops->name,
+			  vi->nmis);
+		vi->nmis = 0;
+	}
+	if (vi->nmis && !ops->inject_nmi(v->tv))
 		vi->nmis--;
 	if (vi->ext_vector >= 0 || pic_for_me(v))
 		ext = true;
@@ -352,6 +359,7 @@ int vcpu_irq_enter(struct vcpu *v)
 	if (r)
 		return r;
 	cr8 = lapic_get_cr8(vi->lapic);
+	/* a TPR written through the APIC shows in CR8 (hostkvm on PVM ignores the load) */
 	if (cr8 != vi->cr8 && !vcpu_write_field(v, CUSED_F_CR8, cr8))
 		vi->cr8 = cr8;
 	return 0;
@@ -366,14 +374,29 @@ void vcpu_irq_exited(struct vcpu *v, struct tramp_exit *ex)
 	atomic_store(&vi->in_guest, false);
 	vi->irq_ready = ex->irq_ready;
 	vi->if_flag = ex->if_flag;
-	if (ex->cr8 != vi->cr8) {
-		vi->cr8 = ex->cr8;
+	/*
+	 * The guest moved CR8 when the backend reports a value it did not
+	 * report last time.  Comparing with what we loaded instead would undo
+	 * every APIC-side TPR write on a backend that ignores CR8 loads (PVM);
+	 * the price is a guest MOV to CR8 of exactly the previously reported
+	 * value, between our load and the next exit, going unseen.
+	 */
+	if (ex->cr8 != vi->cr8_seen) {
+		vi->cr8_seen = vi->cr8 = ex->cr8;
 		lapic_set_cr8(vi->lapic, ex->cr8);
 	}
+	/* post_kvm_run_save: kvm_get_cr8 and the APIC base are the LAPIC's */
+	ex->cr8 = lapic_get_cr8(vi->lapic);
 	ex->apic_base = lapic_get_base(vi->lapic);
-	/* with an irqchip KVM reports readiness for the client's ExtINT only (split) */
+	/*
+	 * post_kvm_run_save: always ready with an in-kernel PIC; with a split
+	 * irqchip, ready for the VMM's ExtINT (kvm_vcpu_ready_for_interrupt_injection).
+	 */
 	if (irqchip_mode(chip_of(v)) == IRQCHIP_KERNEL)
-		ex->irq_ready = false;
+		ex->irq_ready = true;
+	else
+		ex->irq_ready = ex->irq_ready && vi->ext_vector < 0 &&
+				lapic_accept_pic_intr(vi->lapic);
 }
 
 bool vcpu_irq_kick_only(struct vcpu *v)
@@ -557,7 +580,7 @@ int vcpu_irq_sregs_set(struct vcpu *v, const struct kvm_sregs *s)
 		return refuse(-EINVAL, "KVM_SET_SREGS: apic_base %#llx refused",
 			      (unsigned long long)s->apic_base);
 	lapic_set_cr8(v->irq->lapic, s->cr8);
-	v->irq->cr8 = s->cr8;
+	v->irq->cr8 = s->cr8;   /* the caller loads it into the backend */
 	return 0;
 }
 

@@ -55,6 +55,12 @@ ENTRY(IRQ_IPI_ENTRY)
 ENTRY(IRQ_IOAPIC_ENTRY)
 	call	init
 	jmp	ioapic_main
+ENTRY(IRQ_TPR_ENTRY)
+	call	init
+	APIC_W(0x80, 0x30)                              /* TPR -> CR8[3:0] */
+	mov	%cr8, %rax
+	out	%eax, $PORT_IRQ
+	out	%al, $PORT_IRQ_DONE
 
 ENTRY(0x1400)
 /* GDT, data segments, IDT (every vector counted as unexpected unless set), APIC on */
@@ -233,6 +239,17 @@ tscd_loop:
 	out	%eax, $PORT_IRQ                         /* fired: the deadline reads 0 */
 	REPORT(IRQ_V_TSCD)
 	REPORT(IRQ_V_UNEXPECTED)
+	mov	$5, %eax                                /* CR8 <-> TPR[7:4] both ways */
+	mov	%rax, %cr8
+	mov	$0x80, %ecx
+	call	apic_read
+	out	%eax, $PORT_IRQ
+	APIC_W(0x80, 0x30)
+	mov	$0x80, %ecx
+	call	apic_read
+	out	%eax, $PORT_IRQ
+	mov	$2, %eax                                /* left for the client to see */
+	mov	%rax, %cr8
 	out	%al, $PORT_IRQ_DONE
 
 ipi_main:

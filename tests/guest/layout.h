@@ -105,6 +105,7 @@
 #define IRQ_TIMER_ENTRY  0x1100     /* LAPIC timer: periodic, then TSC deadline */
 #define IRQ_IPI_ENTRY    0x1200     /* INIT/SIPI an AP, fixed IPIs both ways */
 #define IRQ_IOAPIC_ENTRY 0x1300     /* IOAPIC edge and level pins, MSI */
+#define IRQ_TPR_ENTRY    0x1380     /* TPR written through the APIC, CR8 read */
 #define IRQ_AP_ENTRY     0x3000     /* real mode: SIPI vector IRQ_AP_ENTRY >> 12 */
 #define IRQ_GDT          0x3800
 #define IRQ_IDT          0x4000     /* 256 16-byte gates */
