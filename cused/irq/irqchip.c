@@ -305,16 +305,23 @@ int irqchip_set_boot_cpu(struct irqchip *c, uint64_t id, bool have_vcpus)
 
 /* ---- VM ioctls -------------------------------------------------------- */
 
-/* the fixed part of an ioctl KVM reads although its number says _IOR */
+/*
+ * The fixed part of an ioctl KVM reads although its number says _IOR
+ * (KVM_SET_IRQCHIP, KVM_SET_PIT).  The frontend copies rq->out back to the
+ * client, so it gets what it passed, as KVM leaves the struct untouched.
+ */
 static int read_arg(struct ioctl_req *rq, void *buf, size_t len)
 {
 	const void *in = req_in(rq, len);
+	void *out = req_out(rq, len);
 
-	if (in) {
+	if (in)
 		memcpy(buf, in, len);
-		return 0;
-	}
-	return client_read(rq, rq->arg, buf, len) ? -EFAULT : 0;
+	else if (client_read(rq, rq->arg, buf, len))
+		return -EFAULT;
+	if (out)
+		memcpy(out, buf, len);
+	return 0;
 }
 
 static long irq_line(struct irqchip *c, struct ioctl_req *rq)
