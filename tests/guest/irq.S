@@ -61,6 +61,9 @@ ENTRY(IRQ_TPR_ENTRY)
 	mov	%cr8, %rax
 	out	%eax, $PORT_IRQ
 	out	%al, $PORT_IRQ_DONE
+ENTRY(IRQ_PIT_ENTRY)
+	call	init
+	jmp	pit_main
 
 ENTRY(0x1400)
 /* GDT, data segments, IDT (every vector counted as unexpected unless set), APIC on */
@@ -84,6 +87,7 @@ init:
 	mov	$IRQ_VEC_EDGE, %ecx;   mov $h_edge, %eax;   call set_gate
 	mov	$IRQ_VEC_LEVEL, %ecx;  mov $h_level, %eax;  call set_gate
 	mov	$IRQ_VEC_MSI, %ecx;    mov $h_msi, %eax;    call set_gate
+	mov	$IRQ_VEC_PIT, %ecx;    mov $h_pit, %eax;    call set_gate
 	lidt	idt_desc
 	call	apic_on
 	ret
@@ -207,6 +211,48 @@ h_msi:
 	incl	IRQ_V_MSI
 	EOI
 	iretq
+/* ExtINT: the 8259 wants the EOI, the LAPIC never had it in service */
+h_pit:
+	incl	IRQ_V_PIT
+	push	%rax
+	mov	$0x20, %al
+	out	%al, $0x20
+	pop	%rax
+	iretq
+
+#define OUTB(port, val) mov $(val), %al; out %al, $(port)
+pit_main:
+	OUTB(0x20, 0x11)                                /* ICW1..4: base 0x20, slave on 2 */
+	OUTB(0x21, IRQ_VEC_PIT)
+	OUTB(0x21, 0x04)
+	OUTB(0x21, 0x01)
+	OUTB(0x21, 0xfe)                                /* only IRQ0 */
+	OUTB(0xa0, 0x11)
+	OUTB(0xa1, 0x28)
+	OUTB(0xa1, 0x02)
+	OUTB(0xa1, 0x01)
+	OUTB(0xa1, 0xff)
+	OUTB(0x43, 0x34)                                /* channel 0, lo/hi, mode 2 */
+	OUTB(0x40, IRQ_PIT_COUNT & 0xff)
+	OUTB(0x40, IRQ_PIT_COUNT >> 8)
+	mov	$IRQ_N, %ebx
+	WAITGE	IRQ_V_PIT
+	cli
+	OUTB(0x21, 0xff)
+	REPORT(IRQ_V_PIT)
+	REPORT(IRQ_V_UNEXPECTED)
+	OUTB(0x20, 0x0b)                                /* OCW3: read ISR */
+	in	$0x20, %al
+	movzbl	%al, %eax
+	out	%eax, $PORT_IRQ
+	in	$0x21, %al                              /* IMR */
+	movzbl	%al, %eax
+	out	%eax, $PORT_IRQ
+	OUTB(0x43, 0xc2)                                /* read-back: latch channel 0's status */
+	in	$0x40, %al
+	and	$0x7f, %eax                             /* bit 7 is OUT: time-dependent */
+	out	%eax, $PORT_IRQ
+	out	%al, $PORT_IRQ_DONE
 
 timer_main:
 	APIC_W(0x3e0, 0xb)                              /* divide by 1 */

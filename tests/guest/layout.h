@@ -106,6 +106,7 @@
 #define IRQ_IPI_ENTRY    0x1200     /* INIT/SIPI an AP, fixed IPIs both ways */
 #define IRQ_IOAPIC_ENTRY 0x1300     /* IOAPIC edge and level pins, MSI */
 #define IRQ_TPR_ENTRY    0x1380     /* TPR written through the APIC, CR8 read */
+#define IRQ_PIT_ENTRY    0x13c0     /* PIT channel 0 through the 8259 (ExtINT) */
 #define IRQ_AP_ENTRY     0x3000     /* real mode: SIPI vector IRQ_AP_ENTRY >> 12 */
 #define IRQ_GDT          0x3800
 #define IRQ_IDT          0x4000     /* 256 16-byte gates */
@@ -120,8 +121,10 @@
 #define IRQ_V_MSI        (IRQ_VARS + 0x1c)
 #define IRQ_V_UNEXPECTED (IRQ_VARS + 0x20)
 #define IRQ_V_X2APIC     (IRQ_VARS + 0x24)  /* EDI at entry: 1 = x2APIC mode */
+#define IRQ_V_PIT        (IRQ_VARS + 0x28)
 #define IRQ_AP_STACK     0x6800
 #define IRQ_N            5          /* interrupts of each kind the guest waits for */
+#define IRQ_VEC_PIT      0x20       /* the master 8259's base */
 #define IRQ_VEC_TIMER    0x40
 #define IRQ_VEC_TSCD     0x41
 #define IRQ_VEC_TO_BSP   0x50
@@ -137,5 +140,6 @@
 #define IRQ_REQ_MSI      4          /* client: KVM_SIGNAL_MSI of IRQ_VEC_MSI to APIC 0 */
 #define IRQ_TIMER_COUNT  1000000    /* LAPIC periodic count: 1 ms at KVM's 1 ns bus cycle */
 #define IRQ_TSC_DELTA    2000000    /* TSC-deadline step in TSC cycles */
+#define IRQ_PIT_COUNT    1193       /* PIT mode 2: 1 ms */
 
 #endif

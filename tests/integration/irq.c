@@ -9,6 +9,8 @@
  *   ioapic   KVM_IRQ_LINE_STATUS on IOAPIC pins (edge; level lowered by the
  *            handler before its EOI) and KVM_SIGNAL_MSI
  *   tpr      (only when named) a TPR written through the APIC, read as CR8
+ *   pit      KVM_CREATE_PIT2: channel 0 in mode 2 through the 8259 to LINT0
+ *            (ExtINT), IRQ_N ticks, then the 8259's and the PIT's state
  *   state    KVM_GET/SET_IRQCHIP, KVM_GET/SET_LAPIC, KVM_GET/SET_PIT2 dumps
  *            (time-dependent fields masked) and the errno of the irqchip
  *            ioctls around them
@@ -304,6 +306,24 @@ static void irq_tpr(void)
 }
 
 static void irq_ioapic(void) { ioapic(true); }
+
+static void irq_pit(void)
+{
+	struct kvm_pit_config pc = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_pit_state2 ps;
+	struct vm vm;
+	struct vcpu v;
+
+	irq_vm(&vm);
+	IOC(vm.fd, KVM_CREATE_PIT2, &pc);
+	vcpu_create(&vm, &v, 0);
+	long64(&v, IRQ_PIT_ENTRY, true);
+	run_bsp("pit", &vm, &v);
+	IOC(vm.fd, KVM_GET_PIT2, &ps);
+	printf("pit channel0 mode %u count %u rw %u/%u\n", ps.channels[0].mode,
+	       ps.channels[0].count, ps.channels[0].read_state, ps.channels[0].write_state);
+	vm_free(&vm, &v, 1);
+}
 static void irq_ioapic_xapic(void) { ioapic(false); }
 
 /* ---- state */
@@ -450,7 +470,7 @@ static const struct {
 	const char *name;
 	void (*run)(void);
 } scenarios[] = {
-	{ "timer", irq_timer }, { "ipi", irq_ipi }, { "ioapic", irq_ioapic },
+	{ "timer", irq_timer }, { "ipi", irq_ipi }, { "ioapic", irq_ioapic }, { "pit", irq_pit },
 	{ "state", irq_state },
 	/* the same guests through xAPIC MMIO */
 	{ "timer_xapic", irq_timer_xapic }, { "ipi_xapic", irq_ipi_xapic },
