@@ -64,6 +64,12 @@ ENTRY(IRQ_TPR_ENTRY)
 ENTRY(IRQ_PIT_ENTRY)
 	call	init
 	jmp	pit_main
+ENTRY(IRQ_HALT_ENTRY)
+	call	init
+	out	%al, $PORT_IRQ
+1:	cli
+	hlt
+	jmp	1b
 
 ENTRY(0x1400)
 /* GDT, data segments, IDT (every vector counted as unexpected unless set), APIC on */

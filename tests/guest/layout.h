@@ -107,6 +107,7 @@
 #define IRQ_IOAPIC_ENTRY 0x1300     /* IOAPIC edge and level pins, MSI */
 #define IRQ_TPR_ENTRY    0x1380     /* TPR written through the APIC, CR8 read */
 #define IRQ_PIT_ENTRY    0x13c0     /* PIT channel 0 through the 8259 (ExtINT) */
+#define IRQ_HALT_ENTRY   0x13e0     /* one report, then HLT with IF=0 for ever */
 #define IRQ_AP_ENTRY     0x3000     /* real mode: SIPI vector IRQ_AP_ENTRY >> 12 */
 #define IRQ_GDT          0x3800
 #define IRQ_IDT          0x4000     /* 256 16-byte gates */
