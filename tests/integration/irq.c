@@ -413,6 +413,31 @@ static void dump_pit(const char *tag, struct vm *vm)
 	printf("\n");
 }
 
+/* KVM_GET/SET_MSRS of one MSR: how many were done, and the value */
+static void msr_io(const char *tag, struct vcpu *v, uint32_t index, bool set, uint64_t val)
+{
+	struct { struct kvm_msrs h; struct kvm_msr_entry e; } m = {
+		.h.nmsrs = 1, .e = { .index = index, .data = val },
+	};
+	int r = ioctl(v->fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &m);
+
+	printf("%s %s msr 0x%x = %d", tag, set ? "set" : "get", index, r);
+	if (!set && r == 1)
+		printf(" value 0x%llx", (unsigned long long)m.e.data);
+	printf("\n");
+}
+
+static void msr_listed(const char *tag, struct vm *vm, uint32_t index)
+{
+	struct { struct kvm_msr_list l; uint32_t idx[1024]; } ml = { .l.nmsrs = 1024 };
+	bool found = false;
+
+	IOC(vm->sys, KVM_GET_MSR_INDEX_LIST, &ml);
+	for (unsigned i = 0; i < ml.l.nmsrs; i++)
+		found |= ml.l.indices[i] == index;
+	printf("%s msr 0x%x listed %d\n", tag, index, found);
+}
+
 static void irq_state(void)
 {
 	struct kvm_pit_config pc = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -458,6 +483,18 @@ static void irq_state(void)
 	T("state", "interrupt_with_irqchip", v[0].fd, KVM_INTERRUPT, &intr);
 	print_mp("state", "bsp", &v[0]);
 	print_mp("state", "ap", &v[1]);
+	/* the LAPIC's MSRs from the host side */
+	msr_listed("state", &vm, 0x6e0);
+	msr_io("state", &v[0], 0x1b, false, 0);
+	msr_io("state", &v[1], 0x1b, false, 0);
+	msr_io("state", &v[0], 0x6e0, true, 0x1234);
+	msr_io("state", &v[0], 0x6e0, false, 0);
+	msr_io("state", &v[0], 0x802, false, 0);    /* x2APIC ID, xAPIC mode */
+	msr_io("state", &v[0], 0x1b, true, 0xfee00d00);
+	msr_io("state", &v[0], 0x802, false, 0);
+	msr_io("state", &v[0], 0x1b, true, 0xfee00900);   /* x2APIC -> xAPIC: illegal */
+	msr_io("state", &v[0], 0x1b, true, 0x00000900);
+	msr_io("state", &v[0], 0x1b, true, 0xfee00900);
 
 	dump_chips("state", &vm);
 	dump_lapic("state", &v[0]);
