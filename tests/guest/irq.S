@@ -13,6 +13,9 @@
  *           (PORT_IRQ_REQ) for KVM_IRQ_LINE edges, a level with its EOI, and
  *           a KVM_SIGNAL_MSI.
  * Values are reported with OUT to PORT_IRQ; OUT to PORT_IRQ_DONE ends.
+ *   pit:    PIT channel 0 in mode 2, IRQ_N ticks through the 8259 (ExtINT)
+ *           or, with ESI = 1, through IOAPIC pin 0 (reinject waits for each
+ *           tick's EOI to reach the PIT).
  * EDI = 1 at entry selects x2APIC mode (MSRs) for both CPUs, else xAPIC MMIO.
  */
 #include "layout.h"
@@ -75,6 +78,7 @@ ENTRY(0x1400)
 /* GDT, data segments, IDT (every vector counted as unexpected unless set), APIC on */
 init:
 	mov	%edi, IRQ_V_X2APIC
+	mov	%esi, IRQ_V_MODE
 	lgdt	gdt_desc
 	mov	$0x10, %ax
 	mov	%ax, %ds
@@ -94,6 +98,8 @@ init:
 	mov	$IRQ_VEC_LEVEL, %ecx;  mov $h_level, %eax;  call set_gate
 	mov	$IRQ_VEC_MSI, %ecx;    mov $h_msi, %eax;    call set_gate
 	mov	$IRQ_VEC_PIT, %ecx;    mov $h_pit, %eax;    call set_gate
+	mov	$IRQ_VEC_PIT_IO, %ecx; mov $h_pit_io, %eax; call set_gate
+	mov	$2, %ecx;              mov $h_nmi, %eax;    call set_gate
 	lidt	idt_desc
 	call	apic_on
 	ret
@@ -226,25 +232,41 @@ h_pit:
 	pop	%rax
 	iretq
 
+h_pit_io:
+	incl	IRQ_V_PIT
+	EOI
+	iretq
+h_nmi:
+	incl	IRQ_V_NMI
+	iretq
+
 #define OUTB(port, val) mov $(val), %al; out %al, $(port)
 pit_main:
 	OUTB(0x20, 0x11)                                /* ICW1..4: base 0x20, slave on 2 */
 	OUTB(0x21, IRQ_VEC_PIT)
 	OUTB(0x21, 0x04)
 	OUTB(0x21, 0x01)
-	OUTB(0x21, 0xfe)                                /* only IRQ0 */
+	OUTB(0x21, 0xfe)                                /* only IRQ0 ... */
 	OUTB(0xa0, 0x11)
 	OUTB(0xa1, 0x28)
 	OUTB(0xa1, 0x02)
 	OUTB(0xa1, 0x01)
 	OUTB(0xa1, 0xff)
-	OUTB(0x43, 0x34)                                /* channel 0, lo/hi, mode 2 */
+	cmpl	$0, IRQ_V_MODE
+	je	1f
+	OUTB(0x21, 0xff)                                /* ... or none: IOAPIC pin 0 */
+	mov	$IOAPIC, %ebp
+	IOW(RTE(0, 0), IRQ_VEC_PIT_IO)
+	IOW(RTE(0, 1), 0)
+1:	OUTB(0x43, 0x34)                                /* channel 0, lo/hi, mode 2 */
 	OUTB(0x40, IRQ_PIT_COUNT & 0xff)
 	OUTB(0x40, IRQ_PIT_COUNT >> 8)
 	mov	$IRQ_N, %ebx
 	WAITGE	IRQ_V_PIT
 	cli
 	OUTB(0x21, 0xff)
+	mov	$IOAPIC, %ebp
+	IOW(RTE(0, 0), 0x10000)
 	REPORT(IRQ_V_PIT)
 	REPORT(IRQ_V_UNEXPECTED)
 	OUTB(0x20, 0x0b)                                /* OCW3: read ISR */
@@ -326,6 +348,18 @@ ipi_loop:
 	jb	ipi_loop
 	REPORT(IRQ_V_AP_IPI)
 	REPORT(IRQ_V_BSP_IPI)
+	xor	%esi, %esi                              /* NMIs to the halted AP */
+nmi_loop:
+	mov	$1, %edx
+	mov	$0x400, %eax
+	call	send_ipi
+	inc	%esi
+1:	pause
+	cmpl	%esi, IRQ_V_NMI
+	jb	1b
+	cmp	$IRQ_N, %esi
+	jb	nmi_loop
+	REPORT(IRQ_V_NMI)
 	REPORT(IRQ_V_UNEXPECTED)
 	out	%al, $PORT_IRQ_DONE
 

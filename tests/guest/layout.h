@@ -106,7 +106,7 @@
 #define IRQ_IPI_ENTRY    0x1200     /* INIT/SIPI an AP, fixed IPIs both ways */
 #define IRQ_IOAPIC_ENTRY 0x1300     /* IOAPIC edge and level pins, MSI */
 #define IRQ_TPR_ENTRY    0x1380     /* TPR written through the APIC, CR8 read */
-#define IRQ_PIT_ENTRY    0x13c0     /* PIT channel 0 through the 8259 (ExtINT) */
+#define IRQ_PIT_ENTRY    0x13c0     /* PIT channel 0 through the 8259 (ExtINT) or the IOAPIC */
 #define IRQ_HALT_ENTRY   0x13e0     /* one report, then HLT with IF=0 for ever */
 #define IRQ_AP_ENTRY     0x3000     /* real mode: SIPI vector IRQ_AP_ENTRY >> 12 */
 #define IRQ_GDT          0x3800
@@ -123,9 +123,12 @@
 #define IRQ_V_UNEXPECTED (IRQ_VARS + 0x20)
 #define IRQ_V_X2APIC     (IRQ_VARS + 0x24)  /* EDI at entry: 1 = x2APIC mode */
 #define IRQ_V_PIT        (IRQ_VARS + 0x28)
+#define IRQ_V_MODE       (IRQ_VARS + 0x2c)  /* ESI at entry: pit: 1 = through the IOAPIC */
+#define IRQ_V_NMI        (IRQ_VARS + 0x30)
 #define IRQ_AP_STACK     0x6800
 #define IRQ_N            5          /* interrupts of each kind the guest waits for */
 #define IRQ_VEC_PIT      0x20       /* the master 8259's base */
+#define IRQ_VEC_PIT_IO   0x22       /* GSI 0 through IOAPIC pin 0 */
 #define IRQ_VEC_TIMER    0x40
 #define IRQ_VEC_TSCD     0x41
 #define IRQ_VEC_TO_BSP   0x50

@@ -5,12 +5,14 @@
  *
  *   timer    LAPIC timer, periodic then TSC-deadline, HLT between: counts
  *   ipi      a second vCPU brought up with INIT/SIPI by the BSP; fixed IPIs
- *            both ways; MP states before and after
+ *            both ways, then NMIs to the halted AP; MP states before and after
  *   ioapic   KVM_IRQ_LINE_STATUS on IOAPIC pins (edge; level lowered by the
  *            handler before its EOI) and KVM_SIGNAL_MSI
  *   tpr      (only when named) a TPR written through the APIC, read as CR8
  *   pit      KVM_CREATE_PIT2: channel 0 in mode 2 through the 8259 to LINT0
  *            (ExtINT), IRQ_N ticks, then the 8259's and the PIT's state
+ *   pit_ioapic the same ticks through IOAPIC pin 0 (reinject mode: each
+ *            tick waits for the EOI of the previous one to reach the PIT)
  *   state    KVM_GET/SET_IRQCHIP, KVM_GET/SET_LAPIC, KVM_GET/SET_PIT2 dumps
  *            (time-dependent fields masked) and the errno of the irqchip
  *            ioctls around them
@@ -71,6 +73,8 @@ static void irq_vm(struct vm *vm)
 			vm->cpuid->entries[i].ecx |= 1u << 24;
 }
 
+static void long64_mode(struct vcpu *v, uint32_t entry, bool x2apic, uint32_t mode);
+
 static void pte_set(struct vm *vm, uint64_t table, unsigned idx, uint64_t val)
 {
 	memcpy(vm->mem + table + 8 * idx, &val, 8);
@@ -82,6 +86,11 @@ static void pte_set(struct vm *vm, uint64_t table, unsigned idx, uint64_t val)
  * RDI says whether the guest uses x2APIC.
  */
 static void long64(struct vcpu *v, uint32_t entry, bool x2apic)
+{
+	long64_mode(v, entry, x2apic, 0);
+}
+
+static void long64_mode(struct vcpu *v, uint32_t entry, bool x2apic, uint32_t mode)
 {
 	struct vm *vm = v->vm;
 	struct kvm_segment code = { .base = 0, .limit = 0xffffffff, .selector = 8, .type = 11,
@@ -114,6 +123,7 @@ static void long64(struct vcpu *v, uint32_t entry, bool x2apic)
 	r.rsp = GUEST_STACK;
 	r.rflags = 2;
 	r.rdi = x2apic;
+	r.rsi = mode;
 	IOC(v->fd, KVM_SET_REGS, &r);
 }
 
@@ -340,7 +350,7 @@ static void irq_halt(void)
 	}
 }
 
-static void irq_pit(void)
+static void pit(const char *tag, uint32_t mode)
 {
 	struct kvm_pit_config pc = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	struct kvm_pit_state2 ps;
@@ -350,13 +360,16 @@ static void irq_pit(void)
 	irq_vm(&vm);
 	IOC(vm.fd, KVM_CREATE_PIT2, &pc);
 	vcpu_create(&vm, &v, 0);
-	long64(&v, IRQ_PIT_ENTRY, true);
-	run_bsp("pit", &vm, &v);
+	long64_mode(&v, IRQ_PIT_ENTRY, true, mode);
+	run_bsp(tag, &vm, &v);
 	IOC(vm.fd, KVM_GET_PIT2, &ps);
-	printf("pit channel0 mode %u count %u rw %u/%u\n", ps.channels[0].mode,
+	printf("%s channel0 mode %u count %u rw %u/%u\n", tag, ps.channels[0].mode,
 	       ps.channels[0].count, ps.channels[0].read_state, ps.channels[0].write_state);
 	vm_free(&vm, &v, 1);
 }
+
+static void irq_pit(void) { pit("pit", 0); }
+static void irq_pit_ioapic(void) { pit("pit_ioapic", 1); }
 static void irq_ioapic_xapic(void) { ioapic(false); }
 
 /* ---- state */
@@ -541,6 +554,7 @@ static const struct {
 	void (*run)(void);
 } scenarios[] = {
 	{ "timer", irq_timer }, { "ipi", irq_ipi }, { "ioapic", irq_ioapic }, { "pit", irq_pit },
+	{ "pit_ioapic", irq_pit_ioapic },
 	{ "state", irq_state },
 	/* the same guests through xAPIC MMIO */
 	{ "timer_xapic", irq_timer_xapic }, { "ipi_xapic", irq_ipi_xapic },
