@@ -518,13 +518,14 @@ bool vcpu_irq_msr(struct vcpu *v, bool write, uint32_t index, uint64_t *data, bo
 	if (!vi)
 		return false;
 	l = vi->lapic;
+	*r = 0;
 	if (index == 0x1b) {
-		if (write)
-			*r = lapic_set_base(l, *data, host) ? 1 : 0;
-		else
+		if (!write) {
 			*data = lapic_get_base(l);
-		if (!*r && !write)
 			return true;
+		}
+		*r = lapic_set_base(l, *data, host) ? 1 : 0;
+		/* the backend's copy is what run->apic_base would say without us */
 		if (!*r)
 			vcpu_write_field(v, CUSED_F_APIC_BASE, lapic_get_base(l));
 		return true;
