@@ -41,7 +41,7 @@ struct apic_bus;
 enum irqchip_mode { IRQCHIP_NONE = 0, IRQCHIP_KERNEL, IRQCHIP_SPLIT };
 
 #define IRQCHIP_MAX_LAPICS 64       /* CUSED_MAX_VCPUS */
-#define IRQCHIP_MAX_RESERVED_IOAPIC_PINS 24   /* KVM's MAX_NR_RESERVED_IOAPIC_PINS */
+#define IRQCHIP_MAX_RESERVED_IOAPIC_PINS 4096 /* KVM's MAX_NR_RESERVED_IOAPIC_PINS = KVM_MAX_IRQ_ROUTES */
 
 /*
  * One vCPU's interrupt side, owned by the container (freed with the VM, so
@@ -101,7 +101,7 @@ static inline int irqchip_mode(struct irqchip *c)
  * (KVM checks in that order); PIC + IOAPIC + default routing.
  */
 int irqchip_create_kernel(struct irqchip *c, bool have_vcpus);
-/* KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP): -EINVAL pins > 24; -EEXIST irqchip or vCPUs */
+/* KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP): -EINVAL pins > 4096; -EEXIST irqchip or vCPUs */
 int irqchip_create_split(struct irqchip *c, uint64_t nr_pins, bool have_vcpus);
 /* KVM_SET_BOOT_CPU_ID: -EBUSY once vCPUs exist */
 int irqchip_set_boot_cpu(struct irqchip *c, uint64_t id, bool have_vcpus);

@@ -478,13 +478,34 @@ static int eoi_exit(struct vcpu *v)
 	return 2;
 }
 
+/*
+ * vcpu_run's check after every exit KVM handles itself: a split irqchip's
+ * VMM that asked for the window gets KVM_EXIT_IRQ_WINDOW_OPEN as soon as
+ * an ExtINT could go in (a HLT included: the vCPU stays HALTED).
+ */
+static int window_exit(struct vcpu *v, const struct tramp_exit *ex, int r)
+{
+	if (r != 1 || irqchip_mode(chip_of(v)) != IRQCHIP_SPLIT ||
+	    !v->run->request_interrupt_window || !ex->irq_ready)
+		return r;
+	v->run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+	return 2;
+}
+
+static int handle_exit(struct vcpu *v, struct tramp_exit *ex);
+
 int vcpu_irq_exit(struct vcpu *v, struct tramp_exit *ex)
+{
+	if (!v->irq)
+		return 0;
+	return window_exit(v, ex, handle_exit(v, ex));
+}
+
+static int handle_exit(struct vcpu *v, struct tramp_exit *ex)
 {
 	struct vcpu_irq *vi = v->irq;
 	int r;
 
-	if (!vi)
-		return 0;
 	switch (ex->reason) {
 	case TX_HLT:
 		/* kvm_emulate_halt with an in-kernel LAPIC: block, do not exit */

@@ -99,6 +99,8 @@ init:
 	mov	$IRQ_VEC_MSI, %ecx;    mov $h_msi, %eax;    call set_gate
 	mov	$IRQ_VEC_PIT, %ecx;    mov $h_pit, %eax;    call set_gate
 	mov	$IRQ_VEC_PIT_IO, %ecx; mov $h_pit_io, %eax; call set_gate
+	mov	$IRQ_VEC_SPLIT_MSI, %ecx; mov $h_split_msi, %eax; call set_gate
+	mov	$IRQ_VEC_SPLIT_EXT, %ecx; mov $h_split_ext, %eax; call set_gate
 	mov	$2, %ecx;              mov $h_nmi, %eax;    call set_gate
 	lidt	idt_desc
 	call	apic_on
@@ -239,6 +241,28 @@ h_pit_io:
 h_nmi:
 	incl	IRQ_V_NMI
 	iretq
+h_split_msi:
+	incl	IRQ_V_SPLIT_MSI
+	EOI
+	iretq
+/* ExtINT from the VMM: never in the LAPIC's ISR, no EOI */
+h_split_ext:
+	incl	IRQ_V_SPLIT_EXT
+	iretq
+
+split_main:
+	mov	$IRQ_REQ_SPLIT_LINE, %al
+	out	%al, $PORT_IRQ_REQ
+	mov	$1, %ebx
+	WAITGE	IRQ_V_SPLIT_MSI
+	mov	$IRQ_REQ_SPLIT_EXT, %al
+	out	%al, $PORT_IRQ_REQ
+	mov	$1, %ebx
+	WAITGE	IRQ_V_SPLIT_EXT
+	REPORT(IRQ_V_SPLIT_MSI)
+	REPORT(IRQ_V_SPLIT_EXT)
+	REPORT(IRQ_V_UNEXPECTED)
+	out	%al, $PORT_IRQ_DONE
 
 #define OUTB(port, val) mov $(val), %al; out %al, $(port)
 pit_main:
@@ -441,3 +465,7 @@ ENTRY(IRQ_GDT)
 	.quad	0
 	.quad	0x00af9b000000ffff
 	.quad	0x00cf93000000ffff
+
+ENTRY(IRQ_SPLIT_ENTRY)
+	call	init
+	jmp	split_main

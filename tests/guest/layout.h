@@ -109,6 +109,7 @@
 #define IRQ_PIT_ENTRY    0x13c0     /* PIT channel 0 through the 8259 (ExtINT) or the IOAPIC */
 #define IRQ_HALT_ENTRY   0x13e0     /* one report, then HLT with IF=0 for ever */
 #define IRQ_AP_ENTRY     0x3000     /* real mode: SIPI vector IRQ_AP_ENTRY >> 12 */
+#define IRQ_SPLIT_ENTRY  0x3a00     /* KVM_CAP_SPLIT_IRQCHIP: level MSI route, VMM ExtINT */
 #define IRQ_GDT          0x3800
 #define IRQ_IDT          0x4000     /* 256 16-byte gates */
 #define IRQ_VARS         0x6000     /* u32 counters below */
@@ -125,6 +126,8 @@
 #define IRQ_V_PIT        (IRQ_VARS + 0x28)
 #define IRQ_V_MODE       (IRQ_VARS + 0x2c)  /* ESI at entry: pit: 1 = through the IOAPIC */
 #define IRQ_V_NMI        (IRQ_VARS + 0x30)
+#define IRQ_V_SPLIT_MSI  (IRQ_VARS + 0x34)
+#define IRQ_V_SPLIT_EXT  (IRQ_VARS + 0x38)
 #define IRQ_AP_STACK     0x6800
 #define IRQ_N            5          /* interrupts of each kind the guest waits for */
 #define IRQ_VEC_PIT      0x20       /* the master 8259's base */
@@ -136,12 +139,16 @@
 #define IRQ_VEC_EDGE     0x60
 #define IRQ_VEC_LEVEL    0x61
 #define IRQ_VEC_MSI      0x62
+#define IRQ_VEC_SPLIT_MSI 0x63      /* level MSI route on GSI IRQ_PIN_EDGE */
+#define IRQ_VEC_SPLIT_EXT 0x64      /* KVM_INTERRUPT at the window */
 #define IRQ_PIN_EDGE     5          /* IOAPIC pins = GSIs (KVM's default routing) */
 #define IRQ_PIN_LEVEL    6
 #define IRQ_REQ_EDGE     1          /* client: KVM_IRQ_LINE_STATUS pin 5 up, then down */
 #define IRQ_REQ_LEVEL_UP 2          /* client: KVM_IRQ_LINE_STATUS pin 6 up */
 #define IRQ_REQ_LEVEL_DOWN 3        /* client (from the handler): pin 6 down */
 #define IRQ_REQ_MSI      4          /* client: KVM_SIGNAL_MSI of IRQ_VEC_MSI to APIC 0 */
+#define IRQ_REQ_SPLIT_LINE 5        /* client: KVM_IRQ_LINE_STATUS GSI 5 up and down (a level MSI route) */
+#define IRQ_REQ_SPLIT_EXT  6        /* client: request_interrupt_window, then KVM_INTERRUPT */
 #define IRQ_TIMER_COUNT  1000000    /* LAPIC periodic count: 1 ms at KVM's 1 ns bus cycle */
 #define IRQ_TSC_DELTA    2000000    /* TSC-deadline step in TSC cycles */
 #define IRQ_PIT_COUNT    1193       /* PIT mode 2: 1 ms */

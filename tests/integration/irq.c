@@ -13,6 +13,9 @@
  *            (ExtINT), IRQ_N ticks, then the 8259's and the PIT's state
  *   pit_ioapic the same ticks through IOAPIC pin 0 (reinject mode: each
  *            tick waits for the EOI of the previous one to reach the PIT)
+ *   split    KVM_CAP_SPLIT_IRQCHIP: errno around it, a level MSI route whose
+ *            EOI exits as KVM_EXIT_IOAPIC_EOI, the VMM's ExtINT through
+ *            request_interrupt_window and KVM_INTERRUPT
  *   state    KVM_GET/SET_IRQCHIP, KVM_GET/SET_LAPIC, KVM_GET/SET_PIT2 dumps
  *            (time-dependent fields masked) and the errno of the irqchip
  *            ioctls around them
@@ -143,7 +146,10 @@ static void line(const char *tag, struct vm *vm, uint32_t gsi, int level)
 	printf("%s irq_line gsi %u level %d status %d\n", tag, gsi, level, l.status);
 }
 
-static void request(const char *tag, struct vm *vm, uint32_t req)
+/* split irqchip: the ExtINT vector the client injects at the next window, 0 none */
+static uint32_t pending_ext;
+
+static void request(const char *tag, struct vm *vm, struct vcpu *v, uint32_t req)
 {
 	struct kvm_msi msi = { .address_lo = 0xfee00000, .data = IRQ_VEC_MSI };
 
@@ -160,6 +166,15 @@ static void request(const char *tag, struct vm *vm, uint32_t req)
 		break;
 	case IRQ_REQ_MSI:
 		printf("%s signal_msi = %d\n", tag, ioctl(vm->fd, KVM_SIGNAL_MSI, &msi));
+		break;
+	case IRQ_REQ_SPLIT_LINE:
+		line(tag, vm, IRQ_PIN_EDGE, 1);
+		line(tag, vm, IRQ_PIN_EDGE, 0);
+		break;
+	case IRQ_REQ_SPLIT_EXT:
+		pending_ext = IRQ_VEC_SPLIT_EXT;
+		v->run->request_interrupt_window = 1;
+		printf("%s request_interrupt_window\n", tag);
 		break;
 	default:
 		printf("%s unknown request %u\n", tag, req);
@@ -185,7 +200,7 @@ static void run_bsp(const char *tag, struct vm *vm, struct vcpu *v)
 				continue;
 			}
 			if (run->io.port == PORT_IRQ_REQ) {
-				request(tag, vm, io_value(run));
+				request(tag, vm, v, io_value(run));
 				continue;
 			}
 			if (run->io.port == PORT_IRQ_DONE) {
@@ -196,6 +211,20 @@ static void run_bsp(const char *tag, struct vm *vm, struct vcpu *v)
 				       (unsigned long long)run->apic_base);
 				return;
 			}
+		}
+		if (run->exit_reason == KVM_EXIT_IOAPIC_EOI) {
+			printf("%s ioapic_eoi vector 0x%x\n", tag, run->eoi.vector);
+			continue;
+		}
+		if (run->exit_reason == KVM_EXIT_IRQ_WINDOW_OPEN && pending_ext) {
+			struct kvm_interrupt irq = { .irq = pending_ext };
+
+			printf("%s irq_window_open ready=%u if=%u: interrupt 0x%x = %d\n", tag,
+			       run->ready_for_interrupt_injection, run->if_flag, pending_ext,
+			       ioctl(v->fd, KVM_INTERRUPT, &irq));
+			pending_ext = 0;
+			run->request_interrupt_window = 0;
+			continue;
 		}
 		printf("%s unexpected exit %s", tag, exit_name(run->exit_reason));
 		if (run->exit_reason == KVM_EXIT_IO)
@@ -369,6 +398,46 @@ static void pit(const char *tag, uint32_t mode)
 }
 
 static void irq_pit(void) { pit("pit", 0); }
+
+/* KVM_CAP_SPLIT_IRQCHIP: LAPIC in the kernel, PIC/IOAPIC the VMM's */
+static void split(bool x2apic)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+	struct { struct kvm_irq_routing r; struct kvm_irq_routing_entry e[1]; } rt = {
+		.r.nr = 1,
+		.e = { { .gsi = IRQ_PIN_EDGE, .type = KVM_IRQ_ROUTING_MSI,
+			 .u.msi = { .address_lo = 0xfee00000,
+				    .data = 0x8000 | IRQ_VEC_SPLIT_MSI } } },   /* level */
+	};
+	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_IOAPIC };
+	struct kvm_interrupt irq = { .irq = 0x30 };
+	struct vm vm;
+	struct vcpu v;
+
+	vm_create(&vm, "irq");
+	for (unsigned i = 0; i < vm.cpuid->nent; i++)
+		if (vm.cpuid->entries[i].function == 1)
+			vm.cpuid->entries[i].ecx |= 1u << 24;
+	cap.args[0] = 4097;
+	T("split", "enable_split_4097_pins", vm.fd, KVM_ENABLE_CAP, &cap);
+	cap.args[0] = 24;
+	T("split", "enable_split", vm.fd, KVM_ENABLE_CAP, &cap);
+	T("split", "enable_split_again", vm.fd, KVM_ENABLE_CAP, &cap);
+	T("split", "create_irqchip", vm.fd, KVM_CREATE_IRQCHIP, NULL);
+	T("split", "get_irqchip", vm.fd, KVM_GET_IRQCHIP, &chip);
+	line("split", &vm, IRQ_PIN_EDGE, 1);    /* no route yet */
+	T("split", "gsi_routing", vm.fd, KVM_SET_GSI_ROUTING, &rt);
+	vcpu_create(&vm, &v, 0);
+	T("split", "interrupt", v.fd, KVM_INTERRUPT, &irq);
+	T("split", "interrupt_again", v.fd, KVM_INTERRUPT, &irq);
+	print_mp("split", "bsp", &v);
+	long64(&v, IRQ_SPLIT_ENTRY, x2apic);
+	run_bsp("split", &vm, &v);
+	vm_free(&vm, &v, 1);
+}
+
+static void irq_split(void) { split(true); }
+static void irq_split_xapic(void) { split(false); }
 static void irq_pit_ioapic(void) { pit("pit_ioapic", 1); }
 static void irq_ioapic_xapic(void) { ioapic(false); }
 
@@ -554,11 +623,11 @@ static const struct {
 	void (*run)(void);
 } scenarios[] = {
 	{ "timer", irq_timer }, { "ipi", irq_ipi }, { "ioapic", irq_ioapic }, { "pit", irq_pit },
-	{ "pit_ioapic", irq_pit_ioapic },
+	{ "pit_ioapic", irq_pit_ioapic }, { "split", irq_split },
 	{ "state", irq_state },
 	/* the same guests through xAPIC MMIO */
 	{ "timer_xapic", irq_timer_xapic }, { "ipi_xapic", irq_ipi_xapic },
-	{ "ioapic_xapic", irq_ioapic_xapic },
+	{ "ioapic_xapic", irq_ioapic_xapic }, { "split_xapic", irq_split_xapic },
 	/* not in the default set: cused on the hostkvm backend fails tpr (PVM
 	 * ignores a CR8 the VMM sets); halt never ends (kill-test.sh) */
 	{ "tpr", irq_tpr }, { "halt", irq_halt },

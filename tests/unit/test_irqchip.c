@@ -115,8 +115,8 @@ static void test_create_order(void **state)
 	/* KVM: EEXIST is checked before created_vcpus */
 	assert_int_equal(irqchip_create_kernel(c, true), -EINVAL);
 	assert_int_equal(irqchip_mode(c), IRQCHIP_NONE);
-	assert_int_equal(irqchip_create_split(c, 25, false), -EINVAL);
-	assert_int_equal(irqchip_create_split(c, 24, true), -EEXIST);
+	assert_int_equal(irqchip_create_split(c, 4097, false), -EINVAL);
+	assert_int_equal(irqchip_create_split(c, 4096, true), -EEXIST);
 	assert_int_equal(irqchip_create_kernel(c, false), 0);
 	assert_int_equal(irqchip_mode(c), IRQCHIP_KERNEL);
 	assert_int_equal(irqchip_create_kernel(c, true), -EEXIST);
