@@ -328,8 +328,10 @@ int vcpu_irq_enter(struct vcpu *v)
 	seq = wake_seq(vi->iv);
 	atomic_store(&vi->in_guest, true);
 	r = accept_events(v);
-	if (r)
+	if (r) {
+		atomic_store(&vi->in_guest, false);
 		return r;
+	}
 	if (vi->mp_state == KVM_MP_STATE_UNINITIALIZED) {
 		/* kvm_arch_vcpu_ioctl_run: block once, accept events, -EAGAIN */
 		if (!lapic_has_pending_init_or_sipi(vi->lapic)) {
@@ -338,6 +340,7 @@ int vcpu_irq_enter(struct vcpu *v)
 				return 1;
 		}
 		accept_events(v);
+		atomic_store(&vi->in_guest, false);
 		return -EAGAIN;
 	}
 	if (vi->mp_state == KVM_MP_STATE_INIT_RECEIVED) {
@@ -356,8 +359,10 @@ int vcpu_irq_enter(struct vcpu *v)
 		vi->mp_state = KVM_MP_STATE_RUNNABLE;
 	}
 	r = inject(v);
-	if (r)
+	if (r) {
+		atomic_store(&vi->in_guest, false);
 		return r;
+	}
 	cr8 = lapic_get_cr8(vi->lapic);
 	/* a TPR written through the APIC shows in CR8 (hostkvm on PVM ignores the load) */
 	if (cr8 != vi->cr8 && !vcpu_write_field(v, CUSED_F_CR8, cr8))
