@@ -351,7 +351,8 @@ int vcpu_irq_enter(struct vcpu *v)
 	}
 	lapic_sync(vi->lapic);
 	vi->nmis += lapic_take_nmis(vi->lapic);
-	if (vi->mp_state == KVM_MP_STATE_HALTED) {
+	/* vcpu_block: AP_RESET_HOLD (SEV-ES) waits as HLT does */
+	if (vi->mp_state == KVM_MP_STATE_HALTED || vi->mp_state == KVM_MP_STATE_AP_RESET_HOLD) {
 		if (!has_wake_event(v)) {
 			sleep_since(v, seq);
 			return 1;
@@ -628,6 +629,18 @@ static long mp_state_ioctl(struct vcpu *v, struct ioctl_req *rq)
 
 		if (!mp)
 			return -EFAULT;
+		/* kvm_arch_vcpu_ioctl_set_mpstate: the states an x86 LAPIC knows */
+		switch (mp->mp_state) {
+		case KVM_MP_STATE_RUNNABLE:
+		case KVM_MP_STATE_UNINITIALIZED:
+		case KVM_MP_STATE_HALTED:
+		case KVM_MP_STATE_AP_RESET_HOLD:
+		case KVM_MP_STATE_INIT_RECEIVED:
+		case KVM_MP_STATE_SIPI_RECEIVED:
+			break;
+		default:
+			return refuse(-EINVAL, "KVM_SET_MP_STATE: state %u", mp->mp_state);
+		}
 		if (mp->mp_state == KVM_MP_STATE_SIPI_RECEIVED) {
 			vi->mp_state = KVM_MP_STATE_INIT_RECEIVED;
 			lapic_set_sipi_pending(vi->lapic);

@@ -565,6 +565,15 @@ static void irq_state(void)
 	T("state", "interrupt_with_irqchip", v[0].fd, KVM_INTERRUPT, &intr);
 	print_mp("state", "bsp", &v[0]);
 	print_mp("state", "ap", &v[1]);
+	/* every MP state value, on the AP: which KVM takes, and what it reads back as */
+	for (uint32_t s = 0; s <= 10; s++) {
+		struct kvm_mp_state mp = { .mp_state = s }, back;
+		int r = ioctl(v[1].fd, KVM_SET_MP_STATE, &mp);
+
+		printf("state set_mp_state %u = %s", s, r < 0 ? ename(errno) : "0");
+		IOC(v[1].fd, KVM_GET_MP_STATE, &back);
+		printf(" get %u\n", back.mp_state);
+	}
 	/* the LAPIC's MSRs from the host side */
 	msr_listed("state", &vm, 0x6e0);
 	msr_io("state", &v[0], 0x1b, false, 0);
