@@ -538,7 +538,38 @@ static void irq_state(void)
 	struct vm vm;
 	struct vcpu v[2];
 
+	/* a vCPU without an in-kernel LAPIC */
+	{
+		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_HALTED };
+
+		vm_create(&vm, "irq");
+		vcpu_create(&vm, &v[0], 0);
+		T("nolapic", "get_lapic", v[0].fd, KVM_GET_LAPIC, &ls);
+		T("nolapic", "set_lapic", v[0].fd, KVM_SET_LAPIC, &ls);
+		T("nolapic", "set_mp_state_halted", v[0].fd, KVM_SET_MP_STATE, &mp);
+		msr_io("nolapic", &v[0], 0x6e0, true, 0x1234);
+		msr_io("nolapic", &v[0], 0x6e0, false, 0);
+		msr_io("nolapic", &v[0], 0x802, false, 0);
+		vm_free(&vm, v, 1);
+	}
+
 	vm_create(&vm, "irq");
+	{
+		static const struct { const char *name; long cap; } caps[] = {
+			{ "IRQCHIP", KVM_CAP_IRQCHIP }, { "IRQ_ROUTING", KVM_CAP_IRQ_ROUTING },
+			{ "IRQ_INJECT_STATUS", KVM_CAP_IRQ_INJECT_STATUS },
+			{ "PIT2", KVM_CAP_PIT2 }, { "PIT_STATE2", KVM_CAP_PIT_STATE2 },
+			{ "REINJECT_CONTROL", KVM_CAP_REINJECT_CONTROL },
+			{ "SPLIT_IRQCHIP", KVM_CAP_SPLIT_IRQCHIP }, { "SIGNAL_MSI", KVM_CAP_SIGNAL_MSI },
+			{ "X2APIC_API", KVM_CAP_X2APIC_API },
+			{ "TSC_DEADLINE_TIMER", KVM_CAP_TSC_DEADLINE_TIMER },
+			{ "SET_BOOT_CPU_ID", KVM_CAP_SET_BOOT_CPU_ID }, { "MP_STATE", KVM_CAP_MP_STATE },
+		};
+
+		for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+			printf("state cap %s = %d\n", caps[i].name,
+			       ioctl(vm.fd, KVM_CHECK_EXTENSION, caps[i].cap));
+	}
 	/* before any irqchip */
 	T("state", "irq_line_no_irqchip", vm.fd, KVM_IRQ_LINE, &l);
 	T("state", "get_irqchip_no_irqchip", vm.fd, KVM_GET_IRQCHIP, &c);
@@ -546,6 +577,13 @@ static void irq_state(void)
 	T("state", "reinject_no_pit", vm.fd, KVM_REINJECT_CONTROL, &rc);
 	T("state", "signal_msi_no_irqchip", vm.fd, KVM_SIGNAL_MSI, &msi);
 	T("state", "gsi_routing_no_irqchip", vm.fd, KVM_SET_GSI_ROUTING, &rt);
+	{
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_X2APIC_API, .args = { 4 } };
+
+		T("state", "x2apic_api_bad_flags", vm.fd, KVM_ENABLE_CAP, &cap);
+		cap.args[0] = 0;
+		T("state", "x2apic_api_none", vm.fd, KVM_ENABLE_CAP, &cap);
+	}
 	T("state", "create_irqchip", vm.fd, KVM_CREATE_IRQCHIP, NULL);
 	T("state", "create_irqchip_again", vm.fd, KVM_CREATE_IRQCHIP, NULL);
 	T("state", "create_pit2", vm.fd, KVM_CREATE_PIT2, &pc);
