@@ -54,6 +54,9 @@ static void T(const char *tag, const char *what, int fd, unsigned long req, void
 	printf("%s %s = %s\n", tag, what, r < 0 ? ename(errno) : r ? "positive" : "0");
 }
 
+static void dump_lapic(const char *tag, struct vcpu *v);
+static void dump_chips(const char *tag, struct vm *vm);
+
 static void vm_free(struct vm *vm, struct vcpu *v, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -255,6 +258,7 @@ static void timer(const char *tag, bool x2apic)
 	vcpu_create(&vm, &v, 0);
 	long64(&v, IRQ_TIMER_ENTRY, x2apic);
 	run_bsp(tag, &vm, &v);
+	dump_lapic(tag, &v);
 	vm_free(&vm, &v, 1);
 }
 
@@ -314,6 +318,8 @@ static void ipi(bool x2apic)
 	pthread_join(ap, NULL);
 	v[1].run->immediate_exit = 0;
 	print_mp("ipi", "ap", &v[1]);
+	dump_lapic("ipi", &v[0]);
+	dump_lapic("ipi", &v[1]);
 	vm_free(&vm, v, 2);
 }
 
@@ -329,6 +335,8 @@ static void ioapic(bool x2apic)
 	vcpu_create(&vm, &v, 0);
 	long64(&v, IRQ_IOAPIC_ENTRY, x2apic);
 	run_bsp("ioapic", &vm, &v);
+	dump_lapic("ioapic", &v);
+	dump_chips("ioapic", &vm);
 	vm_free(&vm, &v, 1);
 }
 
