@@ -102,6 +102,7 @@ init:
 	mov	$IRQ_VEC_SPLIT_MSI, %ecx; mov $h_split_msi, %eax; call set_gate
 	mov	$IRQ_VEC_SPLIT_EXT, %ecx; mov $h_split_ext, %eax; call set_gate
 	mov	$2, %ecx;              mov $h_nmi, %eax;    call set_gate
+	mov	$IRQ_VEC_SELF, %ecx;   mov $h_self, %eax;   call set_gate
 	lidt	idt_desc
 	call	apic_on
 	ret
@@ -196,6 +197,10 @@ h_tscd:
 	iretq
 h_to_bsp:
 	incl	IRQ_V_BSP_IPI
+	EOI
+	iretq
+h_self:
+	incl	IRQ_V_SELF
 	EOI
 	iretq
 h_to_ap:
@@ -384,6 +389,24 @@ nmi_loop:
 	cmp	$IRQ_N, %esi
 	jb	nmi_loop
 	REPORT(IRQ_V_NMI)
+	xor	%edx, %edx                              /* all excluding self */
+	mov	$(0xc0000 | IRQ_VEC_TO_AP), %eax
+	call	send_ipi
+	mov	$(IRQ_N + 1), %ebx
+	WAITGE	IRQ_V_BSP_IPI
+	mov	$2, %edx                                /* logical: the AP's LDR bit 1 */
+	mov	$(0x800 | IRQ_VEC_TO_AP), %eax
+	call	send_ipi
+	mov	$(IRQ_N + 2), %ebx
+	WAITGE	IRQ_V_BSP_IPI
+	xor	%edx, %edx                              /* self */
+	mov	$(0x40000 | IRQ_VEC_SELF), %eax
+	call	send_ipi
+	mov	$1, %ebx
+	WAITGE	IRQ_V_SELF
+	REPORT(IRQ_V_AP_IPI)
+	REPORT(IRQ_V_BSP_IPI)
+	REPORT(IRQ_V_SELF)
 	REPORT(IRQ_V_UNEXPECTED)
 	out	%al, $PORT_IRQ_DONE
 
@@ -456,7 +479,11 @@ ap64:
 	mov	$IRQ_AP_STACK, %esp
 	lidt	idt_desc
 	call	apic_on
-	movl	$1, IRQ_V_AP_ALIVE
+	cmpl	$0, IRQ_V_X2APIC                        /* xAPIC: flat logical ID bit 1 */
+	jne	2f
+	APIC_W(0xe0, 0xffffffff)
+	APIC_W(0xd0, 0x02000000)
+2:	movl	$1, IRQ_V_AP_ALIVE
 	sti
 1:	hlt
 	jmp	1b

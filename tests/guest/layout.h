@@ -128,6 +128,7 @@
 #define IRQ_V_NMI        (IRQ_VARS + 0x30)
 #define IRQ_V_SPLIT_MSI  (IRQ_VARS + 0x34)
 #define IRQ_V_SPLIT_EXT  (IRQ_VARS + 0x38)
+#define IRQ_V_SELF       (IRQ_VARS + 0x3c)
 #define IRQ_AP_STACK     0x6800
 #define IRQ_N            5          /* interrupts of each kind the guest waits for */
 #define IRQ_VEC_PIT      0x20       /* the master 8259's base */
@@ -136,6 +137,7 @@
 #define IRQ_VEC_TSCD     0x41
 #define IRQ_VEC_TO_BSP   0x50
 #define IRQ_VEC_TO_AP    0x51
+#define IRQ_VEC_SELF     0x52
 #define IRQ_VEC_EDGE     0x60
 #define IRQ_VEC_LEVEL    0x61
 #define IRQ_VEC_MSI      0x62
