@@ -341,6 +341,31 @@ tscd_loop:
 	rdmsr
 	out	%eax, $PORT_IRQ                         /* fired: the deadline reads 0 */
 	REPORT(IRQ_V_TSCD)
+	APIC_W(0x320, IRQ_VEC_TIMER)                    /* one-shot: TMCCT counts down */
+	APIC_W(0x380, 0x7fffffff)
+	mov	$0x390, %ecx
+	call	apic_read
+	mov	%eax, %edi
+	mov	$100000, %ecx
+1:	pause
+	loop	1b
+	mov	$0x390, %ecx
+	call	apic_read
+	xor	%edx, %edx
+	cmp	%eax, %edi                              /* first > second > 0 */
+	jbe	2f
+	test	%eax, %eax
+	jz	2f
+	inc	%edx
+2:	mov	%edx, %eax
+	out	%eax, $PORT_IRQ
+	mov	IRQ_V_TIMER, %ebx                       /* a new TMICT restarts it: 1 ms */
+	inc	%ebx
+	APIC_W(0x380, IRQ_TIMER_COUNT)
+	WAITGE	IRQ_V_TIMER
+	mov	$0x390, %ecx                            /* expired: 0 */
+	call	apic_read
+	out	%eax, $PORT_IRQ
 	REPORT(IRQ_V_UNEXPECTED)
 	mov	$5, %eax                                /* CR8 <-> TPR[7:4] both ways */
 	mov	%rax, %cr8
