@@ -5,6 +5,7 @@
  * flat array scanned for the minimum: the heap STYLE.md asks for would buy
  * nothing at this size.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -141,6 +142,7 @@ int timerq_create(struct timerq **out)
 		free(tq);
 		return r;
 	}
+	pthread_setname_np(tq->thread, "timerq");
 	*out = tq;
 	return 0;
 }
