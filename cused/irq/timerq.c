@@ -5,7 +5,6 @@
  * flat array scanned for the minimum: the heap STYLE.md asks for would buy
  * nothing at this size.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
