@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cused/kvm/vcpu.h"
+#include "cused/kvm/vcpu_irq.h"
 #include "cused/spin.h"
 #include "cused/util/log.h"
 
@@ -114,8 +115,9 @@ void vcpu_runner_stop(struct vcpu *v)
 	if (!v->runner_started)
 		return;
 	atomic_store(&v->dying, true);
-	/* out of the guest, out of the futex, then join */
+	/* out of the guest, out of a HLT sleep, out of the futex, then join */
 	v->vm->ctx->ops->kick(v->tv);
+	vcpu_irq_wake(v);
 	futex(&v->db->req_seq, FUTEX_WAKE, INT_MAX);
 	pthread_join(v->runner, NULL);
 	v->runner_started = false;

@@ -27,7 +27,7 @@
 #include "cused/x86/x86_bits.h"
 #include "cused/util/log.h"
 
-/* how often a sleeping runner re-checks the dying flag (vcpu_runner_stop kicks the backend only) */
+/* a sleeping runner re-checks its flags this often even unwoken: a missed wake-up costs 50 ms, not a wedge */
 #define SLEEP_POLL_NS 50000000ull
 
 struct vcpu_irq {
