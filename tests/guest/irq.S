@@ -203,8 +203,10 @@ h_self:
 	incl	IRQ_V_SELF
 	EOI
 	iretq
+/* EOI before the reply: once the BSP sees it, the AP has nothing in service */
 h_to_ap:
 	incl	IRQ_V_AP_IPI
+	EOI
 	push	%rax
 	push	%rdx
 	mov	$IRQ_VEC_TO_BSP, %eax
@@ -212,7 +214,6 @@ h_to_ap:
 	call	send_ipi
 	pop	%rdx
 	pop	%rax
-	EOI
 	iretq
 h_edge:
 	incl	IRQ_V_EDGE

@@ -317,7 +317,16 @@ static void ipi(bool x2apic)
 	pthread_kill(ap, SIGUSR1);
 	pthread_join(ap, NULL);
 	v[1].run->immediate_exit = 0;
-	print_mp("ipi", "ap", &v[1]);
+	{
+		/* halted, or still on its way back to HLT when stopped: both are fine */
+		struct kvm_mp_state mp;
+
+		IOC(v[1].fd, KVM_GET_MP_STATE, &mp);
+		if (mp.mp_state == KVM_MP_STATE_HALTED || mp.mp_state == KVM_MP_STATE_RUNNABLE)
+			printf("ipi mp_state ap halted-or-runnable\n");
+		else
+			printf("ipi mp_state ap %u\n", mp.mp_state);
+	}
 	dump_lapic("ipi", &v[0]);
 	dump_lapic("ipi", &v[1]);
 	vm_free(&vm, v, 2);
