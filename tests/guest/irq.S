@@ -310,6 +310,10 @@ pit_main:
 	in	$0x40, %al
 	and	$0x7f, %eax                             /* bit 7 is OUT: time-dependent */
 	out	%eax, $PORT_IRQ
+	OUTB(0x61, 0x03)                                /* speaker port: gate 2 and data on */
+	in	$0x61, %al
+	and	$0x0f, %eax                             /* bits 4, 5: refresh and OUT2 tick */
+	out	%eax, $PORT_IRQ
 	out	%al, $PORT_IRQ_DONE
 
 timer_main:
