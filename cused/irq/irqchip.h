@@ -96,6 +96,12 @@ static inline int irqchip_mode(struct irqchip *c)
 	return __atomic_load_n((int *)&c->mode, __ATOMIC_ACQUIRE);
 }
 
+/* the PIT, or NULL before KVM_CREATE_PIT2; any thread */
+static inline struct pit *irqchip_pit(struct irqchip *c)
+{
+	return __atomic_load_n(&c->pit, __ATOMIC_ACQUIRE);
+}
+
 /*
  * KVM_CREATE_IRQCHIP: -EEXIST if any irqchip exists, -EINVAL if have_vcpus
  * (KVM checks in that order); PIC + IOAPIC + default routing.
@@ -103,6 +109,9 @@ static inline int irqchip_mode(struct irqchip *c)
 int irqchip_create_kernel(struct irqchip *c, bool have_vcpus);
 /* KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP): -EINVAL pins > 4096; -EEXIST irqchip or vCPUs */
 int irqchip_create_split(struct irqchip *c, uint64_t nr_pins, bool have_vcpus);
+/* KVM_CREATE_PIT2 (flags: struct kvm_pit_config.flags): -EEXIST if one exists; works
+ * without an irqchip too, as in KVM 6.1 (its pulses then go nowhere) */
+int irqchip_create_pit(struct irqchip *c, uint32_t flags);
 /* KVM_SET_BOOT_CPU_ID: -EBUSY once vCPUs exist */
 int irqchip_set_boot_cpu(struct irqchip *c, uint64_t id, bool have_vcpus);
 
