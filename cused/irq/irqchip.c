@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The per-VM interrupt container and its VM ioctls (irqchip.h).  Every
- * errno below is the one Linux 6.1 returns, in the order it checks
- * (x86.c kvm_arch_vm_ioctl, kvm_main.c kvm_vm_ioctl, irq_comm.c).
+ * The per-VM interrupt container (irqchip.h): the devices' environment
+ * hooks and how they are wired together, creation in KVM's modes and order
+ * (x86.c kvm_arch_vm_ioctl / kvm_vm_ioctl_enable_cap), the vCPUs' LAPICs
+ * and the guest accesses the runner hands over.  The VM ioctls are in
+ * irqchip_ioctl.c.
  */
 #include <errno.h>
 #include <stdlib.h>
