@@ -25,6 +25,7 @@ struct vm {
 	uint32_t vcpu_ids[CUSED_MAX_VCPUS];
 	unsigned nr_vcpus;
 	struct vm_misc misc;          /* vm_misc.c; under lock */
+	struct irqchip *irqchip;   /* in-daemon PIC/IOAPIC/PIT/LAPICs (cused/irq/irqchip.h) */
 };
 
 /* KVM_CREATE_VM for uid; -ENOMEM over the uid's VM cap (limits.h) */

@@ -930,6 +930,8 @@ int main(int argc, char **argv)
 		return cmd_features(argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "state"))
 		return cmd_state(dev_path);
+	if (!strcmp(argv[i], "irq"))
+		return cmd_irq(argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "noshim"))
 		return cmd_noshim();
 	if (!strcmp(argv[i], "hold"))

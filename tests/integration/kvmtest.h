@@ -48,5 +48,7 @@ void print_fatal_exit(struct kvm_run *run);
 int cmd_features(int n, char **names);
 /* the state subtest (state.c): VM/vCPU state ioctls and the classic example flow */
 int cmd_state(const char *dev);
+/* irq.c: the in-kernel irqchip scenarios */
+int cmd_irq(int n, char **names);
 
 #endif
