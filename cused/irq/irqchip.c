@@ -312,7 +312,7 @@ int irqchip_create_pit(struct irqchip *c, uint32_t flags)
 	if (!r)
 		r = pit_create(&c->env_pit, &c->pit_hooks, flags, &pit);
 	if (!r)
-		__atomic_store_n(&c->pit, pit, __ATOMIC_RELEASE);
+		atomic_store_explicit(&c->pit, pit, memory_order_release);
 out:
 	pthread_mutex_unlock(&c->lock);
 	return r;

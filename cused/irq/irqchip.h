@@ -21,6 +21,7 @@
 #define CUSED_IRQ_IRQCHIP_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "cused/irq/irq.h"
@@ -99,7 +100,7 @@ static inline int irqchip_mode(struct irqchip *c)
 /* the PIT, or NULL before KVM_CREATE_PIT2; any thread */
 static inline struct pit *irqchip_pit(struct irqchip *c)
 {
-	return __atomic_load_n(&c->pit, __ATOMIC_ACQUIRE);
+	return atomic_load_explicit(&c->pit, memory_order_acquire);
 }
 
 /*
