@@ -66,6 +66,16 @@ struct tramp_backend {
 	/* true if the exit is a host interrupt the frontend should loop on */
 	bool (*exit_is_host_irq)(const struct cused_tramp_exit *ex);
 	void (*exit)(void);
+	/*
+	 * Nested page table format (host paging for NPT, EPT for VMX): bits of
+	 * a non-leaf entry, of a leaf for CUSED_MAP_* flags, the leaf bit that
+	 * says "written since the last GET_DIRTY", and the bits GET_DIRTY
+	 * clears to start logging again.  Bit 0 means present in both formats.
+	 */
+	int npt_levels;
+	u64 npt_dir;
+	u64 (*npt_leaf_bits)(u32 map_flags);
+	u64 npt_dirty, npt_clean;
 };
 
 /* NPT leaf bits the backends use (host paging format) */
@@ -83,8 +93,69 @@ struct tramp_backend {
 #define TRAMP_FX_SIZE   512
 
 void tramp_kick_cpu(int cpu);
+/* the leaf entry for gpa, or NULL; caller holds run_sem or vm->lock */
+u64 *tramp_npt_leaf(struct tramp_vm *vm, u64 gpa);
 int tramp_svm_probe(struct tramp_backend **out);
 int tramp_vmx_probe(struct tramp_backend **out);
+
+/*
+ * The guest-entry window both backends share.  tramp_claim_cpu() disables
+ * IRQs and publishes the CPU for KICK; it returns -EAGAIN (IRQs back on)
+ * when a KICK or a page-table edit is waiting.  Call inside
+ * kernel_fpu_begin() (no preemption, host FPU state saved); the guest's
+ * FXSAVE image goes in with tramp_fx_load() right before the entry and
+ * out with tramp_fx_save() right after the exit.
+ */
+static inline int tramp_claim_cpu(struct tramp_vcpu *v)
+{
+	int cpu;
+
+	local_irq_disable();
+	cpu = smp_processor_id();
+	WRITE_ONCE(v->running_cpu, cpu);
+	smp_mb();
+	if (atomic_read(&v->kick) || atomic_read(&v->vm->want_write)) {
+		WRITE_ONCE(v->running_cpu, -1);
+		local_irq_enable();
+		return -EAGAIN;
+	}
+	return cpu;
+}
+
+static inline void tramp_release_cpu(struct tramp_vcpu *v)
+{
+	WRITE_ONCE(v->running_cpu, -1);
+	local_irq_enable();		/* the host IRQ behind an INTR exit */
+}
+
+static inline void tramp_fx_load(struct tramp_vcpu *v)
+{
+	asm volatile("fxrstorq %0" : : "m" (*(u8 (*)[TRAMP_FX_SIZE])v->fxsave));
+}
+
+static inline void tramp_fx_save(struct tramp_vcpu *v)
+{
+	asm volatile("fxsaveq %0" : "=m" (*(u8 (*)[TRAMP_FX_SIZE])v->fxsave));
+}
+
+/* value checks shared by the field tables of both backends */
+static inline bool tramp_canonical(u64 v)
+{
+	return ((s64)v << 16 >> 16) == (s64)v;
+}
+
+static inline bool tramp_pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 t = pat >> (i * 8);
+
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
 
 /* field id helpers shared by backends */
 static inline bool tramp_field_is_seg(u32 id)

@@ -48,12 +48,16 @@ static u64 *npt_leaf(struct tramp_vm *vm, u64 gpa, bool alloc)
 			page = get_zeroed_page(GFP_KERNEL_ACCOUNT);
 			if (!page)
 				return NULL;
-			*e = __pa(page) | TRAMP_PTE_P | TRAMP_PTE_W |
-			     TRAMP_PTE_U | TRAMP_PTE_A;
+			*e = __pa(page) | be->npt_dir;
 		}
 		table = __va(*e & TRAMP_PTE_ADDR);
 	}
 	return &table[(gpa >> 12) & 511];
+}
+
+u64 *tramp_npt_leaf(struct tramp_vm *vm, u64 gpa)
+{
+	return npt_leaf(vm, gpa, false);
 }
 
 static void npt_free(u64 *table, int level)
@@ -186,12 +190,7 @@ static long vm_map(struct tramp_vm *vm, struct cused_tramp_map __user *uarg)
 		}
 		pinned += r;
 	}
-	leaf = TRAMP_PTE_P | TRAMP_PTE_U | TRAMP_PTE_A;
-	if (m.flags & CUSED_MAP_WRITE)
-		leaf |= TRAMP_PTE_W |
-			((m.flags & CUSED_MAP_LOG_DIRTY) ? 0 : TRAMP_PTE_D);
-	if (!(m.flags & CUSED_MAP_EXEC))
-		leaf |= TRAMP_PTE_NX;
+	leaf = be->npt_leaf_bits(m.flags);
 	for (i = 0; i < npages; i++) {
 		u64 *pte = npt_leaf(vm, m.gpa + (i << PAGE_SHIFT), true);
 
@@ -272,8 +271,8 @@ static long vm_get_dirty(struct tramp_vm *vm, struct cused_tramp_dirty __user *u
 	for (i = 0; i < s->npages; i++) {
 		u64 *pte = npt_leaf(vm, s->gpa + (i << PAGE_SHIFT), false);
 
-		if (pte && (*pte & TRAMP_PTE_D)) {
-			*pte &= ~TRAMP_PTE_D;
+		if (pte && (*pte & be->npt_dirty)) {
+			*pte &= ~be->npt_clean;
 			bits[i / 64] |= 1ULL << (i % 64);
 		}
 	}
@@ -313,8 +312,7 @@ static int tramp_open(struct inode *inode, struct file *f)
 		kfree(vm);
 		return -ENOMEM;
 	}
-	/* nested paging walks in the host's paging mode: 5 levels under LA57 */
-	vm->npt_levels = (__read_cr4() & X86_CR4_LA57) ? 5 : 4;
+	vm->npt_levels = be->npt_levels;
 	mutex_init(&vm->lock);
 	init_rwsem(&vm->run_sem);
 	INIT_LIST_HEAD(&vm->slots);

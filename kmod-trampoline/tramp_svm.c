@@ -175,24 +175,6 @@ static u16 attr_from_user(u64 a)
 	return (a & 0xff) | ((a >> 4) & 0xf00);
 }
 
-static bool canonical(u64 v)
-{
-	return ((s64)v << 16 >> 16) == (s64)v;
-}
-
-static bool pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 t = pat >> (i * 8);
-
-		if (t == 2 || t == 3 || t > 7)
-			return false;
-	}
-	return true;
-}
-
 static u64 *gpr_slot(struct tramp_vcpu *v, u32 id)
 {
 	struct vmcb_save_area *g = &to_svm(v)->vmcb->save;
@@ -309,7 +291,7 @@ static int svm_set_field(struct tramp_vcpu *v, u32 id, u64 val)
 	}
 	p = plain_slot(v, id, &canon);
 	if (p) {
-		if (canon && !canonical(val))
+		if (canon && !tramp_canonical(val))
 			return -EINVAL;
 		if (id == CUSED_F_SYSENTER_CS && val > 0xffff)
 			return -EINVAL;
@@ -327,7 +309,7 @@ static int svm_set_field(struct tramp_vcpu *v, u32 id, u64 val)
 			sg->selector = val;
 			break;
 		case CUSED_SEGP_BASE:
-			if (!canonical(val))
+			if (!tramp_canonical(val))
 				return -EINVAL;
 			sg->base = val;
 			break;
@@ -372,7 +354,7 @@ static int svm_set_field(struct tramp_vcpu *v, u32 id, u64 val)
 			g->idtr.limit = val;
 		break;
 	case CUSED_F_PAT:
-		if (!pat_valid(val))
+		if (!tramp_pat_valid(val))
 			return -EINVAL;
 		g->g_pat = val;
 		break;
@@ -458,7 +440,7 @@ static int svm_check_state(const struct vmcb *vmcb)
 		return 8;
 	if (pg && !(g->cr0 & X86_CR0_PE))
 		return 9;
-	if (lma && (g->cs.attrib & SVM_SELECTOR_L_MASK) && !canonical(g->rip))
+	if (lma && (g->cs.attrib & SVM_SELECTOR_L_MASK) && !tramp_canonical(g->rip))
 		return 10;
 	if ((g->dr6 | g->dr7) >> 32)
 		return 11;
@@ -484,13 +466,8 @@ static int svm_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 	}
 
 	kernel_fpu_begin();		/* host FPU state saved; also no preemption */
-	local_irq_disable();
-	cpu = smp_processor_id();
-	WRITE_ONCE(v->running_cpu, cpu);
-	smp_mb();
-	if (atomic_read(&v->kick) || atomic_read(&v->vm->want_write)) {
-		WRITE_ONCE(v->running_cpu, -1);
-		local_irq_enable();
+	cpu = tramp_claim_cpu(v);
+	if (cpu < 0) {
 		kernel_fpu_end();
 		return -EAGAIN;
 	}
@@ -515,9 +492,9 @@ static int svm_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 
 	asm volatile("clgi" ::: "memory");
 	/* the guest's x87/SSE state in for the VMRUN, out again before any NMI */
-	asm volatile("fxrstorq %0" : : "m" (*(u8 (*)[TRAMP_FX_SIZE])v->fxsave));
+	tramp_fx_load(v);
 	cused_svm_vmrun(s->vmcb_pa, v->gprs, page_to_phys(hostvm_page[cpu]));
-	asm volatile("fxsaveq %0" : "=m" (*(u8 (*)[TRAMP_FX_SIZE])v->fxsave));
+	tramp_fx_save(v);
 	asm volatile("stgi" ::: "memory");	/* pending NMIs are taken here */
 
 	wrmsrl(MSR_VM_HSAVE_PA, old_hsave);
@@ -525,8 +502,7 @@ static int svm_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 		wrmsrl(MSR_EFER, efer);
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();	/* #VMEXIT reset DR7 */
-	WRITE_ONCE(v->running_cpu, -1);
-	local_irq_enable();			/* the host IRQ behind an INTR exit */
+	tramp_release_cpu(v);
 	kernel_fpu_end();
 
 	c->tlb_ctl = TLB_CONTROL_DO_NOTHING;
@@ -576,6 +552,19 @@ static void svm_exit(void)
 	__free_pages(msrpm_pages, 1);
 }
 
+/* NPT leaves: host paging format; the D bit is the dirty log */
+static u64 svm_npt_leaf_bits(u32 flags)
+{
+	u64 leaf = TRAMP_PTE_P | TRAMP_PTE_U | TRAMP_PTE_A;
+
+	if (flags & CUSED_MAP_WRITE)
+		leaf |= TRAMP_PTE_W |
+			((flags & CUSED_MAP_LOG_DIRTY) ? 0 : TRAMP_PTE_D);
+	if (!(flags & CUSED_MAP_EXEC))
+		leaf |= TRAMP_PTE_NX;
+	return leaf;
+}
+
 static struct tramp_backend svm_backend = {
 	.name = "svm",
 	.vendor = CUSED_VENDOR_AMD,
@@ -586,6 +575,10 @@ static struct tramp_backend svm_backend = {
 	.run_once = svm_run_once,
 	.exit_is_host_irq = svm_exit_is_host_irq,
 	.exit = svm_exit,
+	.npt_dir = TRAMP_PTE_P | TRAMP_PTE_W | TRAMP_PTE_U | TRAMP_PTE_A,
+	.npt_leaf_bits = svm_npt_leaf_bits,
+	.npt_dirty = TRAMP_PTE_D,
+	.npt_clean = TRAMP_PTE_D,
 };
 
 int tramp_svm_probe(struct tramp_backend **out)
@@ -628,6 +621,8 @@ int tramp_svm_probe(struct tramp_backend **out)
 			goto nomem;
 	}
 	svm_backend.features = svm_feat;
+	/* nested paging walks in the host's paging mode: 5 levels under LA57 */
+	svm_backend.npt_levels = (__read_cr4() & X86_CR4_LA57) ? 5 : 4;
 	*out = &svm_backend;
 	pr_info("SVM: %u ASIDs, features %#x\n", asid_max, svm_feat);
 	return 0;

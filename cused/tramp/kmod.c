@@ -7,8 +7,8 @@
  * exit translation needs (kmod_snap_ids), which then serve reads until the
  * next run (writes go through to the module and update them).
  *
- * Only the SVM side of the module runs guests today; on a VMX host the
- * module's fields and RUN return -ENODEV, and so does vcpu_create here.
+ * The module runs guests on AMD SVM and Intel VMX; the raw exits of either
+ * become the same struct tramp_exit (kmod_exit.c, kmod_vmx_exit.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,11 +52,9 @@ static int open_dev(struct cused_tramp_info *info, const char **why)
 		*why = "cused-tramp.ko speaks another trampoline ABI version than this daemon";
 		return -EPROTO;
 	}
-	if (info->vendor != CUSED_VENDOR_AMD) {
+	if (info->vendor != CUSED_VENDOR_AMD && info->vendor != CUSED_VENDOR_INTEL) {
 		close(fd);
-		*why = info->vendor == CUSED_VENDOR_INTEL ?
-		       "cused-tramp.ko runs on VMX, whose fields and RUN are not implemented yet" :
-		       "cused-tramp.ko reports an unknown vendor";
+		*why = "cused-tramp.ko reports an unknown vendor";
 		return -ENODEV;
 	}
 	return fd;
@@ -542,9 +540,9 @@ static int kmod_run(struct tramp_vcpu *v, struct tramp_exit *ex)
 		v->last.reason = TX_KICKED;
 		return 0;
 	}
-	if (!raw.entry_failed && raw.reason == SVM_EXIT_VINTR_)
-		v->window_armed = false;        /* the module disarmed it */
 	kmod_exit_translate(&raw, v->snap, ex, &v->last, v->iobuf, w, &nw);
+	if (ex->reason == TX_IRQ_WINDOW)
+		v->window_armed = false;        /* the module disarmed it */
 	if (ex->reason == TX_INTERNAL || ex->reason == TX_FAIL_ENTRY)
 		log_warn("kmod: vCPU %u: %s: exit code %#x qual %#llx info2 %#llx intinfo %#x "
 			 "rip %#llx", v->id, raw.entry_failed ? "entry failed" : "unhandled exit",
