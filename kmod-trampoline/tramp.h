@@ -157,6 +157,31 @@ static inline bool tramp_pat_valid(u64 pat)
 	return true;
 }
 
+/* a segment part as the ABI allows it (VMX access-rights layout for ATTR) */
+static inline bool tramp_seg_valid(u32 part, u64 val)
+{
+	switch (part) {
+	case CUSED_SEGP_SEL: return val <= 0xffff;
+	case CUSED_SEGP_BASE: return tramp_canonical(val);
+	case CUSED_SEGP_LIMIT: return val <= 0xffffffffULL;
+	}
+	return !(val & ~0x1f0ffULL);
+}
+
+/*
+ * CUSED_F_PENDING_IRQ (valid, VMX-encoded): the event type to inject, with
+ * ICEBP/INT3/INTO (5, 6) made hardware exceptions as both backends inject
+ * them; -EINVAL for reserved bits and types 1 and 7.
+ */
+static inline int tramp_event_type(u64 val)
+{
+	u32 type = (val >> 8) & 7;
+
+	if ((val & 0x7ffff000ULL) || type == 1 || type == 7)
+		return -EINVAL;
+	return (type == 5 || type == 6) ? 3 : type;
+}
+
 /* field id helpers shared by backends */
 static inline bool tramp_field_is_seg(u32 id)
 {

@@ -299,30 +299,16 @@ static int svm_set_field(struct tramp_vcpu *v, u32 id, u64 val)
 		return 0;
 	}
 	if (tramp_field_is_seg(id)) {
-		unsigned int seg = (id - CUSED_F_SEG(0, 0)) / 4;
-		struct vmcb_seg *sg = seg_of(g, seg);
+		unsigned int part = (id - CUSED_F_SEG(0, 0)) % 4;
+		struct vmcb_seg *sg = seg_of(g, (id - CUSED_F_SEG(0, 0)) / 4);
 
-		switch ((id - CUSED_F_SEG(0, 0)) % 4) {
-		case CUSED_SEGP_SEL:
-			if (val > 0xffff)
-				return -EINVAL;
-			sg->selector = val;
-			break;
-		case CUSED_SEGP_BASE:
-			if (!tramp_canonical(val))
-				return -EINVAL;
-			sg->base = val;
-			break;
-		case CUSED_SEGP_LIMIT:
-			if (val > 0xffffffffULL)
-				return -EINVAL;
-			sg->limit = val;
-			break;
-		default:
-			if (val & ~0x1f0ffULL)
-				return -EINVAL;
-			sg->attrib = attr_from_user(val);
-			break;
+		if (!tramp_seg_valid(part, val))
+			return -EINVAL;
+		switch (part) {
+		case CUSED_SEGP_SEL: sg->selector = val; break;
+		case CUSED_SEGP_BASE: sg->base = val; break;
+		case CUSED_SEGP_LIMIT: sg->limit = val; break;
+		default: sg->attrib = attr_from_user(val); break;
 		}
 		return 0;
 	}
@@ -363,16 +349,14 @@ static int svm_set_field(struct tramp_vcpu *v, u32 id, u64 val)
 		break;
 	case CUSED_F_PENDING_IRQ: {
 		/* VMX encoding; bits 63:32 carry the error code */
-		u32 type = (val >> 8) & 7;
+		int type = tramp_event_type(val);
 
 		if (!(val & BIT(31))) {
 			c->event_inj = 0;
 			break;
 		}
-		if ((val & 0x7ffff000ULL) || type == 1 || type == 7)
-			return -EINVAL;
-		if (type == 5 || type == 6)	/* ICEBP / INT3 / INTO: exceptions */
-			type = 3;
+		if (type < 0)
+			return type;
 		c->event_inj = (val & 0x800008ffULL) | (type << 8);
 		c->event_inj_err = val >> 32;
 		break;

@@ -59,6 +59,15 @@ void cused_vmx_do_nmi(void);
 #define EPT_SOFT_D	BIT_ULL(52)
 #define EPT_SOFT_W	BIT_ULL(53)
 
+/*
+ * The VMX-preemption timer bounds every stay in the guest (~1 ms of TSC at
+ * the usual rate 5), like a host interrupt would.  Bochs 2.7 needs it: it
+ * recomputes interrupt masking on RFLAGS.IF changes only outside the guest,
+ * so a guest entered with IF=0 never sees external-interrupt exits (timer
+ * ticks, KICK) until it sets IF itself.
+ */
+#define VMX_WATCHDOG		0x20000
+
 #define EXIT_FAILED_ENTRY	0x80000000u
 #define VMFAIL_REASON		0xffffffffu
 
@@ -524,18 +533,13 @@ static int vmx_write(struct tramp_vcpu *v, u32 id, u64 val)
 		return 0;
 	}
 	if (tramp_field_is_seg(id)) {
-		switch ((id - CUSED_F_SEG(0, 0)) % 4) {
-		case CUSED_SEGP_SEL: if (val > 0xffff) return -EINVAL; break;
-		case CUSED_SEGP_BASE: if (!tramp_canonical(val)) return -EINVAL; break;
-		case CUSED_SEGP_LIMIT: if (val >> 32) return -EINVAL; break;
-		default:
-			if (val & ~0x1f0ffULL)
-				return -EINVAL;
-			/* as KVM: real mode under unrestricted guest needs "accessed" */
-			if (vc.ug && id != CUSED_F_SEG(CUSED_SEG_LDTR, CUSED_SEGP_ATTR) &&
-			    !(val & CUSED_SEG_ATTR_UNUSABLE))
-				val |= 1;
-		}
+		if (!tramp_seg_valid((id - CUSED_F_SEG(0, 0)) % 4, val))
+			return -EINVAL;
+		/* as KVM: real mode under unrestricted guest needs "accessed" */
+		if ((id - CUSED_F_SEG(0, 0)) % 4 == CUSED_SEGP_ATTR && vc.ug &&
+		    id != CUSED_F_SEG(CUSED_SEG_LDTR, CUSED_SEGP_ATTR) &&
+		    !(val & CUSED_SEG_ATTR_UNUSABLE))
+			val |= 1;
 		vmwrite(seg_enc(id), val);
 		return 0;
 	}
@@ -572,21 +576,16 @@ static int vmx_write(struct tramp_vcpu *v, u32 id, u64 val)
 		vmwrite(TSC_OFFSET, val - rdtsc());
 		break;
 	case CUSED_F_PENDING_IRQ: {
-		/* bits 63:32 carry the error code */
-		u32 type = (val >> 8) & 7;
+		/* bits 63:32 carry the error code; INT n goes in as external */
+		int type = tramp_event_type(val);
 
 		if (!(val & BIT(31))) {
 			vmwrite(VM_ENTRY_INTR_INFO_FIELD, 0);
 			break;
 		}
-		if ((val & 0x7ffff000ULL) || type == 1 || type == 7)
-			return -EINVAL;
-		/* as the SVM side: ICEBP/INT3/INTO as exceptions, INT n as external */
-		if (type == 5 || type == 6)
-			type = 3;
-		else if (type == 4)
-			type = 0;
-		vmwrite(VM_ENTRY_INTR_INFO_FIELD, (val & 0x800008ffULL) | (type << 8));
+		if (type < 0)
+			return type;
+		vmwrite(VM_ENTRY_INTR_INFO_FIELD, (val & 0x800008ffULL) | ((type == 4 ? 0 : type) << 8));
 		vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, val >> 32);
 		break;
 	}
@@ -640,6 +639,7 @@ static bool vmx_exit_is_host_irq(const struct cused_tramp_exit *ex)
 	if (ex->entry_failed)
 		return false;
 	return ex->reason == EXIT_REASON_EXTERNAL_INTERRUPT ||
+	       ex->reason == EXIT_REASON_PREEMPTION_TIMER ||
 	       (ex->reason == EXIT_REASON_EXCEPTION_NMI && (info & INTR_INFO_VALID_MASK) &&
 		(info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR);
 }
@@ -789,6 +789,8 @@ static int vmx_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 
 	vmx_write_host_state(cpu);
 	vmx_fix_entry_state();
+	if (vc.pin & PIN_BASED_VMX_PREEMPTION_TIMER)
+		vmwrite(VMX_PREEMPTION_TIMER_VALUE, VMX_WATCHDOG);
 
 	/* state VM entry does not load: segment selectors, syscall MSRs, CR2 */
 	savesegment(ds, h_ds);
@@ -801,7 +803,8 @@ static int vmx_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 	rdmsrl(MSR_CSTAR, h_cstar);
 	rdmsrl(MSR_SYSCALL_MASK, h_sfmask);
 	rdmsrl(MSR_KERNEL_GS_BASE, h_kgs);
-	rdmsrl(MSR_IA32_DEBUGCTLMSR, h_debugctl);
+	if (rdmsrl_safe(MSR_IA32_DEBUGCTLMSR, &h_debugctl))
+		h_debugctl = 0;			/* Bochs has no DEBUGCTL */
 	wrmsrl(MSR_STAR, x->star);
 	wrmsrl(MSR_LSTAR, x->lstar);
 	wrmsrl(MSR_CSTAR, x->cstar);
@@ -949,14 +952,18 @@ static int vmx_setup_caps(u64 basic)
 		CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING |
 		CPU_BASED_USE_IO_BITMAPS | CPU_BASED_USE_MSR_BITMAPS |
 		CPU_BASED_INVLPG_EXITING | CPU_BASED_RDTSC_EXITING;
-	u32 exit_need = VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_ACK_INTR_ON_EXIT |
+	/* debug controls: guest DR7/DEBUGCTL in, host's never seen by the guest */
+	u32 exit_need = VM_EXIT_SAVE_DEBUG_CONTROLS |
+		VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_ACK_INTR_ON_EXIT |
 		VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT |
 		VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER;
-	u32 entry_need = VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER;
+	u32 entry_need = VM_ENTRY_LOAD_DEBUG_CONTROLS | VM_ENTRY_LOAD_IA32_PAT |
+		VM_ENTRY_LOAD_IA32_EFER;
 	u64 ept;
 
 	if (vmx_ctl(tru ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS,
-		    pin_need | PIN_BASED_VIRTUAL_NMIS, pin_need, &vc.pin) ||
+		    pin_need | PIN_BASED_VIRTUAL_NMIS | PIN_BASED_VMX_PREEMPTION_TIMER,
+		    pin_need, &vc.pin) ||
 	    vmx_ctl(tru ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS,
 		    proc_want, proc_need, &vc.proc) ||
 	    vmx_ctl(MSR_IA32_VMX_PROCBASED_CTLS2, SECONDARY_EXEC_ENABLE_EPT |
@@ -1038,9 +1045,10 @@ int tramp_vmx_probe(struct tramp_backend **out)
 	hp_state = r;
 	pr_info("VMX: IA32_VMX_BASIC %#llx, VMXON ok on %d/%d CPUs\n",
 		basic, num_online_cpus(), num_online_cpus());
-	pr_info("VMX: EPT A/D %s, VPID %s, unrestricted guest %s; controls pin %#x proc %#x proc2 %#x exit %#x entry %#x\n",
+	pr_info("VMX: EPT A/D %s, VPID %s, unrestricted guest %s, preemption-timer watchdog %s; controls pin %#x proc %#x proc2 %#x exit %#x entry %#x\n",
 		vc.ept_ad ? "on (dirty log from EPT D bits)" : "off (dirty log by write protection)",
 		vc.vpid ? "on" : "off", vc.ug ? "on" : "off (paged protected mode only)",
+		(vc.pin & PIN_BASED_VMX_PREEMPTION_TIMER) ? "on" : "off",
 		vc.pin, vc.proc, vc.proc2, vc.exit, vc.entry);
 	vmx_backend.features = basic;
 	*out = &vmx_backend;
