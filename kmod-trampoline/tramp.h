@@ -50,6 +50,12 @@ struct tramp_vcpu {
 	int tlb_gen;
 	u64 gprs[16];			/* CUSED_F_RAX.. order; RAX/RSP live in VMCB */
 	u8 *fxsave;			/* guest FXSAVE image, 512 bytes, 16-aligned */
+	/*
+	 * Guest state neither backend loads into the CPU (the daemon emulates
+	 * it on the intercepts): stored here, read and written by the
+	 * frontend (tramp_soft_field()) without asking the backend.
+	 */
+	u64 apic_base, xcr0, tsc_aux, activity, dr[4];
 	void *arch;			/* backend private (VMCB etc.) */
 };
 

@@ -350,6 +350,20 @@ static int vcpu_release(struct inode *inode, struct file *f)
 
 /* ---- vCPU ioctls ------------------------------------------------------------ */
 
+/* the stored-only fields of struct tramp_vcpu, or NULL */
+static u64 *tramp_soft_field(struct tramp_vcpu *v, u32 id)
+{
+	switch (id) {
+	case CUSED_F_APIC_BASE: return &v->apic_base;
+	case CUSED_F_XCR0: return &v->xcr0;
+	case CUSED_F_TSC_AUX: return &v->tsc_aux;
+	case CUSED_F_ACTIVITY: return &v->activity;
+	case CUSED_F_DR0: case CUSED_F_DR1: case CUSED_F_DR2: case CUSED_F_DR3:
+		return &v->dr[id - CUSED_F_DR0];
+	}
+	return NULL;
+}
+
 static long vcpu_fields(struct tramp_vcpu *v, void __user *uarg, bool write)
 {
 	struct cused_tramp_fields h;
@@ -375,8 +389,15 @@ static long vcpu_fields(struct tramp_vcpu *v, void __user *uarg, bool write)
 			r = -EINVAL;
 			break;
 		}
-		r = write ? be->set_field(v, fv[i].id, fv[i].val) :
-			    be->get_field(v, fv[i].id, &fv[i].val);
+		u64 *soft = tramp_soft_field(v, fv[i].id);
+
+		if (soft && write)
+			*soft = fv[i].val;
+		else if (soft)
+			fv[i].val = *soft;
+		else
+			r = write ? be->set_field(v, fv[i].id, fv[i].val) :
+				    be->get_field(v, fv[i].id, &fv[i].val);
 		if (r)
 			break;
 	}
@@ -556,6 +577,8 @@ static long vm_create_vcpu(struct tramp_vm *vm)
 		kfree(v);
 		return -ENOMEM;
 	}
+	v->apic_base = 0xfee00000 | (1 << 11);
+	v->xcr0 = 1;
 	/* x86 reset state: FCW 0x037f, MXCSR 0x1f80, empty tags, zero registers */
 	*(u16 *)(v->fxsave + TRAMP_FX_FCW) = 0x037f;
 	*(u32 *)(v->fxsave + TRAMP_FX_MXCSR) = 0x1f80;

@@ -41,8 +41,7 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
 	int asid;
-	u64 xcr0, apic_base, tsc_aux, dr[4];
-	u64 activity, nmi_blocked;
+	u64 nmi_blocked;
 };
 
 static inline struct svm_vcpu *to_svm(struct tramp_vcpu *v)
@@ -126,8 +125,6 @@ static int svm_vcpu_init(struct tramp_vcpu *v)
 	g->rflags = X86_EFLAGS_FIXED;
 	g->rip = 0xfff0;
 	g->g_pat = 0x0007040600070406ULL;
-	s->apic_base = 0xfee00000 | (1 << 11);
-	s->xcr0 = 1;
 	v->arch = s;
 	return 0;
 }
@@ -200,15 +197,9 @@ static u64 *plain_slot(struct tramp_vcpu *v, u32 id, bool *canon)
 	case CUSED_F_CR2: return &g->cr2;
 	case CUSED_F_CR3: return &g->cr3;
 	case CUSED_F_CR4: return &g->cr4;
-	case CUSED_F_APIC_BASE: return &s->apic_base;
-	case CUSED_F_DR0: case CUSED_F_DR1: case CUSED_F_DR2: case CUSED_F_DR3:
-		return &s->dr[id - CUSED_F_DR0];
-	case CUSED_F_XCR0: return &s->xcr0;
 	case CUSED_F_SYSENTER_CS: return &g->sysenter_cs;
 	case CUSED_F_STAR: return &g->star;
 	case CUSED_F_SFMASK: return &g->sfmask;
-	case CUSED_F_TSC_AUX: return &s->tsc_aux;
-	case CUSED_F_ACTIVITY: return &s->activity;
 	}
 	*canon = true;
 	switch (id) {

@@ -96,8 +96,13 @@ struct vmx_vcpu {
 	bool flush;			/* paging state edited from outside */
 	int vpid;
 	/* guest state VMX does not switch: loaded around the entry or stored only */
-	u64 cr2, star, lstar, cstar, sfmask, kgs;
-	u64 dr[4], dr6, xcr0, apic_base, tsc_aux, activity;
+	u64 cr2, smsr[5];		/* smsr: syscall_msrs[] order */
+	u64 dr6;
+};
+
+/* guest MSRs VM entry does not load: swapped around it (all guest accesses exit) */
+static const u32 syscall_msrs[5] = {
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE
 };
 
 static inline struct vmx_vcpu *to_vmx(struct tramp_vcpu *v)
@@ -120,19 +125,10 @@ static __always_inline void vmwrite(unsigned long field, unsigned long val)
 	asm volatile("vmwrite %1, %0" : : "r"(field), "rm"(val) : "cc", "memory");
 }
 
-static void vmcs_clear(void *vmcs)
-{
-	u64 pa = __pa(vmcs);
-
-	asm volatile("vmclear %0" : : "m"(pa) : "cc", "memory");
-}
-
-static void vmcs_ptrld(void *vmcs)
-{
-	u64 pa = __pa(vmcs);
-
-	asm volatile("vmptrld %0" : : "m"(pa) : "cc", "memory");
-}
+#define VMCS_OP(insn, vmcs) ({ u64 __pa = __pa(vmcs); \
+	asm volatile(insn " %0" : : "m"(__pa) : "cc", "memory"); })
+#define vmcs_clear(vmcs) VMCS_OP("vmclear", vmcs)
+#define vmcs_ptrld(vmcs) VMCS_OP("vmptrld", vmcs)
 
 static void invept(unsigned long type, u64 eptp)
 {
@@ -169,9 +165,9 @@ fault:
 	return -EFAULT;
 }
 
-static int vmx_cpu_on(void)
+/* cpuhp callback, on that CPU (bound hotplug thread) */
+static int vmx_cpu_online(unsigned int cpu)
 {
-	int cpu = smp_processor_id();
 	u64 fc;
 	unsigned long cr0 = read_cr0(), cr4 = __read_cr4() | X86_CR4_VMXE;
 
@@ -246,16 +242,6 @@ static void vmx_load(struct vmx_vcpu *x)
 	}
 }
 
-static int vmx_cpu_online(unsigned int cpu)
-{
-	int r;
-
-	preempt_disable();
-	r = vmx_cpu_on();
-	preempt_enable();
-	return r;
-}
-
 static int vmx_cpu_offline(unsigned int cpu)
 {
 	struct vmx_vcpu *x, *n;
@@ -274,15 +260,9 @@ static int vmx_cpu_offline(unsigned int cpu)
 
 /* ---- vCPU ------------------------------------------------------------------------ */
 
-static u64 cr0_mask(void)
-{
-	return ~vc.cr0_fixed1 | vc.cr0_fixed0;
-}
-
-static u64 cr4_mask(void)
-{
-	return ~vc.cr4_fixed1 | vc.cr4_fixed0;
-}
+/* CR bits the guest may not own: it reads them from the read shadow */
+#define cr0_mask() (~vc.cr0_fixed1 | vc.cr0_fixed0)
+#define cr4_mask() (~vc.cr4_fixed1 | vc.cr4_fixed0)
 
 /* architectural reset state; the daemon overwrites what it cares about */
 static void vmx_setup_vmcs(struct tramp_vcpu *v, struct vmx_vcpu *x)
@@ -373,7 +353,7 @@ static int vmx_vcpu_init(struct tramp_vcpu *v)
 	if (!x->vmcs || !x->vapic || x->vpid < 0) {
 		int r = x->vpid < 0 ? -ENOSPC : -ENOMEM;
 
-		x->vpid = 0;
+		x->vpid = max(x->vpid, 0);
 		vmx_vcpu_free(v);
 		return r;
 	}
@@ -383,8 +363,6 @@ static int vmx_vcpu_init(struct tramp_vcpu *v)
 	vmx_load(x);
 	vmx_setup_vmcs(v, x);
 	preempt_enable();
-	x->apic_base = 0xfee00000 | (1 << 11);
-	x->xcr0 = 1;
 	x->dr6 = DR6_RESERVED;
 	return 0;
 }
@@ -422,20 +400,15 @@ static u64 *soft_slot(struct tramp_vcpu *v, u32 id, bool *canon)
 		return &v->gprs[id];
 	switch (id) {
 	case CUSED_F_CR2: return &x->cr2;
-	case CUSED_F_APIC_BASE: return &x->apic_base;
-	case CUSED_F_DR0: case CUSED_F_DR1: case CUSED_F_DR2: case CUSED_F_DR3:
-		return &x->dr[id - CUSED_F_DR0];
-	case CUSED_F_XCR0: return &x->xcr0;
-	case CUSED_F_STAR: return &x->star;
-	case CUSED_F_SFMASK: return &x->sfmask;
-	case CUSED_F_TSC_AUX: return &x->tsc_aux;
-	case CUSED_F_ACTIVITY: return &x->activity;
+	case CUSED_F_DR6: return &x->dr6;
+	case CUSED_F_STAR: return &x->smsr[0];
+	case CUSED_F_SFMASK: return &x->smsr[3];
 	}
 	*canon = true;
 	switch (id) {
-	case CUSED_F_LSTAR: return &x->lstar;
-	case CUSED_F_CSTAR: return &x->cstar;
-	case CUSED_F_KERNEL_GS_BASE: return &x->kgs;
+	case CUSED_F_LSTAR: return &x->smsr[1];
+	case CUSED_F_CSTAR: return &x->smsr[2];
+	case CUSED_F_KERNEL_GS_BASE: return &x->smsr[4];
 	}
 	return NULL;
 }
@@ -450,17 +423,12 @@ static int vmcs_field_index(u32 id)
 	return -1;
 }
 
-static int seg_enc(u32 id)
-{
-	unsigned int seg = (id - CUSED_F_SEG(0, 0)) / 4;
-
-	switch ((id - CUSED_F_SEG(0, 0)) % 4) {
-	case CUSED_SEGP_SEL: return GUEST_ES_SELECTOR + 2 * seg;
-	case CUSED_SEGP_BASE: return GUEST_ES_BASE + 2 * seg;
-	case CUSED_SEGP_LIMIT: return GUEST_ES_LIMIT + 2 * seg;
-	}
-	return GUEST_ES_AR_BYTES + 2 * seg;
-}
+/* segment parts: the ES encoding of each, +2 per segment (ES CS SS DS FS GS LDTR TR) */
+static const u16 seg_part_enc[4] = {
+	GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR_BYTES
+};
+#define seg_enc(id) (seg_part_enc[((id) - CUSED_F_SEG(0, 0)) % 4] + \
+		     2 * (((id) - CUSED_F_SEG(0, 0)) / 4))
 
 /* VMCS is current here (vmx_load), preemption off */
 static int vmx_read(struct tramp_vcpu *v, u32 id, u64 *val)
@@ -491,7 +459,6 @@ static int vmx_read(struct tramp_vcpu *v, u32 id, u64 *val)
 		break;
 	case CUSED_F_CR8: *val = x->vapic[0x80] >> 4; break;
 	case CUSED_F_EFER: *val = vmread(GUEST_IA32_EFER); break;
-	case CUSED_F_DR6: *val = x->dr6; break;
 	case CUSED_F_TSC: *val = rdtsc() + vmread(TSC_OFFSET); break;
 	case CUSED_F_PENDING_IRQ:
 		*val = (u32)vmread(VM_ENTRY_INTR_INFO_FIELD) |
@@ -515,7 +482,7 @@ static int vmx_write(struct tramp_vcpu *v, u32 id, u64 val)
 	int i = vmcs_field_index(id);
 
 	if (p) {
-		if (canon && !tramp_canonical(val))
+		if ((canon && !tramp_canonical(val)) || (id == CUSED_F_DR6 && val >> 32))
 			return -EINVAL;
 		*p = val;
 		return 0;
@@ -545,19 +512,18 @@ static int vmx_write(struct tramp_vcpu *v, u32 id, u64 val)
 	}
 	switch (id) {
 	case CUSED_F_CR0:
+	case CUSED_F_CR4: {
+		/* the guest reads its own value (shadow); the CPU runs with the fixed bits */
+		bool cr0 = id == CUSED_F_CR0;
+
 		if (val >> 32)
 			return -EINVAL;
-		vmwrite(CR0_READ_SHADOW, val);
-		vmwrite(GUEST_CR0, (val | vc.cr0_fixed0) & vc.cr0_fixed1);
+		vmwrite(cr0 ? CR0_READ_SHADOW : CR4_READ_SHADOW, val);
+		vmwrite(cr0 ? GUEST_CR0 : GUEST_CR4, cr0 ? (val | vc.cr0_fixed0) & vc.cr0_fixed1 :
+			(val | vc.cr4_fixed0) & vc.cr4_fixed1);
 		x->flush = true;
 		break;
-	case CUSED_F_CR4:
-		if (val >> 32)
-			return -EINVAL;
-		vmwrite(CR4_READ_SHADOW, val);
-		vmwrite(GUEST_CR4, (val | vc.cr4_fixed0) & vc.cr4_fixed1);
-		x->flush = true;
-		break;
+	}
 	case CUSED_F_CR8:
 		if (val > 15)
 			return -EINVAL;
@@ -566,11 +532,6 @@ static int vmx_write(struct tramp_vcpu *v, u32 id, u64 val)
 	case CUSED_F_EFER:
 		vmwrite(GUEST_IA32_EFER, val);	/* VM entry checks the rest */
 		x->flush = true;
-		break;
-	case CUSED_F_DR6:
-		if (val >> 32)
-			return -EINVAL;
-		x->dr6 = val;
 		break;
 	case CUSED_F_TSC:
 		vmwrite(TSC_OFFSET, val - rdtsc());
@@ -608,48 +569,55 @@ static int vmx_write(struct tramp_vcpu *v, u32 id, u64 val)
 	return 0;
 }
 
-static int vmx_get_field(struct tramp_vcpu *v, u32 id, u64 *val)
+static int vmx_field(struct tramp_vcpu *v, u32 id, u64 *val, bool write)
 {
 	int r;
 
 	preempt_disable();
 	vmx_load(to_vmx(v));
-	r = vmx_read(v, id, val);
+	r = write ? vmx_write(v, id, *val) : vmx_read(v, id, val);
 	preempt_enable();
 	return r;
 }
 
+static int vmx_get_field(struct tramp_vcpu *v, u32 id, u64 *val)
+{
+	return vmx_field(v, id, val, false);
+}
+
 static int vmx_set_field(struct tramp_vcpu *v, u32 id, u64 val)
 {
-	int r;
-
-	preempt_disable();
-	vmx_load(to_vmx(v));
-	r = vmx_write(v, id, val);
-	preempt_enable();
-	return r;
+	return vmx_field(v, id, &val, true);
 }
 
 /* ---- running -------------------------------------------------------------------- */
 
 static bool vmx_exit_is_host_irq(const struct cused_tramp_exit *ex)
 {
-	u32 info = ex->info2;
-
-	if (ex->entry_failed)
-		return false;
-	return ex->reason == EXIT_REASON_EXTERNAL_INTERRUPT ||
+	return !ex->entry_failed && (ex->reason == EXIT_REASON_EXTERNAL_INTERRUPT ||
 	       ex->reason == EXIT_REASON_PREEMPTION_TIMER ||
-	       (ex->reason == EXIT_REASON_EXCEPTION_NMI && (info & INTR_INFO_VALID_MASK) &&
-		(info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR);
+	       (ex->reason == EXIT_REASON_EXCEPTION_NMI && (ex->info2 & INTR_INFO_VALID_MASK) &&
+		(ex->info2 & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR));
 }
 
 /* everything the CPU loads on VM exit; IRQs off, VMCS current */
 static void vmx_write_host_state(int cpu)
 {
+	static const struct { u32 msr; u16 field; } msrs[] = {
+		{ MSR_FS_BASE, HOST_FS_BASE }, { MSR_GS_BASE, HOST_GS_BASE },
+		{ MSR_IA32_SYSENTER_CS, HOST_IA32_SYSENTER_CS },
+		{ MSR_IA32_SYSENTER_ESP, HOST_IA32_SYSENTER_ESP },
+		{ MSR_IA32_SYSENTER_EIP, HOST_IA32_SYSENTER_EIP },
+		{ MSR_EFER, HOST_IA32_EFER }, { MSR_IA32_CR_PAT, HOST_IA32_PAT },
+	};
 	struct desc_ptr dt;
 	u64 msr;
+	int i;
 
+	for (i = 0; i < ARRAY_SIZE(msrs); i++) {
+		rdmsrl(msrs[i].msr, msr);
+		vmwrite(msrs[i].field, msr);
+	}
 	vmwrite(HOST_CR0, read_cr0());
 	vmwrite(HOST_CR3, __read_cr3());
 	vmwrite(HOST_CR4, __read_cr4());
@@ -660,25 +628,11 @@ static void vmx_write_host_state(int cpu)
 	vmwrite(HOST_FS_SELECTOR, 0);
 	vmwrite(HOST_GS_SELECTOR, 0);
 	vmwrite(HOST_TR_SELECTOR, GDT_ENTRY_TSS * 8);
-	rdmsrl(MSR_FS_BASE, msr);
-	vmwrite(HOST_FS_BASE, msr);
-	rdmsrl(MSR_GS_BASE, msr);
-	vmwrite(HOST_GS_BASE, msr);
 	vmwrite(HOST_TR_BASE, (unsigned long)&get_cpu_entry_area(cpu)->tss.x86_tss);
 	native_store_gdt(&dt);
 	vmwrite(HOST_GDTR_BASE, dt.address);
 	store_idt(&dt);
 	vmwrite(HOST_IDTR_BASE, dt.address);
-	rdmsrl(MSR_IA32_SYSENTER_CS, msr);
-	vmwrite(HOST_IA32_SYSENTER_CS, msr);
-	rdmsrl(MSR_IA32_SYSENTER_ESP, msr);
-	vmwrite(HOST_IA32_SYSENTER_ESP, msr);
-	rdmsrl(MSR_IA32_SYSENTER_EIP, msr);
-	vmwrite(HOST_IA32_SYSENTER_EIP, msr);
-	rdmsrl(MSR_EFER, msr);
-	vmwrite(HOST_IA32_EFER, msr);
-	rdmsrl(MSR_IA32_CR_PAT, msr);
-	vmwrite(HOST_IA32_PAT, msr);
 	vmwrite(HOST_RIP, (unsigned long)cused_vmx_exit);
 	/* HOST_RSP: cused_vmx_run */
 }
@@ -747,11 +701,10 @@ static bool vmx_log_write(struct tramp_vcpu *v, u64 gpa, u64 qual)
 static int vmx_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 {
 	struct vmx_vcpu *x = to_vmx(v);
-	u64 h_star, h_lstar, h_cstar, h_sfmask, h_kgs;
+	u64 h_msr[5], h_fsbase, h_debugctl, cr0;
 	u16 h_ds, h_es, h_fs, h_gs;
-	u64 h_fsbase, h_debugctl, cr0;
 	u32 reason = 0, info;
-	int cpu, gen, fail;
+	int cpu, gen, fail, i;
 
 	kernel_fpu_begin();		/* host FPU state saved; also no preemption */
 	vmx_load(x);
@@ -798,18 +751,12 @@ static int vmx_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 	savesegment(fs, h_fs);
 	savesegment(gs, h_gs);
 	rdmsrl(MSR_FS_BASE, h_fsbase);
-	rdmsrl(MSR_STAR, h_star);
-	rdmsrl(MSR_LSTAR, h_lstar);
-	rdmsrl(MSR_CSTAR, h_cstar);
-	rdmsrl(MSR_SYSCALL_MASK, h_sfmask);
-	rdmsrl(MSR_KERNEL_GS_BASE, h_kgs);
 	if (rdmsrl_safe(MSR_IA32_DEBUGCTLMSR, &h_debugctl))
 		h_debugctl = 0;			/* Bochs has no DEBUGCTL */
-	wrmsrl(MSR_STAR, x->star);
-	wrmsrl(MSR_LSTAR, x->lstar);
-	wrmsrl(MSR_CSTAR, x->cstar);
-	wrmsrl(MSR_SYSCALL_MASK, x->sfmask);
-	wrmsrl(MSR_KERNEL_GS_BASE, x->kgs);
+	for (i = 0; i < ARRAY_SIZE(syscall_msrs); i++) {
+		rdmsrl(syscall_msrs[i], h_msr[i]);
+		wrmsrl(syscall_msrs[i], x->smsr[i]);
+	}
 	native_write_cr2(x->cr2);
 
 	tramp_fx_load(v);
@@ -817,12 +764,9 @@ static int vmx_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 	tramp_fx_save(v);
 
 	x->cr2 = native_read_cr2();
-	rdmsrl(MSR_KERNEL_GS_BASE, x->kgs);	/* SWAPGS changes it without an exit */
-	wrmsrl(MSR_STAR, h_star);
-	wrmsrl(MSR_LSTAR, h_lstar);
-	wrmsrl(MSR_CSTAR, h_cstar);
-	wrmsrl(MSR_SYSCALL_MASK, h_sfmask);
-	wrmsrl(MSR_KERNEL_GS_BASE, h_kgs);
+	rdmsrl(MSR_KERNEL_GS_BASE, x->smsr[4]);	/* SWAPGS changes it without an exit */
+	for (i = 0; i < ARRAY_SIZE(syscall_msrs); i++)
+		wrmsrl(syscall_msrs[i], h_msr[i]);
 	if (h_debugctl)
 		wrmsrl(MSR_IA32_DEBUGCTLMSR, h_debugctl);	/* VM exit cleared it */
 	if (h_ds)
@@ -1001,9 +945,11 @@ static int vmx_setup_caps(u64 basic)
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, vc.cr0_fixed1);
 	rdmsrl(MSR_IA32_VMX_CR4_FIXED0, vc.cr4_fixed0);
 	rdmsrl(MSR_IA32_VMX_CR4_FIXED1, vc.cr4_fixed1);
-	/* the guest's own CR0 on the host's CPU: with UG, PE and PG are free */
+	/* the guest's own CR0 on the host's CPU: with UG, PE and PG are free;
+	 * CD and NW stay host-owned and off, the guest sees its own (as KVM) */
 	if (vc.ug)
 		vc.cr0_fixed0 &= ~(u64)(X86_CR0_PE | X86_CR0_PG);
+	vc.cr0_fixed1 &= ~(u64)(X86_CR0_CD | X86_CR0_NW);
 	vmx_backend.npt_dirty = vc.ept_ad ? EPT_D : EPT_SOFT_D;
 	vmx_backend.npt_clean = vc.ept_ad ? EPT_D : EPT_SOFT_D | EPT_W;
 	return 0;

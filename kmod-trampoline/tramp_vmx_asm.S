@@ -18,6 +18,7 @@
 #include <asm/asm.h>
 #include <asm/segment.h>
 #include <asm/nospec-branch.h>
+#include <asm/unwind_hints.h>
 
 #define HOST_RSP_FIELD 0x6c14
 
@@ -55,6 +56,8 @@ SYM_FUNC_START(cused_vmx_run)
 	mov	G_R15(%rdi), %r15
 	mov	G_RDI(%rdi), %rdi
 	jz	.Llaunch
+	/* a VM exit resumes at cused_vmx_exit (HOST_RIP): tell objtool */
+	UNWIND_HINT_SAVE
 	vmresume
 	jmp	.Lfail
 .Llaunch:
@@ -62,6 +65,8 @@ SYM_FUNC_START(cused_vmx_run)
 	jmp	.Lfail
 
 SYM_INNER_LABEL(cused_vmx_exit, SYM_L_GLOBAL)
+	UNWIND_HINT_RESTORE
+	ENDBR
 	/* VM exit: RSP is HOST_RSP, RFLAGS 0x2, guest GPRs in registers */
 	push	%rdi
 	mov	0x08(%rsp), %rdi	/* gprs */

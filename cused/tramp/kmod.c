@@ -483,10 +483,11 @@ static int string_io_mem(struct tramp_vcpu *v, uint8_t *data, unsigned n, unsign
 	if (r)
 		return r;
 	wr = (struct walk_regs){ f[C0].val, f[C3].val, f[C4].val, f[EF].val };
-	/* EFER.LMA and CS.L: 64-bit code, where DS/ES bases count as 0 */
+	/* EFER.LMA and CS.L: 64-bit code, where only FS and GS bases count */
 	long64 = (f[EF].val & (1u << 10)) && (f[CSA].val & (1u << 13));
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t lin = (long64 ? 0 : f[BASE].val) + kmod_str_elem_off(&v->last, i);
+		bool flat = long64 && v->last.seg != CUSED_SEG_FS && v->last.seg != CUSED_SEG_GS;
+		uint64_t lin = (flat ? 0 : f[BASE].val) + kmod_str_elem_off(&v->last, i);
 
 		if (!long64)
 			lin &= 0xffffffffu;

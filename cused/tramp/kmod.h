@@ -62,6 +62,10 @@
 #define VMX_IO_IN         (1u << 3)
 #define VMX_IO_STR        (1u << 4)
 #define VMX_IO_REP        (1u << 5)
+/* CR-access qualification: CR number 3:0, access type 5:4 (0: MOV to CR), GPR 11:8 */
+#define VMX_CR_NUM(q)     ((q) & 15)
+#define VMX_CR_TYPE(q)    (((q) >> 4) & 3)
+#define VMX_CR_GPR(q)     (((q) >> 8) & 15)
 /* EPT violation qualification: the access was a write */
 #define VMX_EPT_WRITE     (1u << 1)
 
@@ -81,7 +85,7 @@
  */
 enum kmod_snap {
 	KS_RAX, KS_RCX, KS_RDX, KS_RSI, KS_RDI, KS_RIP, KS_RFLAGS, KS_DR6, KS_DR7,
-	KS_INTERRUPTIBILITY, KS_PENDING_IRQ, KS_CR8, KS_APIC_BASE, KS_NR
+	KS_INTERRUPTIBILITY, KS_PENDING_IRQ, KS_CR8, KS_APIC_BASE, KS_CR0, KS_EFER, KS_NR
 };
 extern const uint32_t kmod_snap_ids[KS_NR];
 /* index in kmod_snap_ids of a field id, or -1 */

@@ -21,6 +21,7 @@ const uint32_t kmod_snap_ids[KS_NR] = {
 	[KS_INTERRUPTIBILITY] = CUSED_F_INTERRUPTIBILITY,
 	[KS_PENDING_IRQ] = CUSED_F_PENDING_IRQ,
 	[KS_CR8] = CUSED_F_CR8, [KS_APIC_BASE] = CUSED_F_APIC_BASE,
+	[KS_CR0] = CUSED_F_CR0, [KS_EFER] = CUSED_F_EFER,
 };
 
 int kmod_snap_index(uint32_t id)

@@ -43,6 +43,50 @@ static void exit_io(const struct cused_tramp_exit *raw, const uint64_t *snap,
 	kmod_exit_io(&io, snap, ex, last, iobuf, w, nw);
 }
 
+#define CR0_PE (1ull << 0)
+#define CR0_NW (1ull << 29)
+#define CR0_CD (1ull << 30)
+#define CR0_PG (1ull << 31)
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+
+/*
+ * MOV to CR0/CR4 that exited because it changed a bit the module keeps
+ * host-owned (CR0.CD/NW/NE, CR4.VMXE ...): done here as the CPU would, with
+ * the source register from the snapshot, or #GP(0) for a value MOV to CR0
+ * refuses.  EFER.LMA follows CR0.PG when EFER.LME is set.  Other sources,
+ * CLTS, LMSW and reads are internal errors.
+ */
+static void exit_cr(const struct cused_tramp_exit *raw, const uint64_t *snap,
+		    struct tramp_exit *ex, struct kmod_last *last,
+		    struct cused_field_val *w, unsigned *nw, uint64_t *pending)
+{
+	static const int8_t gpr_snap[16] = {
+		KS_RAX, KS_RCX, KS_RDX, -1, -1, -1, KS_RSI, KS_RDI,
+		-1, -1, -1, -1, -1, -1, -1, -1,
+	};
+	unsigned cr = VMX_CR_NUM(raw->qual), k = VMX_CR_GPR(raw->qual);
+	uint64_t val, efer = snap[KS_EFER];
+
+	if (VMX_CR_TYPE(raw->qual) != 0 || (cr != 0 && cr != 4) || gpr_snap[k] < 0) {
+		kmod_exit_internal(ex, raw);
+		return;
+	}
+	val = snap[gpr_snap[k]];
+	ex->reason = TX_NONE;
+	if ((val >> 32) || (cr == 0 && (((val & CR0_NW) && !(val & CR0_CD)) ||
+					((val & CR0_PG) && !(val & CR0_PE))))) {
+		*pending = KMOD_EV_VALID | KMOD_EV_TYPE_HW << 8 | KMOD_EV_ERRCODE | KMOD_GP_VECTOR;
+		kmod_put(w, nw, CUSED_F_PENDING_IRQ, *pending);
+		return;
+	}
+	kmod_put(w, nw, cr == 0 ? CUSED_F_CR0 : CUSED_F_CR4, val);
+	if (cr == 0 && (efer & EFER_LME) && !(val & CR0_PG) != !(efer & EFER_LMA))
+		kmod_put(w, nw, CUSED_F_EFER, efer ^ EFER_LMA);
+	last->next_rip = next_rip(raw, 3);
+	kmod_put(w, nw, CUSED_F_RIP, last->next_rip);
+}
+
 void kmod_vmx_translate(const struct cused_tramp_exit *raw, const uint64_t snap[KS_NR],
 			struct tramp_exit *ex, struct kmod_last *last, uint8_t *iobuf,
 			struct cused_field_val *w, unsigned *nw)
@@ -95,6 +139,9 @@ void kmod_vmx_translate(const struct cused_tramp_exit *raw, const uint64_t snap[
 		ex->npf.gpa = raw->gpa;
 		ex->npf.write = raw->reason == VMX_EXIT_EPT_VIOLATION && (raw->qual & VMX_EPT_WRITE);
 		ex->npf.insn_len = 0;
+		break;
+	case VMX_EXIT_CR_ACCESS:
+		exit_cr(raw, snap, ex, last, w, nw, &pending);
 		break;
 	case VMX_EXIT_TRIPLE_FAULT:
 		ex->reason = TX_SHUTDOWN;

@@ -329,12 +329,53 @@ static void test_events(void **state)
 	translate(&f);
 	assert_int_equal(f.ex.reason, TX_INTERNAL);
 
-	fx_init(&f, VMX_EXIT_CR_ACCESS, 0x4, 0x1234, 3);
+	fx_init(&f, VMX_EXIT_CR_ACCESS, 3 << 4 /* LMSW */, 0x1234, 3);
 	translate(&f);
 	assert_int_equal(f.ex.reason, TX_INTERNAL);
 	assert_int_equal(f.ex.internal.suberror, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
 	assert_int_equal(f.ex.internal.data[0], VMX_EXIT_CR_ACCESS);
 	assert_int_equal(f.ex.internal.data[3], 0x1234);
+}
+
+/* MOV to CR0/CR4 that touched a host-owned bit: retired here from the snapshot */
+static void test_mov_cr(void **state)
+{
+	struct fx f;
+
+	/* mov %eax,%cr0 clearing CD/NW: CR0 written, RIP past the 3 bytes */
+	fx_init(&f, VMX_EXIT_CR_ACCESS, 0 | 0 << 8, 0x2000, 3);
+	f.snap[KS_RAX] = 0x80000011;
+	f.snap[KS_CR0] = 0xe0000011;
+	translate(&f);
+	assert_int_equal(f.ex.reason, TX_NONE);
+	assert_int_equal(written(f.w, f.nw, CUSED_F_CR0), 0x80000011);
+	assert_int_equal(written(f.w, f.nw, CUSED_F_RIP), 0x2003);
+	assert_false(is_written(f.w, f.nw, CUSED_F_EFER));
+
+	/* mov %edi,%cr0 setting PG with EFER.LME: LMA follows */
+	fx_init(&f, VMX_EXIT_CR_ACCESS, 0 | 7 << 8, 0x2000, 3);
+	f.snap[KS_RDI] = 0x80000031;
+	f.snap[KS_EFER] = 0x100;
+	translate(&f);
+	assert_int_equal(written(f.w, f.nw, CUSED_F_EFER), 0x500);
+
+	/* NW without CD: #GP(0), RIP stays */
+	fx_init(&f, VMX_EXIT_CR_ACCESS, 0 | 1 << 8, 0x2000, 3);
+	f.snap[KS_RCX] = 0x20000011;
+	translate(&f);
+	assert_int_equal(written(f.w, f.nw, CUSED_F_PENDING_IRQ), (1ull << 31) | 3 << 8 | 1 << 11 | 13);
+	assert_false(is_written(f.w, f.nw, CUSED_F_RIP));
+
+	/* mov %rdx,%cr4 */
+	fx_init(&f, VMX_EXIT_CR_ACCESS, 4 | 2 << 8, 0x2000, 3);
+	f.snap[KS_RDX] = 0x2020;
+	translate(&f);
+	assert_int_equal(written(f.w, f.nw, CUSED_F_CR4), 0x2020);
+
+	/* a source register the snapshot lacks (r8): internal error */
+	fx_init(&f, VMX_EXIT_CR_ACCESS, 0 | 8 << 8, 0x2000, 4);
+	translate(&f);
+	assert_int_equal(f.ex.reason, TX_INTERNAL);
 }
 
 /* interrupt-window facts: IF, STI/MOV-SS shadow, CR8, APIC base */
@@ -371,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_fail_entry),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_irq_ready),
+		cmocka_unit_test(test_mov_cr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
