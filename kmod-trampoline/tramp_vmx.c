@@ -48,14 +48,10 @@ void cused_vmx_exit(void);			/* HOST_RIP */
 void cused_vmx_do_irq(unsigned long entry);
 void cused_vmx_do_nmi(void);
 
-/* EPT leaf bits beyond R/W/X: memory type WB, and the software bits of
- * write-protect dirty logging (52: written since GET_DIRTY, 53: may write) */
-#define EPT_R		VMX_EPT_READABLE_MASK
+/* EPT leaf: R W X, memory type WB, A D; write-protect dirty logging's
+ * software bits (52: written since GET_DIRTY, 53: may write) */
 #define EPT_W		VMX_EPT_WRITABLE_MASK
-#define EPT_X		VMX_EPT_EXECUTABLE_MASK
 #define EPT_WB		(6ull << VMX_EPT_MT_EPTE_SHIFT)
-#define EPT_A		VMX_EPT_ACCESS_BIT
-#define EPT_D		VMX_EPT_DIRTY_BIT
 #define EPT_SOFT_D	BIT_ULL(52)
 #define EPT_SOFT_W	BIT_ULL(53)
 
@@ -67,16 +63,15 @@ void cused_vmx_do_nmi(void);
  * ticks, KICK) until it sets IF itself.
  */
 #define VMX_WATCHDOG		0x20000
-
 #define EXIT_FAILED_ENTRY	0x80000000u
 #define VMFAIL_REASON		0xffffffffu
 
-struct vmx_caps {
+/* what this CPU offers and the controls every VMCS gets (vmx_setup_caps) */
+static struct {
 	u32 pin, proc, proc2, exit, entry;
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	bool ug, vpid, ept_ad, invept_single, invvpid_single;
-};
-static struct vmx_caps vc;
+} vc;
 
 static struct page **vmxon_page;
 static DEFINE_PER_CPU(bool, vmx_on);
@@ -105,10 +100,7 @@ static const u32 syscall_msrs[5] = {
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE
 };
 
-static inline struct vmx_vcpu *to_vmx(struct tramp_vcpu *v)
-{
-	return v->arch;
-}
+#define to_vmx(v) ((struct vmx_vcpu *)(v)->arch)
 
 /* ---- VMX instructions ---------------------------------------------------------- */
 
@@ -224,14 +216,20 @@ static void vmx_clear(struct vmx_vcpu *x)
 		smp_call_function_single(cpu, vmx_clear_here, x, 1);
 }
 
-/* make x the current VMCS of this CPU; preemption off, IRQs on */
-static void vmx_load(struct vmx_vcpu *x)
+/*
+ * Make x the current VMCS of this CPU; preemption off, IRQs on.  -EAGAIN on
+ * a CPU on its way offline (VMXOFF already done there): try again elsewhere.
+ */
+static int vmx_load(struct vmx_vcpu *x)
 {
 	int cpu = smp_processor_id();
 
+	if (!this_cpu_read(vmx_on))
+		return -EAGAIN;
 	if (x->cpu != cpu) {
 		vmx_clear(x);
 		local_irq_disable();
+		vmcs_clear(x->vmcs);	/* a new VMCS: launch state "clear" */
 		list_add(&x->loaded, this_cpu_ptr(&loaded_vmcss));
 		x->cpu = cpu;
 		local_irq_enable();
@@ -240,6 +238,7 @@ static void vmx_load(struct vmx_vcpu *x)
 		vmcs_ptrld(x->vmcs);
 		this_cpu_write(cur_vmcs, x);
 	}
+	return 0;
 }
 
 static int vmx_cpu_offline(unsigned int cpu)
@@ -276,8 +275,6 @@ static void vmx_setup_vmcs(struct tramp_vcpu *v, struct vmx_vcpu *x)
 	vmwrite(VM_ENTRY_CONTROLS, vc.entry);
 	/* #AC can loop forever in microcode (CVE-2015-5307) */
 	vmwrite(EXCEPTION_BITMAP, BIT(X86_TRAP_AC));
-	vmwrite(PAGE_FAULT_ERROR_CODE_MASK, 0);
-	vmwrite(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmwrite(CR3_TARGET_COUNT, 0);
 	vmwrite(VM_EXIT_MSR_STORE_COUNT, 0);
 	vmwrite(VM_EXIT_MSR_LOAD_COUNT, 0);
@@ -340,6 +337,7 @@ static void vmx_vcpu_free(struct tramp_vcpu *v)
 static int vmx_vcpu_init(struct tramp_vcpu *v)
 {
 	struct vmx_vcpu *x = kzalloc(sizeof(*x), GFP_KERNEL_ACCOUNT);
+	int r;
 
 	if (!x)
 		return -ENOMEM;
@@ -351,20 +349,21 @@ static int vmx_vcpu_init(struct tramp_vcpu *v)
 	x->vpid = vc.vpid ? ida_alloc_range(&vpid_ida, 1, 0xffff, GFP_KERNEL) : 0;
 	v->arch = x;
 	if (!x->vmcs || !x->vapic || x->vpid < 0) {
-		int r = x->vpid < 0 ? -ENOSPC : -ENOMEM;
-
+		r = x->vpid < 0 ? -ENOSPC : -ENOMEM;
 		x->vpid = max(x->vpid, 0);
 		vmx_vcpu_free(v);
 		return r;
 	}
 	*(u32 *)x->vmcs = vmcs_revision;
 	preempt_disable();
-	vmcs_clear(x->vmcs);		/* launch state "clear" */
-	vmx_load(x);
-	vmx_setup_vmcs(v, x);
+	r = vmx_load(x);
+	if (!r)
+		vmx_setup_vmcs(v, x);
 	preempt_enable();
 	x->dr6 = DR6_RESERVED;
-	return 0;
+	if (r)
+		vmx_vcpu_free(v);
+	return r;
 }
 
 /* ---- fields ------------------------------------------------------------------------ */
@@ -574,8 +573,9 @@ static int vmx_field(struct tramp_vcpu *v, u32 id, u64 *val, bool write)
 	int r;
 
 	preempt_disable();
-	vmx_load(to_vmx(v));
-	r = write ? vmx_write(v, id, *val) : vmx_read(v, id, val);
+	r = vmx_load(to_vmx(v));
+	if (!r)
+		r = write ? vmx_write(v, id, *val) : vmx_read(v, id, val);
 	preempt_enable();
 	return r;
 }
@@ -669,11 +669,9 @@ static void vmx_host_event(u32 reason, u32 info)
 		return;
 	if (reason == EXIT_REASON_EXTERNAL_INTERRUPT) {
 		struct desc_ptr dt;
-		gate_desc *g;
 
 		store_idt(&dt);
-		g = (gate_desc *)dt.address + (info & INTR_INFO_VECTOR_MASK);
-		cused_vmx_do_irq(gate_offset(g));
+		cused_vmx_do_irq(gate_offset((gate_desc *)dt.address + (info & INTR_INFO_VECTOR_MASK)));
 	} else if (reason == EXIT_REASON_EXCEPTION_NMI &&
 		   (info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) {
 		cused_vmx_do_nmi();
@@ -707,8 +705,7 @@ static int vmx_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 	int cpu, gen, fail, i;
 
 	kernel_fpu_begin();		/* host FPU state saved; also no preemption */
-	vmx_load(x);
-	cpu = tramp_claim_cpu(v);
+	cpu = vmx_load(x) ?: tramp_claim_cpu(v);
 	if (cpu < 0) {
 		kernel_fpu_end();
 		return -EAGAIN;
@@ -821,14 +818,14 @@ static int vmx_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 
 static u64 vmx_npt_leaf_bits(u32 flags)
 {
-	u64 leaf = EPT_R | EPT_WB | (vc.ept_ad ? EPT_A : 0);
+	u64 leaf = VMX_EPT_READABLE_MASK | EPT_WB | (vc.ept_ad ? VMX_EPT_ACCESS_BIT : 0);
 	bool log = flags & CUSED_MAP_LOG_DIRTY;
 
 	if (flags & CUSED_MAP_EXEC)
-		leaf |= EPT_X;
+		leaf |= VMX_EPT_EXECUTABLE_MASK;
 	if (flags & CUSED_MAP_WRITE) {
 		if (vc.ept_ad)
-			leaf |= EPT_W | (log ? 0 : EPT_D);
+			leaf |= EPT_W | (log ? 0 : VMX_EPT_DIRTY_BIT);
 		else
 			leaf |= EPT_SOFT_W | (log ? 0 : EPT_W);
 	}
@@ -865,7 +862,7 @@ static struct tramp_backend vmx_backend = {
 	.exit_is_host_irq = vmx_exit_is_host_irq,
 	.exit = vmx_exit,
 	.npt_levels = 4,
-	.npt_dir = EPT_R | EPT_W | EPT_X,
+	.npt_dir = VMX_EPT_RWX_MASK,
 	.npt_leaf_bits = vmx_npt_leaf_bits,
 };
 
@@ -950,8 +947,8 @@ static int vmx_setup_caps(u64 basic)
 	if (vc.ug)
 		vc.cr0_fixed0 &= ~(u64)(X86_CR0_PE | X86_CR0_PG);
 	vc.cr0_fixed1 &= ~(u64)(X86_CR0_CD | X86_CR0_NW);
-	vmx_backend.npt_dirty = vc.ept_ad ? EPT_D : EPT_SOFT_D;
-	vmx_backend.npt_clean = vc.ept_ad ? EPT_D : EPT_SOFT_D | EPT_W;
+	vmx_backend.npt_dirty = vc.ept_ad ? VMX_EPT_DIRTY_BIT : EPT_SOFT_D;
+	vmx_backend.npt_clean = vc.ept_ad ? VMX_EPT_DIRTY_BIT : EPT_SOFT_D | EPT_W;
 	return 0;
 }
 
@@ -989,8 +986,7 @@ int tramp_vmx_probe(struct tramp_backend **out)
 		return r == -ENODEV ? -EBUSY : r;
 	}
 	hp_state = r;
-	pr_info("VMX: IA32_VMX_BASIC %#llx, VMXON ok on %d/%d CPUs\n",
-		basic, num_online_cpus(), num_online_cpus());
+	pr_info("VMX: IA32_VMX_BASIC %#llx, VMXON ok on %d CPUs\n", basic, num_online_cpus());
 	pr_info("VMX: EPT A/D %s, VPID %s, unrestricted guest %s, preemption-timer watchdog %s; controls pin %#x proc %#x proc2 %#x exit %#x entry %#x\n",
 		vc.ept_ad ? "on (dirty log from EPT D bits)" : "off (dirty log by write protection)",
 		vc.vpid ? "on" : "off", vc.ug ? "on" : "off (paged protected mode only)",
