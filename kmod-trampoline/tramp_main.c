@@ -48,12 +48,16 @@ static u64 *npt_leaf(struct tramp_vm *vm, u64 gpa, bool alloc)
 			page = get_zeroed_page(GFP_KERNEL_ACCOUNT);
 			if (!page)
 				return NULL;
-			*e = __pa(page) | TRAMP_PTE_P | TRAMP_PTE_W |
-			     TRAMP_PTE_U | TRAMP_PTE_A;
+			*e = __pa(page) | be->npt_dir;
 		}
 		table = __va(*e & TRAMP_PTE_ADDR);
 	}
 	return &table[(gpa >> 12) & 511];
+}
+
+u64 *tramp_npt_leaf(struct tramp_vm *vm, u64 gpa)
+{
+	return npt_leaf(vm, gpa, false);
 }
 
 static void npt_free(u64 *table, int level)
@@ -186,12 +190,7 @@ static long vm_map(struct tramp_vm *vm, struct cused_tramp_map __user *uarg)
 		}
 		pinned += r;
 	}
-	leaf = TRAMP_PTE_P | TRAMP_PTE_U | TRAMP_PTE_A;
-	if (m.flags & CUSED_MAP_WRITE)
-		leaf |= TRAMP_PTE_W |
-			((m.flags & CUSED_MAP_LOG_DIRTY) ? 0 : TRAMP_PTE_D);
-	if (!(m.flags & CUSED_MAP_EXEC))
-		leaf |= TRAMP_PTE_NX;
+	leaf = be->npt_leaf_bits(m.flags);
 	for (i = 0; i < npages; i++) {
 		u64 *pte = npt_leaf(vm, m.gpa + (i << PAGE_SHIFT), true);
 
@@ -272,8 +271,8 @@ static long vm_get_dirty(struct tramp_vm *vm, struct cused_tramp_dirty __user *u
 	for (i = 0; i < s->npages; i++) {
 		u64 *pte = npt_leaf(vm, s->gpa + (i << PAGE_SHIFT), false);
 
-		if (pte && (*pte & TRAMP_PTE_D)) {
-			*pte &= ~TRAMP_PTE_D;
+		if (pte && (*pte & be->npt_dirty)) {
+			*pte &= ~be->npt_clean;
 			bits[i / 64] |= 1ULL << (i % 64);
 		}
 	}
@@ -313,8 +312,7 @@ static int tramp_open(struct inode *inode, struct file *f)
 		kfree(vm);
 		return -ENOMEM;
 	}
-	/* nested paging walks in the host's paging mode: 5 levels under LA57 */
-	vm->npt_levels = (__read_cr4() & X86_CR4_LA57) ? 5 : 4;
+	vm->npt_levels = be->npt_levels;
 	mutex_init(&vm->lock);
 	init_rwsem(&vm->run_sem);
 	INIT_LIST_HEAD(&vm->slots);
@@ -352,6 +350,20 @@ static int vcpu_release(struct inode *inode, struct file *f)
 
 /* ---- vCPU ioctls ------------------------------------------------------------ */
 
+/* the stored-only fields of struct tramp_vcpu, or NULL */
+static u64 *tramp_soft_field(struct tramp_vcpu *v, u32 id)
+{
+	switch (id) {
+	case CUSED_F_APIC_BASE: return &v->apic_base;
+	case CUSED_F_XCR0: return &v->xcr0;
+	case CUSED_F_TSC_AUX: return &v->tsc_aux;
+	case CUSED_F_ACTIVITY: return &v->activity;
+	case CUSED_F_DR0: case CUSED_F_DR1: case CUSED_F_DR2: case CUSED_F_DR3:
+		return &v->dr[id - CUSED_F_DR0];
+	}
+	return NULL;
+}
+
 static long vcpu_fields(struct tramp_vcpu *v, void __user *uarg, bool write)
 {
 	struct cused_tramp_fields h;
@@ -377,8 +389,15 @@ static long vcpu_fields(struct tramp_vcpu *v, void __user *uarg, bool write)
 			r = -EINVAL;
 			break;
 		}
-		r = write ? be->set_field(v, fv[i].id, fv[i].val) :
-			    be->get_field(v, fv[i].id, &fv[i].val);
+		u64 *soft = tramp_soft_field(v, fv[i].id);
+
+		if (soft && write)
+			*soft = fv[i].val;
+		else if (soft)
+			fv[i].val = *soft;
+		else
+			r = write ? be->set_field(v, fv[i].id, fv[i].val) :
+				    be->get_field(v, fv[i].id, &fv[i].val);
 		if (r)
 			break;
 	}
@@ -558,6 +577,8 @@ static long vm_create_vcpu(struct tramp_vm *vm)
 		kfree(v);
 		return -ENOMEM;
 	}
+	v->apic_base = 0xfee00000 | (1 << 11);
+	v->xcr0 = 1;
 	/* x86 reset state: FCW 0x037f, MXCSR 0x1f80, empty tags, zero registers */
 	*(u16 *)(v->fxsave + TRAMP_FX_FCW) = 0x037f;
 	*(u32 *)(v->fxsave + TRAMP_FX_MXCSR) = 0x1f80;

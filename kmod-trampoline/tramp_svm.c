@@ -41,8 +41,7 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
 	int asid;
-	u64 xcr0, apic_base, tsc_aux, dr[4];
-	u64 activity, nmi_blocked;
+	u64 nmi_blocked;
 };
 
 static inline struct svm_vcpu *to_svm(struct tramp_vcpu *v)
@@ -126,8 +125,6 @@ static int svm_vcpu_init(struct tramp_vcpu *v)
 	g->rflags = X86_EFLAGS_FIXED;
 	g->rip = 0xfff0;
 	g->g_pat = 0x0007040600070406ULL;
-	s->apic_base = 0xfee00000 | (1 << 11);
-	s->xcr0 = 1;
 	v->arch = s;
 	return 0;
 }
@@ -175,24 +172,6 @@ static u16 attr_from_user(u64 a)
 	return (a & 0xff) | ((a >> 4) & 0xf00);
 }
 
-static bool canonical(u64 v)
-{
-	return ((s64)v << 16 >> 16) == (s64)v;
-}
-
-static bool pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 t = pat >> (i * 8);
-
-		if (t == 2 || t == 3 || t > 7)
-			return false;
-	}
-	return true;
-}
-
 static u64 *gpr_slot(struct tramp_vcpu *v, u32 id)
 {
 	struct vmcb_save_area *g = &to_svm(v)->vmcb->save;
@@ -218,15 +197,9 @@ static u64 *plain_slot(struct tramp_vcpu *v, u32 id, bool *canon)
 	case CUSED_F_CR2: return &g->cr2;
 	case CUSED_F_CR3: return &g->cr3;
 	case CUSED_F_CR4: return &g->cr4;
-	case CUSED_F_APIC_BASE: return &s->apic_base;
-	case CUSED_F_DR0: case CUSED_F_DR1: case CUSED_F_DR2: case CUSED_F_DR3:
-		return &s->dr[id - CUSED_F_DR0];
-	case CUSED_F_XCR0: return &s->xcr0;
 	case CUSED_F_SYSENTER_CS: return &g->sysenter_cs;
 	case CUSED_F_STAR: return &g->star;
 	case CUSED_F_SFMASK: return &g->sfmask;
-	case CUSED_F_TSC_AUX: return &s->tsc_aux;
-	case CUSED_F_ACTIVITY: return &s->activity;
 	}
 	*canon = true;
 	switch (id) {
@@ -309,7 +282,7 @@ static int svm_set_field(struct tramp_vcpu *v, u32 id, u64 val)
 	}
 	p = plain_slot(v, id, &canon);
 	if (p) {
-		if (canon && !canonical(val))
+		if (canon && !tramp_canonical(val))
 			return -EINVAL;
 		if (id == CUSED_F_SYSENTER_CS && val > 0xffff)
 			return -EINVAL;
@@ -317,30 +290,16 @@ static int svm_set_field(struct tramp_vcpu *v, u32 id, u64 val)
 		return 0;
 	}
 	if (tramp_field_is_seg(id)) {
-		unsigned int seg = (id - CUSED_F_SEG(0, 0)) / 4;
-		struct vmcb_seg *sg = seg_of(g, seg);
+		unsigned int part = (id - CUSED_F_SEG(0, 0)) % 4;
+		struct vmcb_seg *sg = seg_of(g, (id - CUSED_F_SEG(0, 0)) / 4);
 
-		switch ((id - CUSED_F_SEG(0, 0)) % 4) {
-		case CUSED_SEGP_SEL:
-			if (val > 0xffff)
-				return -EINVAL;
-			sg->selector = val;
-			break;
-		case CUSED_SEGP_BASE:
-			if (!canonical(val))
-				return -EINVAL;
-			sg->base = val;
-			break;
-		case CUSED_SEGP_LIMIT:
-			if (val > 0xffffffffULL)
-				return -EINVAL;
-			sg->limit = val;
-			break;
-		default:
-			if (val & ~0x1f0ffULL)
-				return -EINVAL;
-			sg->attrib = attr_from_user(val);
-			break;
+		if (!tramp_seg_valid(part, val))
+			return -EINVAL;
+		switch (part) {
+		case CUSED_SEGP_SEL: sg->selector = val; break;
+		case CUSED_SEGP_BASE: sg->base = val; break;
+		case CUSED_SEGP_LIMIT: sg->limit = val; break;
+		default: sg->attrib = attr_from_user(val); break;
 		}
 		return 0;
 	}
@@ -372,7 +331,7 @@ static int svm_set_field(struct tramp_vcpu *v, u32 id, u64 val)
 			g->idtr.limit = val;
 		break;
 	case CUSED_F_PAT:
-		if (!pat_valid(val))
+		if (!tramp_pat_valid(val))
 			return -EINVAL;
 		g->g_pat = val;
 		break;
@@ -381,16 +340,14 @@ static int svm_set_field(struct tramp_vcpu *v, u32 id, u64 val)
 		break;
 	case CUSED_F_PENDING_IRQ: {
 		/* VMX encoding; bits 63:32 carry the error code */
-		u32 type = (val >> 8) & 7;
+		int type = tramp_event_type(val);
 
 		if (!(val & BIT(31))) {
 			c->event_inj = 0;
 			break;
 		}
-		if ((val & 0x7ffff000ULL) || type == 1 || type == 7)
-			return -EINVAL;
-		if (type == 5 || type == 6)	/* ICEBP / INT3 / INTO: exceptions */
-			type = 3;
+		if (type < 0)
+			return type;
 		c->event_inj = (val & 0x800008ffULL) | (type << 8);
 		c->event_inj_err = val >> 32;
 		break;
@@ -458,7 +415,7 @@ static int svm_check_state(const struct vmcb *vmcb)
 		return 8;
 	if (pg && !(g->cr0 & X86_CR0_PE))
 		return 9;
-	if (lma && (g->cs.attrib & SVM_SELECTOR_L_MASK) && !canonical(g->rip))
+	if (lma && (g->cs.attrib & SVM_SELECTOR_L_MASK) && !tramp_canonical(g->rip))
 		return 10;
 	if ((g->dr6 | g->dr7) >> 32)
 		return 11;
@@ -484,13 +441,8 @@ static int svm_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 	}
 
 	kernel_fpu_begin();		/* host FPU state saved; also no preemption */
-	local_irq_disable();
-	cpu = smp_processor_id();
-	WRITE_ONCE(v->running_cpu, cpu);
-	smp_mb();
-	if (atomic_read(&v->kick) || atomic_read(&v->vm->want_write)) {
-		WRITE_ONCE(v->running_cpu, -1);
-		local_irq_enable();
+	cpu = tramp_claim_cpu(v);
+	if (cpu < 0) {
 		kernel_fpu_end();
 		return -EAGAIN;
 	}
@@ -515,9 +467,9 @@ static int svm_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 
 	asm volatile("clgi" ::: "memory");
 	/* the guest's x87/SSE state in for the VMRUN, out again before any NMI */
-	asm volatile("fxrstorq %0" : : "m" (*(u8 (*)[TRAMP_FX_SIZE])v->fxsave));
+	tramp_fx_load(v);
 	cused_svm_vmrun(s->vmcb_pa, v->gprs, page_to_phys(hostvm_page[cpu]));
-	asm volatile("fxsaveq %0" : "=m" (*(u8 (*)[TRAMP_FX_SIZE])v->fxsave));
+	tramp_fx_save(v);
 	asm volatile("stgi" ::: "memory");	/* pending NMIs are taken here */
 
 	wrmsrl(MSR_VM_HSAVE_PA, old_hsave);
@@ -525,8 +477,7 @@ static int svm_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 		wrmsrl(MSR_EFER, efer);
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();	/* #VMEXIT reset DR7 */
-	WRITE_ONCE(v->running_cpu, -1);
-	local_irq_enable();			/* the host IRQ behind an INTR exit */
+	tramp_release_cpu(v);
 	kernel_fpu_end();
 
 	c->tlb_ctl = TLB_CONTROL_DO_NOTHING;
@@ -576,6 +527,19 @@ static void svm_exit(void)
 	__free_pages(msrpm_pages, 1);
 }
 
+/* NPT leaves: host paging format; the D bit is the dirty log */
+static u64 svm_npt_leaf_bits(u32 flags)
+{
+	u64 leaf = TRAMP_PTE_P | TRAMP_PTE_U | TRAMP_PTE_A;
+
+	if (flags & CUSED_MAP_WRITE)
+		leaf |= TRAMP_PTE_W |
+			((flags & CUSED_MAP_LOG_DIRTY) ? 0 : TRAMP_PTE_D);
+	if (!(flags & CUSED_MAP_EXEC))
+		leaf |= TRAMP_PTE_NX;
+	return leaf;
+}
+
 static struct tramp_backend svm_backend = {
 	.name = "svm",
 	.vendor = CUSED_VENDOR_AMD,
@@ -586,6 +550,10 @@ static struct tramp_backend svm_backend = {
 	.run_once = svm_run_once,
 	.exit_is_host_irq = svm_exit_is_host_irq,
 	.exit = svm_exit,
+	.npt_dir = TRAMP_PTE_P | TRAMP_PTE_W | TRAMP_PTE_U | TRAMP_PTE_A,
+	.npt_leaf_bits = svm_npt_leaf_bits,
+	.npt_dirty = TRAMP_PTE_D,
+	.npt_clean = TRAMP_PTE_D,
 };
 
 int tramp_svm_probe(struct tramp_backend **out)
@@ -628,6 +596,8 @@ int tramp_svm_probe(struct tramp_backend **out)
 			goto nomem;
 	}
 	svm_backend.features = svm_feat;
+	/* nested paging walks in the host's paging mode: 5 levels under LA57 */
+	svm_backend.npt_levels = (__read_cr4() & X86_CR4_LA57) ? 5 : 4;
 	*out = &svm_backend;
 	pr_info("SVM: %u ASIDs, features %#x\n", asid_max, svm_feat);
 	return 0;

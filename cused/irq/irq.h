@@ -55,6 +55,14 @@ struct irq_env {
 	void (*kick)(void *ctx, void *dev);
 	/* LAPIC: a level-triggered vector was EOIed; broadcast it to the IOAPIC */
 	void (*eoi)(void *ctx, uint8_t vector);
+	/*
+	 * LAPIC, instead of eoi when set: every EOI of a vector (KVM's
+	 * kvm_ioapic_send_eoi, whose ack notifiers see edge EOIs too, which
+	 * the PIT's reinject mode needs); tmr = the vector's TMR bit was set.
+	 * Directed EOI (SPIV bit 12) is the callee's to check: KVM's split
+	 * irqchip exits whatever it says.  Called on the LAPIC's runner.
+	 */
+	void (*eoi_any)(void *ctx, uint8_t vector, bool tmr);
 };
 
 #endif

@@ -72,6 +72,10 @@ int lp_set_eoi(struct lapic *l)
 		return -1;
 	vec_set(l, APIC_ISR, (unsigned)v, false);
 	lp_update_ppr(l);
+	if (l->env.eoi_any) {
+		l->env.eoi_any(l->env.ctx, (uint8_t)v, vec_test(l, APIC_TMR, (unsigned)v));
+		return v;
+	}
 	/*
 	 * Directed EOI (SPIV bit 12, only writable when LVR offers it)
 	 * suppresses the broadcast: the guest EOIs the IOAPIC itself.

@@ -220,6 +220,16 @@ int lapic_get_state(struct lapic *l, struct kvm_lapic_state *s)
 
 		memcpy(s->regs + APIC_ID, &id, 4);
 	}
+	/*
+	 * KVM keeps the x2APIC ICR as one 64-bit register at 0x300 and copies
+	 * its high half to ICR2 for userspace; the page it returns therefore
+	 * also shows that half at 0x304.  We keep ICR2 apart: show it there too.
+	 */
+	if (lp_x2apic(l)) {
+		uint32_t hi = reg_get(l, APIC_ICR2);
+
+		memcpy(s->regs + APIC_ICR + 4, &hi, 4);
+	}
 	return 0;
 }
 

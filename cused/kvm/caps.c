@@ -45,6 +45,18 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_X86_USER_SPACE_MSR:
+	/* the in-daemon irqchip (cused/irq/, cused/kvm/vcpu_irq.c) */
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_REINJECT_CONTROL:
+	case KVM_CAP_SPLIT_IRQCHIP:
+	case KVM_CAP_SIGNAL_MSI:
+	case KVM_CAP_TSC_DEADLINE_TIMER:
+		return 1;
+	case KVM_CAP_IRQ_ROUTING:
+		return 4096;   /* KVM_MAX_IRQ_ROUTES */
 	/* eventfds (vm_evfd.c); KVM_IRQFD itself needs an irqchip, as in KVM */
 	case KVM_CAP_IRQFD:
 	case KVM_CAP_IRQFD_RESAMPLE:

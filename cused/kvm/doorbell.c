@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cused/kvm/vcpu.h"
+#include "cused/kvm/vcpu_irq.h"
 #include "cused/spin.h"
 #include "cused/util/log.h"
 
@@ -137,6 +138,7 @@ void vcpu_runner_stop(struct vcpu *v)
 	 * first and its FUTEX_WAIT returns at once.
 	 */
 	v->vm->ctx->ops->kick(v->tv);
+	vcpu_irq_wake(v);   /* and out of a HLT sleep */
 	__atomic_fetch_add(&v->db->req_seq, 1, __ATOMIC_SEQ_CST);
 	/* and wake it again until it is gone: one kick may land before it enters the guest */
 	for (;;) {

@@ -10,6 +10,7 @@
 #include "cused/kvm/vcpu.h"
 #include "cused/kvm/guestmem.h"
 #include "cused/kvm/msrs_io.h"
+#include "cused/kvm/vcpu_irq.h"
 #include "cused/mmu/walk.h"
 #include "cused/x86/cpuid.h"
 #include "cused/x86/regs.h"
@@ -50,6 +51,16 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 	v->msrs.platform_info_readable = &vm->misc.platform_info_readable;
 	vm_get(vm);
 	v->vm = vm;
+	r = vcpu_irq_create(v);
+	if (r) {
+		ctx->ops->vcpu_destroy(v->tv);
+		ctx_uncharge(ctx, vm->uid, 0, 1);
+		vm_release_vcpu_id(vm, id);
+		vcpu_mutex_destroy(&v->lock);
+		vm_put(vm);
+		free(v);
+		return r;
+	}
 	stats_register(&ctx->stats, &v->stats, vm, v->id);
 	ctx_add_vcpu(ctx, v);
 	*out = v;
@@ -63,6 +74,7 @@ void vcpu_put(struct vcpu *v)
 	/* only one reference exists (the handle, or the parked token) */
 	ctx_del_vcpu(vm->ctx, v);
 	vcpu_runner_stop(v);
+	vcpu_irq_destroy(v);
 	vm->ctx->ops->vcpu_destroy(v->tv);
 	if (v->shared)
 		munmap(v->shared, CUSED_VCPU_MMAP_SIZE);
@@ -182,6 +194,7 @@ static long get_sregs(struct vcpu *v, struct ioctl_req *rq)
 	if (!vcpu_read_field(v, CUSED_F_PENDING_IRQ, &pending) && (pending & (1u << 31)) &&
 	    ((pending >> 8) & 7) == 0)
 		out->interrupt_bitmap[(pending & 0xff) / 64] |= 1ULL << (pending & 63);
+	vcpu_irq_sregs_get(v, out);
 	return 0;
 }
 
@@ -198,6 +211,9 @@ static long set_sregs(struct vcpu *v, struct ioctl_req *rq)
 		return refuse(r, "KVM_SET_SREGS: invalid state (cr0 %#llx cr4 %#llx efer %#llx)",
 			      (unsigned long long)in->cr0, (unsigned long long)in->cr4,
 			      (unsigned long long)in->efer);
+	r = vcpu_irq_sregs_set(v, in);
+	if (r)
+		return r;
 	sregs_field_ids(f);
 	sregs_to_fields(in, f);
 	r = v->vm->ctx->ops->write_fields(v->tv, f, SREGS_NFIELDS);
@@ -213,7 +229,10 @@ static int vcpu_msr_one(void *ctx, uint32_t index, uint64_t *val, bool set)
 {
 	struct vcpu *v = ctx;
 	struct msr_io io = vcpu_msr_io(v);
+	int r;
 
+	if (vcpu_irq_msr(v, set, index, val, true, &r))
+		return r;
 	return set ? msr_write(&v->msrs, &io, index, *val, true)
 		   : msr_read(&v->msrs, &io, index, val, true);
 }
@@ -277,6 +296,7 @@ static long set_cpuid2(struct vcpu *v, struct ioctl_req *rq)
 	v->cpuid = c;
 	/* which MSR values are valid depends on the guest's CPUID */
 	msr_file_set_cpuid(&v->msrs, c);
+	vcpu_irq_cpuid_changed(v);
 	return 0;
 }
 
@@ -355,7 +375,10 @@ static long set_signal_mask(struct ioctl_req *rq)
 long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 {
 	const struct tramp_ops *ops = v->vm->ctx->ops;
+	long ret;
 
+	if (vcpu_irq_ioctl(v, rq, &ret))
+		return ret;
 	switch (rq->cmd) {
 	case KVM_GET_REGS:
 		return get_regs(v, rq);

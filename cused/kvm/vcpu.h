@@ -62,6 +62,7 @@ struct vcpu {
 	bool irq_window_requested;
 	struct vcpu_misc misc;     /* vcpu_state.c */
 	struct vcpu_stats stats;   /* exits by reason (stats.h) */
+	struct vcpu_irq *irq;      /* LAPIC runner state; NULL without an irqchip (vcpu_irq.c) */
 };
 
 int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out);

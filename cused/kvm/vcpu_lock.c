@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include "cused/kvm/vcpu.h"
+#include "cused/kvm/vcpu_irq.h"
 
 void vcpu_mutex_init(struct vcpu_mutex *l)
 {
@@ -44,8 +45,11 @@ int vcpu_lock(struct vcpu *v, struct ioctl_req *rq)
 	l->waiters++;
 	while (l->held && !(r = gave_up(v, rq))) {
 		/* the backend remembers a kick that lands between two entries */
-		if (l->running)
+		if (l->running) {
 			v->vm->ctx->ops->kick(v->tv);
+			/* a vCPU halted in the daemon (vcpu_irq.c) is not in the guest */
+			vcpu_irq_wake(v);
+		}
 		pthread_cond_wait(&l->cv, &l->m);
 	}
 	l->waiters--;

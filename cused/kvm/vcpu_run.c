@@ -9,6 +9,7 @@
 #include "cused/kvm/vcpu.h"
 #include "cused/kvm/vcpu_mmio.h"
 #include "cused/kvm/vm_evfd.h"
+#include "cused/kvm/vcpu_irq.h"
 #include "cused/x86/cpuid.h"
 #include "cused/util/log.h"
 
@@ -39,7 +40,9 @@ static bool guest_msr_access(struct vcpu *v, struct tramp_exit *ex)
 	struct msr_io io = vcpu_msr_io(v);
 	int r;
 
-	if (ex->reason == TX_RDMSR)
+	if (vcpu_irq_msr(v, ex->reason == TX_WRMSR, ex->msr.index, &ex->msr.data, false, &r))
+		;
+	else if (ex->reason == TX_RDMSR)
 		r = msr_read(&v->msrs, &io, ex->msr.index, &ex->msr.data, false);
 	else
 		r = msr_write(&v->msrs, &io, ex->msr.index, ex->msr.data, false);
@@ -175,7 +178,9 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 	r = retire_last_exit(v);
 	if (r)
 		return refuse(r, "vcpu %u: backend could not complete the last exit: %d", v->id, r);
-	if (run->request_interrupt_window != v->irq_window_requested) {
+	vcpu_irq_run_start(v);
+	/* with an irqchip the window is the daemon's own (vcpu_irq.c inject) */
+	if (!v->irq && run->request_interrupt_window != v->irq_window_requested) {
 		v->irq_window_requested = run->request_interrupt_window;
 		ops->request_irq_window(v->tv, v->irq_window_requested);
 	}
@@ -191,8 +196,17 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 		/* the device is going away: no more guest time */
 		if (atomic_load(&v->vm->ctx->stopping))
 			return -EIO;
+		r = vcpu_irq_enter(v);
+		if (r == 1) {
+			/* woken from a HLT sleep, maybe by an ioctl waiting for the vCPU */
+			vcpu_yield(v);
+			continue;
+		}
+		if (r)
+			return r == -EAGAIN ? r : refuse(r, "vcpu %u: irqchip entry failed: %d", v->id, r);
 		memset(ex, 0, sizeof(*ex));
 		r = ops->run(v->tv, ex);
+		vcpu_irq_exited(v, ex);
 		if (r)
 			return refuse(r, "vcpu %u: backend run failed: %d", v->id, r);
 		stats_exit(&v->stats, ex);
@@ -203,7 +217,8 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 		/*
 		 * A kick for the client ends the run at the top of the loop; one
 		 * from an ioctl waiting for the vCPU (vcpu_lock.c) only lets that
-		 * ioctl in: the guest goes on and KVM_RUN does not return.
+		 * ioctl in, and one from an interrupt for this vCPU (vcpu_irq.c)
+		 * only goes round: the guest goes on and KVM_RUN does not return.
 		 */
 		if (ex->reason == TX_KICKED) {
 			vcpu_yield(v);
@@ -215,7 +230,17 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 			return refuse(-EFAULT, "vcpu %u: guest touched gpa %#llx of a slot without "
 				      "memory", v->id, (unsigned long long)(ex->reason == TX_MMIO ?
 				      ex->mmio.gpa : ex->npf.gpa));
+		r = vcpu_irq_exit(v, ex);
+		if (r < 0)
+			return refuse(r, "vcpu %u: irqchip could not handle exit %d: %d", v->id,
+				      ex->reason, r);
+		if (r == 2)
+			return 0;
+		if (r == 1)
+			continue;
 		if (exit_to_user(v, ex))
+			return 0;
+		if (vcpu_irq_msr_done(v) == 2)
 			return 0;
 	}
 }
@@ -239,4 +264,5 @@ void vcpu_kick(struct vcpu *v)
 {
 	atomic_store(&v->kicked, true);
 	v->vm->ctx->ops->kick(v->tv);
+	vcpu_irq_wake(v);
 }

@@ -10,6 +10,8 @@
 #include "cused/kvm/vm_evfd.h"
 #include "cused/mmu/dirty.h"
 #include "cused/mmu/walk.h"
+#include "cused/kvm/vm_irq.h"
+#include "cused/irq/irqchip.h"
 #include "cused/util/log.h"
 
 int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out)
@@ -35,13 +37,16 @@ int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out)
 	pthread_mutex_init(&vm->lock, NULL);
 	memslot_table_init(&vm->slots);
 	vm_misc_init(&vm->misc, kvmclock_host_ns());
-	r = vm_evfd_init(vm);
+	r = irqchip_new(&vm->irqchip);
+	if (!r)
+		r = vm_evfd_init(vm);
 	if (!r) {
 		r = ctx->ops->vm_create(ctx->be, &vm->tvm);
 		if (r)
 			vm_evfd_fini(vm);
 	}
 	if (r) {
+		irqchip_free(vm->irqchip);
 		memslot_table_fini(&vm->slots);
 		free(vm);
 		ctx_uncharge(ctx, uid, 1, 0);
@@ -69,7 +74,9 @@ void vm_put(struct vm *vm)
 	if (atomic_fetch_sub(&vm->refs, 1) != 1)
 		return;
 	/* last reference: every vCPU is gone, so nothing runs on these slots */
+	/* the irqfd thread injects into the irqchip: stop it first */
 	vm_evfd_fini(vm);
+	irqchip_free(vm->irqchip);
 	vm->ctx->ops->vm_destroy(vm->tvm);
 	for (unsigned i = 0; (s = memslot_at(&vm->slots, i)); i++) {
 		guestmem_unmap(s->hva, s->size);
@@ -373,6 +380,10 @@ out:
 
 long vm_ioctl(struct vm *vm, struct cused_handle *h, struct ioctl_req *rq)
 {
+	long r;
+
+	if (vm_irq_ioctl(vm, rq, &r))
+		return r;
 	switch (rq->cmd) {
 	case KVM_SET_USER_MEMORY_REGION: {
 		const struct kvm_userspace_memory_region *r = req_in(rq, sizeof(*r));
@@ -392,6 +403,7 @@ long vm_ioctl(struct vm *vm, struct cused_handle *h, struct ioctl_req *rq)
 	case KVM_GET_DIRTY_LOG:
 		return vm_get_dirty_log(vm, rq);
 	case KVM_CHECK_EXTENSION:
+		return caps_check(vm->ctx, rq->arg);
 	case KVM_ENABLE_CAP:
 	case KVM_SET_TSS_ADDR:
 	case KVM_SET_IDENTITY_MAP_ADDR:
@@ -401,13 +413,6 @@ long vm_ioctl(struct vm *vm, struct cused_handle *h, struct ioctl_req *rq)
 	case KVM_GET_CLOCK:
 	case KVM_SET_CLOCK:
 		return vm_misc_ioctl(vm, rq);
-	case KVM_IRQ_LINE:
-	case KVM_IRQ_LINE_STATUS:
-		return refuse(-ENXIO, "KVM_IRQ_LINE: no in-kernel irqchip (use KVM_INTERRUPT)");
-	case KVM_CREATE_IRQCHIP:
-		if (vm_has_vcpus(vm))
-			return refuse(-EINVAL, "KVM_CREATE_IRQCHIP after vCPUs were created");
-		return refuse(-ENOTTY, "KVM_CREATE_IRQCHIP: cused has no in-kernel irqchip yet");
 	case KVM_IRQFD:
 	case KVM_IOEVENTFD:
 	case KVM_REGISTER_COALESCED_MMIO:

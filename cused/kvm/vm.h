@@ -26,6 +26,7 @@ struct vm {
 	uint32_t vcpu_ids[CUSED_MAX_VCPUS];
 	unsigned nr_vcpus;
 	struct vm_misc misc;          /* vm_misc.c; under lock */
+	struct irqchip *irqchip;   /* in-daemon PIC/IOAPIC/PIT/LAPICs (cused/irq/irqchip.h) */
 	struct irqfd_set *irqfds;     /* vm_evfd.c; own locks */
 	struct ioeventfd_set *ioeventfds;
 	pthread_mutex_t evfd_lock;    /* vm_evfd.c: KVM_IRQFD/IOEVENTFD one at a time */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include "cused/kvm/vm_misc.h"
+#include "cused/kvm/vm_irq.h"
 #include "cused/kvm/vm.h"
 #include "cused/kvm/caps.h"
 #include "cused/util/log.h"
@@ -227,10 +228,23 @@ static long locked(struct vm *vm, struct ioctl_req *rq)
 
 long vm_misc_ioctl(struct vm *vm, struct ioctl_req *rq)
 {
+	const struct kvm_enable_cap *cap =
+		rq->cmd == KVM_ENABLE_CAP ? req_in(rq, sizeof(*cap)) : NULL;
 	long r;
 
+	/* the irqchip's caps take vm->lock themselves (vm_irq.c) */
+	if (cap && !cap->flags && cap->cap == KVM_CAP_SPLIT_IRQCHIP &&
+	    vm_irq_enable_cap(vm, cap, &r))
+		return r;
 	pthread_mutex_lock(&vm->lock);
 	r = locked(vm, rq);
 	pthread_mutex_unlock(&vm->lock);
+	/* the LAPICs format x2APIC IDs by the flags set so far (they only accumulate) */
+	if (!r && cap && cap->cap == KVM_CAP_X2APIC_API) {
+		struct kvm_enable_cap all = *cap;
+
+		all.args[0] = vm->misc.x2apic_api;
+		vm_irq_enable_cap(vm, &all, &r);
+	}
 	return r;
 }

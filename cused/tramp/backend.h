@@ -142,6 +142,8 @@ struct tramp_ops {
 	/* queue an external interrupt for the next entry */
 	int (*inject_irq)(struct tramp_vcpu *vcpu, uint32_t vector);
 	int (*request_irq_window)(struct tramp_vcpu *vcpu, bool on);
+	/* queue an NMI for the next entry (KVM_NMI semantics); NULL: not offered */
+	int (*inject_nmi)(struct tramp_vcpu *vcpu);
 
 	/*
 	 * Optional vCPU state the daemon cannot move field by field (NULL when
@@ -151,8 +153,6 @@ struct tramp_ops {
 	/* KVM_GET/SET_VCPU_EVENTS as the host KVM defines them */
 	int (*get_events)(struct tramp_vcpu *vcpu, struct kvm_vcpu_events *ev);
 	int (*set_events)(struct tramp_vcpu *vcpu, const struct kvm_vcpu_events *ev);
-	/* KVM_NMI: one more NMI pending */
-	int (*inject_nmi)(struct tramp_vcpu *vcpu);
 	/* KVM_GET/SET_XSAVE: the 4 KiB UABI (standard-format) XSAVE image */
 	int (*get_xsave)(struct tramp_vcpu *vcpu, struct kvm_xsave *xs);
 	int (*set_xsave)(struct tramp_vcpu *vcpu, const struct kvm_xsave *xs);

@@ -102,6 +102,15 @@ void hk_exit_translate(struct tramp_vcpu *v, int r, int err, struct tramp_exit *
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		ex->reason = TX_IRQ_WINDOW;
 		break;
+	case KVM_EXIT_SET_TPR:
+		/*
+		 * A host without TPR shadowing stops for every CR8 decrease of
+		 * a guest without a host LAPIC.  The new value is in ex->cr8,
+		 * which the daemon's LAPIC (or the client, from run->cr8 after
+		 * any exit) takes: nothing else to do but go on.
+		 */
+		ex->reason = TX_NONE;
+		break;
 	case KVM_EXIT_INTR:
 		exit_kicked(run, ex);
 		break;

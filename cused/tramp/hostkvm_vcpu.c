@@ -97,6 +97,7 @@ int hk_inject_irq(struct tramp_vcpu *v, uint32_t vector)
 	return r;
 }
 
+/* KVM_NMI works without a host irqchip; the host waits for the NMI window itself */
 int hk_request_irq_window(struct tramp_vcpu *v, bool on)
 {
 	v->run->request_interrupt_window = on;

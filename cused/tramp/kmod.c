@@ -7,8 +7,8 @@
  * exit translation needs (kmod_snap_ids), which then serve reads until the
  * next run (writes go through to the module and update them).
  *
- * Only the SVM side of the module runs guests today; on a VMX host the
- * module's fields and RUN return -ENODEV, and so does vcpu_create here.
+ * The module runs guests on AMD SVM and Intel VMX; the raw exits of either
+ * become the same struct tramp_exit (kmod_exit.c, kmod_vmx_exit.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,11 +54,9 @@ static int open_dev(struct cused_tramp_info *info, const char **why)
 		*why = "cused-tramp.ko speaks another trampoline ABI version than this daemon";
 		return -EPROTO;
 	}
-	if (info->vendor != CUSED_VENDOR_AMD) {
+	if (info->vendor != CUSED_VENDOR_AMD && info->vendor != CUSED_VENDOR_INTEL) {
 		close(fd);
-		*why = info->vendor == CUSED_VENDOR_INTEL ?
-		       "cused-tramp.ko runs on VMX, whose fields and RUN are not implemented yet" :
-		       "cused-tramp.ko reports an unknown vendor";
+		*why = "cused-tramp.ko reports an unknown vendor";
 		return -ENODEV;
 	}
 	return fd;
@@ -527,10 +525,11 @@ static int string_io_mem(struct tramp_vcpu *v, uint8_t *data, unsigned n, unsign
 	if (r)
 		return r;
 	wr = (struct walk_regs){ f[C0].val, f[C3].val, f[C4].val, f[EF].val };
-	/* EFER.LMA and CS.L: 64-bit code, where DS/ES bases count as 0 */
+	/* EFER.LMA and CS.L: 64-bit code, where only FS and GS bases count */
 	long64 = (f[EF].val & (1u << 10)) && (f[CSA].val & (1u << 13));
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t lin = (long64 ? 0 : f[BASE].val) + kmod_str_elem_off(&v->last, i);
+		bool flat = long64 && v->last.seg != CUSED_SEG_FS && v->last.seg != CUSED_SEG_GS;
+		uint64_t lin = (flat ? 0 : f[BASE].val) + kmod_str_elem_off(&v->last, i);
 
 		if (!long64)
 			lin &= 0xffffffffu;
@@ -584,9 +583,9 @@ static int kmod_run(struct tramp_vcpu *v, struct tramp_exit *ex)
 		v->last.reason = TX_KICKED;
 		return 0;
 	}
-	if (!raw.entry_failed && raw.reason == SVM_EXIT_VINTR_)
-		v->window_armed = false;        /* the module disarmed it */
 	kmod_exit_translate(&raw, v->snap, ex, &v->last, v->iobuf, w, &nw);
+	if (ex->reason == TX_IRQ_WINDOW)
+		v->window_armed = false;        /* the module disarmed it */
 	if (ex->reason == TX_INTERNAL || ex->reason == TX_FAIL_ENTRY)
 		log_warn("kmod: vCPU %u: %s: exit code %#x qual %#llx info2 %#llx intinfo %#x "
 			 "rip %#llx", v->id, raw.entry_failed ? "entry failed" : "unhandled exit",

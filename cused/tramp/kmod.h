@@ -2,10 +2,11 @@
 /*
  * kmod backend internals: /dev/cused-tramp (kmod-trampoline/, cused-tramp.ko)
  * as the guest entry/exit engine.  One open of the device per tramp_vm, one
- * CUSED_TRAMP_CREATE_VCPU fd per tramp_vcpu.  The module reports raw SVM
- * exits; this backend classifies them (kmod_exit.c, pure functions, unit
- * tested without the device) and retires the instruction behind an exit with
- * field writes exactly as the hardware would have (kmod_complete_plan()).
+ * CUSED_TRAMP_CREATE_VCPU fd per tramp_vcpu.  The module reports raw SVM or
+ * VMX exits; this backend classifies them (kmod_exit.c, kmod_vmx_exit.c:
+ * pure functions, unit tested without the device) and retires the
+ * instruction behind an exit with field writes exactly as the hardware
+ * would have (kmod_complete_plan()).
  */
 #ifndef CUSED_TRAMP_KMOD_H
 #define CUSED_TRAMP_KMOD_H
@@ -39,6 +40,35 @@
 #define SVM_IOIO_SZ16   (1u << 5)
 #define SVM_IOIO_SZ32   (1u << 6)
 
+/* VMX basic exit reasons (SDM vol. 3 appendix C) the backend classifies */
+#define VMX_EXIT_EXCEPTION_NMI  0
+#define VMX_EXIT_EXT_INTR       1
+#define VMX_EXIT_TRIPLE_FAULT   2
+#define VMX_EXIT_INTR_WINDOW    7
+#define VMX_EXIT_CPUID          10
+#define VMX_EXIT_HLT            12
+#define VMX_EXIT_CR_ACCESS      28
+#define VMX_EXIT_IO             30
+#define VMX_EXIT_RDMSR          31
+#define VMX_EXIT_WRMSR          32
+#define VMX_EXIT_INVALID_STATE  33
+#define VMX_EXIT_EPT_VIOLATION  48
+#define VMX_EXIT_EPT_MISCONFIG  49
+#define VMX_EXIT_FAILED_ENTRY   0x80000000u   /* bit 31 of the exit reason */
+/* cused-tramp.ko: VMLAUNCH/VMRESUME failed, qual = VM-instruction error */
+#define VMX_EXIT_VMFAIL         0xffffffffu
+/* I/O exit qualification */
+#define VMX_IO_SIZE_MASK  7u    /* size - 1 */
+#define VMX_IO_IN         (1u << 3)
+#define VMX_IO_STR        (1u << 4)
+#define VMX_IO_REP        (1u << 5)
+/* CR-access qualification: CR number 3:0, access type 5:4 (0: MOV to CR), GPR 11:8 */
+#define VMX_CR_NUM(q)     ((q) & 15)
+#define VMX_CR_TYPE(q)    (((q) >> 4) & 3)
+#define VMX_CR_GPR(q)     (((q) >> 8) & 15)
+/* EPT violation qualification: the access was a write */
+#define VMX_EPT_WRITE     (1u << 1)
+
 /* VMX interruption-information encoding used by CUSED_F_PENDING_IRQ */
 #define KMOD_EV_VALID    (1u << 31)
 #define KMOD_EV_ERRCODE  (1u << 11)
@@ -55,7 +85,7 @@
  */
 enum kmod_snap {
 	KS_RAX, KS_RCX, KS_RDX, KS_RSI, KS_RDI, KS_RIP, KS_RFLAGS, KS_DR6, KS_DR7,
-	KS_INTERRUPTIBILITY, KS_PENDING_IRQ, KS_CR8, KS_APIC_BASE, KS_NR
+	KS_INTERRUPTIBILITY, KS_PENDING_IRQ, KS_CR8, KS_APIC_BASE, KS_CR0, KS_EFER, KS_NR
 };
 extern const uint32_t kmod_snap_ids[KS_NR];
 /* index in kmod_snap_ids of a field id, or -1 */
@@ -82,6 +112,49 @@ uint64_t kmod_str_elem_off(const struct kmod_last *last, unsigned i);
 
 /* field writes translation or completion asks for; at most this many */
 #define KMOD_MAX_WRITES 6
+
+/* a port I/O exit, decoded from either vendor's exit information */
+struct kmod_io {
+	uint16_t port;
+	uint8_t size;           /* 1, 2, 4 */
+	bool in, str, rep;
+	uint64_t addr_mask;     /* INS/OUTS address size */
+	uint8_t seg;            /* OUTS source segment (CUSED_SEG_*) */
+	uint64_t next_rip;
+};
+
+/*
+ * Shared steps of both vendors' translations (kmod_exit.c).  begin: reset
+ * *last and *nw, the interrupt-window facts, re-queue an event the exit
+ * interrupted (*pending: what is queued after the writes).  end: record
+ * the reason and KVM's ready_for_interrupt_injection.  io: fill ex for a
+ * port I/O exit (and the writes that retire an OUT).  reflect_ac: queue the
+ * intercepted #AC back into the guest (TX_NONE).  internal: TX_INTERNAL
+ * with the raw exit as data.  put: append one field write.
+ */
+void kmod_exit_begin(const struct cused_tramp_exit *raw, const uint64_t snap[KS_NR],
+		     struct tramp_exit *ex, struct kmod_last *last, struct cused_field_val *w,
+		     unsigned *nw, uint64_t *pending);
+void kmod_exit_end(struct tramp_exit *ex, struct kmod_last *last, const uint64_t snap[KS_NR],
+		   uint64_t pending);
+void kmod_exit_io(const struct kmod_io *io, const uint64_t snap[KS_NR], struct tramp_exit *ex,
+		  struct kmod_last *last, uint8_t *iobuf, struct cused_field_val *w, unsigned *nw);
+void kmod_exit_reflect_ac(struct tramp_exit *ex, struct cused_field_val *w, unsigned *nw,
+			  uint64_t *pending);
+void kmod_exit_internal(struct tramp_exit *ex, const struct cused_tramp_exit *raw);
+void kmod_put(struct cused_field_val *w, unsigned *nw, uint32_t id, uint64_t val);
+
+/*
+ * kmod_vmx_exit.c: kmod_exit_translate() for raw->vendor CUSED_VENDOR_INTEL.
+ * The module's VMX exit record: reason = basic exit reason (bit 31 on a
+ * failed entry) or VMX_EXIT_VMFAIL, qual = exit qualification (VMFAIL:
+ * VM-instruction error), info2 = exit interruption info (31:0) and
+ * VM-exit instruction info (63:32), insn_len = VM-exit instruction length,
+ * intr_info = IDT-vectoring info, gpa/gla for EPT exits.
+ */
+void kmod_vmx_translate(const struct cused_tramp_exit *raw, const uint64_t snap[KS_NR],
+			struct tramp_exit *ex, struct kmod_last *last, uint8_t *iobuf,
+			struct cused_field_val *w, unsigned *nw);
 
 /*
  * Raw exit + register snapshot -> tramp_exit.  Pure.  Fills *last for

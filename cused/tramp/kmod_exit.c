@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Raw SVM exits from cused-tramp.ko -> struct tramp_exit, and the field
- * writes that retire an instruction as the hardware would have.  Pure
- * functions of (raw exit, register snapshot): no device, no I/O, so
- * tests/unit/test_kmod_exit.c drives them directly.
+ * Raw SVM exits from cused-tramp.ko -> struct tramp_exit, the parts of the
+ * translation both vendors share (port I/O incl. string I/O, re-queueing an
+ * interrupted event, the interrupt-window facts), and the field writes that
+ * retire an instruction as the hardware would have.  Raw VMX exits are
+ * kmod_vmx_exit.c's.  Pure functions of (raw exit, register snapshot): no
+ * device, no I/O, so tests/unit/test_kmod_exit.c and test_kmod_vmx_exit.c
+ * drive them directly.
  */
 #include <errno.h>
 #include <string.h>
@@ -18,6 +21,7 @@ const uint32_t kmod_snap_ids[KS_NR] = {
 	[KS_INTERRUPTIBILITY] = CUSED_F_INTERRUPTIBILITY,
 	[KS_PENDING_IRQ] = CUSED_F_PENDING_IRQ,
 	[KS_CR8] = CUSED_F_CR8, [KS_APIC_BASE] = CUSED_F_APIC_BASE,
+	[KS_CR0] = CUSED_F_CR0, [KS_EFER] = CUSED_F_EFER,
 };
 
 int kmod_snap_index(uint32_t id)
@@ -39,10 +43,11 @@ int kmod_snap_index(uint32_t id)
 #define LEN_MSR   2   /* 0f 30 / 0f 32 */
 #define LEN_CPUID 2   /* 0f a2 */
 
-static void put(struct cused_field_val *w, unsigned *nw, uint32_t id, uint64_t val)
+void kmod_put(struct cused_field_val *w, unsigned *nw, uint32_t id, uint64_t val)
 {
 	w[(*nw)++] = (struct cused_field_val){ .id = id, .val = val };
 }
+#define put kmod_put
 
 /* RIP after an instruction of len bytes: the module's NRIP if it had one */
 static uint64_t next_rip(const struct cused_tramp_exit *raw, unsigned len)
@@ -50,7 +55,7 @@ static uint64_t next_rip(const struct cused_tramp_exit *raw, unsigned len)
 	return raw->insn_len ? raw->rip + raw->insn_len : raw->rip + len;
 }
 
-static void internal(struct tramp_exit *ex, const struct cused_tramp_exit *raw)
+void kmod_exit_internal(struct tramp_exit *ex, const struct cused_tramp_exit *raw)
 {
 	ex->reason = TX_INTERNAL;
 	ex->internal.suberror = KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON;
@@ -77,23 +82,41 @@ uint64_t kmod_str_elem_off(const struct kmod_last *last, unsigned i)
 }
 
 /*
- * INS/OUTS, the way KVM's emulator exits for them: OUTS one element per
- * exit; INS as many as fit min(bytes left in rDI's page, 1024 / size, rCX)
- * (KVM compares bytes with elements there; so do we).  RIP stays on the
- * instruction until the last element is done.
+ * Port I/O, decoded from either vendor's exit.  INS/OUTS the way KVM's
+ * emulator exits for them: OUTS one element per exit; INS as many as fit
+ * min(bytes left in rDI's page, 1024 / size, rCX) (KVM compares bytes with
+ * elements there; so do we).  RIP stays on the instruction until the last
+ * element is done.
  */
-static void exit_string_io(const struct cused_tramp_exit *raw, const uint64_t *snap,
-			   struct tramp_exit *ex, struct kmod_last *last, uint8_t *iobuf,
-			   struct cused_field_val *w, unsigned *nw)
+void kmod_exit_io(const struct kmod_io *io, const uint64_t snap[KS_NR], struct tramp_exit *ex,
+		  struct kmod_last *last, uint8_t *iobuf, struct cused_field_val *w, unsigned *nw)
 {
-	uint32_t q = (uint32_t)raw->qual;
-	uint8_t size = q & SVM_IOIO_SZ32 ? 4 : q & SVM_IOIO_SZ16 ? 2 : 1;
-	bool in = q & SVM_IOIO_IN, df = snap[KS_RFLAGS] & RFLAGS_DF;
-	uint64_t mask = q & SVM_IOIO_A16 ? 0xffff : q & SVM_IOIO_A64 ? ~0ull : 0xffffffff;
-	uint64_t cnt = q & SVM_IOIO_REP ? snap[KS_RCX] & mask : 1;
+	bool df = snap[KS_RFLAGS] & RFLAGS_DF;
+	uint64_t cnt = io->rep ? snap[KS_RCX] & io->addr_mask : 1;
 	uint64_t n = 1;
 
-	last->next_rip = raw->info2;
+	last->next_rip = io->next_rip;
+	ex->reason = TX_IO;
+	ex->io.port = io->port;
+	ex->io.size = io->size;
+	ex->io.in = io->in;
+	ex->io.count = 1;
+	ex->io.data = iobuf;
+	if (!io->str) {
+		memset(iobuf, 0, 8);
+		if (!io->in) {
+			uint64_t rax = snap[KS_RAX];
+
+			memcpy(iobuf, &rax, io->size);  /* x86 is little-endian: AL/AX/EAX */
+			/*
+			 * KVM retires OUT before the exit reaches userspace (the
+			 * client sees RIP past it); IN only when the client has
+			 * answered.
+			 */
+			put(w, nw, CUSED_F_RIP, last->next_rip);
+		}
+		return;
+	}
 	if (!cnt) {
 		/* REP with rCX = 0 does nothing but retire */
 		ex->reason = TX_NONE;
@@ -101,26 +124,21 @@ static void exit_string_io(const struct cused_tramp_exit *raw, const uint64_t *s
 		return;
 	}
 	last->str = true;
-	last->rep = q & SVM_IOIO_REP;
-	last->seg = in ? CUSED_SEG_ES : CUSED_SEG_DS;
-	last->addr_mask = mask;
-	last->off = snap[in ? KS_RDI : KS_RSI] & mask;
-	last->step = df ? -(int)size : size;
-	if (in) {
+	last->rep = io->rep;
+	last->seg = io->in ? CUSED_SEG_ES : io->seg;
+	last->addr_mask = io->addr_mask;
+	last->off = snap[io->in ? KS_RDI : KS_RSI] & io->addr_mask;
+	last->step = df ? -(int)io->size : io->size;
+	if (io->in) {
 		uint64_t in_page = df ? (last->off & 4095) : 4096 - (last->off & 4095);
 
-		n = in_page < KMOD_IOBUF / size ? in_page : KMOD_IOBUF / size;
+		n = in_page < KMOD_IOBUF / io->size ? in_page : KMOD_IOBUF / io->size;
 		n = n < cnt ? n : cnt;
 		if (!n)
 			n = 1;
 	}
-	ex->reason = TX_IO;
-	ex->io.port = q >> 16;
-	ex->io.size = size;
-	ex->io.in = in;
 	ex->io.count = (uint32_t)n;
-	ex->io.data = iobuf;
-	memset(iobuf, 0, n * size);
+	memset(iobuf, 0, n * io->size);
 }
 
 static void exit_io(const struct cused_tramp_exit *raw, const uint64_t *snap,
@@ -128,31 +146,17 @@ static void exit_io(const struct cused_tramp_exit *raw, const uint64_t *snap,
 		    struct cused_field_val *w, unsigned *nw)
 {
 	uint32_t q = (uint32_t)raw->qual;
-	uint8_t size = q & SVM_IOIO_SZ32 ? 4 : q & SVM_IOIO_SZ16 ? 2 : 1;
+	struct kmod_io io = {
+		.port = q >> 16,
+		.size = q & SVM_IOIO_SZ32 ? 4 : q & SVM_IOIO_SZ16 ? 2 : 1,
+		.in = q & SVM_IOIO_IN, .str = q & SVM_IOIO_STR, .rep = q & SVM_IOIO_REP,
+		.addr_mask = q & SVM_IOIO_A16 ? 0xffff : q & SVM_IOIO_A64 ? ~0ull : 0xffffffff,
+		.seg = CUSED_SEG_DS,
+		/* EXITINFO2 is the RIP of the next instruction for IOIO */
+		.next_rip = raw->info2,
+	};
 
-	if (q & SVM_IOIO_STR) {
-		exit_string_io(raw, snap, ex, last, iobuf, w, nw);
-		return;
-	}
-	ex->reason = TX_IO;
-	ex->io.port = q >> 16;
-	ex->io.size = size;
-	ex->io.in = q & SVM_IOIO_IN;
-	ex->io.count = 1;
-	ex->io.data = iobuf;
-	memset(iobuf, 0, 8);
-	/* EXITINFO2 is the RIP of the next instruction for IOIO */
-	last->next_rip = raw->info2;
-	if (!ex->io.in) {
-		uint64_t rax = snap[KS_RAX];
-
-		memcpy(iobuf, &rax, size);      /* x86 is little-endian: AL/AX/EAX */
-		/*
-		 * KVM retires OUT before the exit reaches userspace (the client
-		 * sees RIP past it); IN only when the client has answered.
-		 */
-		put(w, nw, CUSED_F_RIP, last->next_rip);
-	}
+	kmod_exit_io(&io, snap, ex, last, iobuf, w, nw);
 }
 
 static void exit_npf(const struct cused_tramp_exit *raw, struct tramp_exit *ex)
@@ -168,38 +172,62 @@ static void exit_npf(const struct cused_tramp_exit *raw, struct tramp_exit *ex)
 	memcpy(ex->npf.insn, raw->insn_bytes, n);
 }
 
-void kmod_exit_translate(const struct cused_tramp_exit *raw, const uint64_t snap[KS_NR],
-			 struct tramp_exit *ex, struct kmod_last *last, uint8_t *iobuf,
-			 struct cused_field_val *w, unsigned *nw)
+void kmod_exit_begin(const struct cused_tramp_exit *raw, const uint64_t snap[KS_NR],
+		     struct tramp_exit *ex, struct kmod_last *last, struct cused_field_val *w,
+		     unsigned *nw, uint64_t *pending)
 {
-	uint64_t pending = snap[KS_PENDING_IRQ];
-	bool reinjected = false;
-
 	*nw = 0;
 	*last = (struct kmod_last){ .rip = raw->rip, .next_rip = raw->rip };
+	*pending = snap[KS_PENDING_IRQ];
 	ex->if_flag = !!(snap[KS_RFLAGS] & RFLAGS_IF);
 	ex->cr8 = snap[KS_CR8];
 	ex->apic_base = snap[KS_APIC_BASE];
+	/*
+	 * An exit in the middle of delivering an event (EXITINTINFO or VMX
+	 * IDT-vectoring info valid; same encoding): queue it again, or the
+	 * guest loses it.  Its error code does not travel in
+	 * cused_tramp_exit.intr_info, so it goes back as 0.
+	 */
+	if (!raw->entry_failed && (raw->intr_info & KMOD_EV_VALID)) {
+		*pending = raw->intr_info & (KMOD_EV_VALID | KMOD_EV_ERRCODE | 0x7ff);
+		put(w, nw, CUSED_F_PENDING_IRQ, *pending);
+	}
+}
 
+void kmod_exit_end(struct tramp_exit *ex, struct kmod_last *last, const uint64_t snap[KS_NR],
+		   uint64_t pending)
+{
+	last->reason = ex->reason;
+	/* KVM's ready_for_interrupt_injection: IF set, no shadow, nothing queued */
+	ex->irq_ready = ex->reason != TX_FAIL_ENTRY && ex->if_flag &&
+			!(snap[KS_INTERRUPTIBILITY] & 3) && !(pending & KMOD_EV_VALID);
+}
+
+/* #AC, intercepted only against a microcode hang: reflect it, as KVM does */
+void kmod_exit_reflect_ac(struct tramp_exit *ex, struct cused_field_val *w, unsigned *nw,
+			  uint64_t *pending)
+{
+	if (*nw && w[*nw - 1].id == CUSED_F_PENDING_IRQ)
+		(*nw)--;        /* replaces a re-queued event */
+	*pending = KMOD_EV_VALID | KMOD_EV_TYPE_HW << 8 | KMOD_EV_ERRCODE | KMOD_AC_VECTOR;
+	put(w, nw, CUSED_F_PENDING_IRQ, *pending);
+	ex->reason = TX_NONE;
+}
+
+static void svm_translate(const struct cused_tramp_exit *raw, const uint64_t snap[KS_NR],
+			  struct tramp_exit *ex, struct kmod_last *last, uint8_t *iobuf,
+			  struct cused_field_val *w, unsigned *nw)
+{
+	uint64_t pending;
+
+	kmod_exit_begin(raw, snap, ex, last, w, nw, &pending);
 	if (raw->entry_failed) {
 		/* as KVM on SVM: hardware_entry_failure_reason = EXITCODE (VMEXIT_INVALID) */
 		ex->reason = TX_FAIL_ENTRY;
 		ex->fail_entry.hw_reason = (uint64_t)(int64_t)(int32_t)raw->reason;
 		ex->fail_entry.cpu = 0;
-		last->reason = ex->reason;
-		ex->irq_ready = false;
+		kmod_exit_end(ex, last, snap, pending);
 		return;
-	}
-	/*
-	 * An exit in the middle of delivering an event (EXITINTINFO valid):
-	 * queue it again, or the guest loses it.  SVM's EVENTINJ types match
-	 * the VMX ones PENDING_IRQ speaks; the error code (EXITINTINFO 63:32)
-	 * does not travel in cused_tramp_exit.intr_info, so it goes back as 0.
-	 */
-	if (raw->intr_info & KMOD_EV_VALID) {
-		pending = raw->intr_info & (KMOD_EV_VALID | KMOD_EV_ERRCODE | 0x7ff);
-		put(w, nw, CUSED_F_PENDING_IRQ, pending);
-		reinjected = true;
 	}
 
 	switch (raw->reason) {
@@ -241,24 +269,26 @@ void kmod_exit_translate(const struct cused_tramp_exit *raw, const uint64_t snap
 		ex->debug.dr7 = snap[KS_DR7];
 		break;
 	case SVM_EXIT_EXCP_AC:
-		/* intercepted only against a microcode hang: reflect it, as KVM does */
-		pending = KMOD_EV_VALID | KMOD_EV_TYPE_HW << 8 | KMOD_EV_ERRCODE | KMOD_AC_VECTOR;
-		if (reinjected)
-			(*nw)--;
-		put(w, nw, CUSED_F_PENDING_IRQ, pending);
-		ex->reason = TX_NONE;
+		kmod_exit_reflect_ac(ex, w, nw, &pending);
 		break;
 	case SVM_EXIT_VINTR_:
 		ex->reason = TX_IRQ_WINDOW;
 		break;
 	default:
-		internal(ex, raw);
+		kmod_exit_internal(ex, raw);
 		break;
 	}
-	last->reason = ex->reason;
-	/* KVM's ready_for_interrupt_injection: IF set, no shadow, nothing queued */
-	ex->irq_ready = ex->if_flag && !(snap[KS_INTERRUPTIBILITY] & 3) &&
-			!(pending & KMOD_EV_VALID);
+	kmod_exit_end(ex, last, snap, pending);
+}
+
+void kmod_exit_translate(const struct cused_tramp_exit *raw, const uint64_t snap[KS_NR],
+			 struct tramp_exit *ex, struct kmod_last *last, uint8_t *iobuf,
+			 struct cused_field_val *w, unsigned *nw)
+{
+	if (raw->vendor == CUSED_VENDOR_INTEL)
+		kmod_vmx_translate(raw, snap, ex, last, iobuf, w, nw);
+	else
+		svm_translate(raw, snap, ex, last, iobuf, w, nw);
 }
 
 int kmod_complete_plan(const struct kmod_last *last, const uint64_t snap[KS_NR],

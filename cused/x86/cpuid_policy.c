@@ -18,12 +18,12 @@ struct cpuid_mask {
 
 static const struct cpuid_mask policy[] = {
 	/*
-	 * No LAPIC in the daemon yet: no x2APIC MSRs, no TSC deadline timer.
-	 * VMX: no nested.  MONITOR/MWAIT and OSXSAVE are never "supported" in
+	 * x2APIC and the TSC deadline timer are the daemon's LAPIC's (KVM
+	 * reports both whether or not the VM will have an irqchip).  VMX: no nested.  MONITOR/MWAIT and OSXSAVE are never "supported" in
 	 * KVM either (the latter mirrors CR4 at run time).  PDCM needs
 	 * PERF_CAPABILITIES.
 	 */
-	{ 1, 0, CPUID_ECX, CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE | CPUID_1_ECX_VMX |
+	{ 1, 0, CPUID_ECX, CPUID_1_ECX_VMX |
 			   CPUID_1_ECX_MONITOR | CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_PDCM,
 	  CPUID_1_ECX_HYPERVISOR },
 	/* MPX needs BNDCFGS, PT the RTIT MSRs, WAITPKG UMWAIT_CONTROL */

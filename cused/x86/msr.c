@@ -222,6 +222,9 @@ static int emul_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t ind
 	unsigned off = index - d->index;
 
 	switch (d->rule) {
+	case MSRR_TSC_DEADLINE:
+		/* kvm_set_lapic_tscdeadline_msr without a LAPIC: accepted, nothing happens */
+		return 1;
 	case MSRR_MISC_ENABLE:
 		if (host)
 			return 0;

@@ -28,6 +28,7 @@ enum msr_rule {
 	MSRR_MISC_FEATURES, MSRR_MTRR_DEF, MSRR_MTRR_FIX, MSRR_MTRR_VAR,
 	MSRR_MCG_STATUS, MSRR_MCG_CTL, MSRR_MC_BANK, MSRR_MC_CTL2,
 	MSRR_MCG_CAP,      /* MSR_CONST whose value is the vCPU's mcg_cap */
+	MSRR_TSC_DEADLINE,  /* no LAPIC: reads 0, writes ignored (the LAPIC's own path is vcpu_irq.c) */
 };
 
 #define MSRF_LISTED 1u   /* in KVM_GET_MSR_INDEX_LIST (KVM lists it too) */
@@ -43,7 +44,8 @@ enum msr_slot {
 	MSLOT_MC_CTL2 = MSLOT_MTRR_FIX4K + 8,    /* one per bank */
 	MSLOT_MTRR_DEF = MSLOT_MC_CTL2 + 32,
 	MSLOT_MC_BANK,                           /* CTL STATUS ADDR MISC per bank */
-	MSLOT_NR = MSLOT_MC_BANK + 4 * 32,
+	MSLOT_TSC_DEADLINE = MSLOT_MC_BANK + 4 * 32,   /* stays 0 */
+	MSLOT_NR,
 };
 
 struct msr_desc {

@@ -64,6 +64,8 @@ static const struct msr_desc table[] = {
 	EMUL(0x000002ff, 1, MSLOT_MTRR_DEF, 0, "MTRRdefType", MSRR_MTRR_DEF, 0),
 	EMUL(0x00000400, 4 * KVM_MCE_BANKS, MSLOT_MC_BANK, 0, "MCi_CTL/STATUS/ADDR/MISC",
 	     MSRR_MC_BANK, 0),
+	/* KVM lists it (emulated_msrs); with a LAPIC vcpu_irq.c answers before this table */
+	EMUL(0x000006e0, 1, MSLOT_TSC_DEADLINE, 0, "TSC_DEADLINE", MSRR_TSC_DEADLINE, MSRF_LISTED),
 	FIELD(0xc0000080, CUSED_F_EFER, 0, "EFER", MSRR_EFER, 0),
 	FIELD(0xc0000081, CUSED_F_STAR, 0, "STAR", MSRR_PLAIN, MSRF_LISTED),
 	FIELD(0xc0000082, CUSED_F_LSTAR, 0, "LSTAR", MSRR_CANONICAL, MSRF_LISTED),
@@ -79,7 +81,7 @@ static const struct msr_desc table[] = {
 };
 #define TABLE_N (sizeof(table) / sizeof(table[0]))
 
-_Static_assert(MSLOT_MC_BANK + 4 * KVM_MCE_BANKS == MSLOT_NR, "MC bank slots");
+_Static_assert(MSLOT_MC_BANK + 4 * KVM_MCE_BANKS == MSLOT_TSC_DEADLINE, "MC bank slots");
 
 const struct msr_desc *msr_table(unsigned *n)
 {

@@ -32,7 +32,11 @@
 # Reuses scripts/vm/common.sh and build-initramfs.sh (kernel image, module
 # build, busybox initramfs); the cused binaries and their shared libraries
 # (ldd) go into a second cpio archive appended to that initramfs.
-# Knobs: VM_TIMEOUT (s, default 300), VM_SMP (default 2), VM_APPEND,
+# VM_LAUNCHER=bochs boots the same initramfs under Bochs 2.7 instead
+# (corei7_skylake_x: Intel VMX emulated; scripts/vm/bochs.sh), for the
+# module's VMX side; the guest side and the comparison are the same.
+# Knobs: VM_TIMEOUT (s, default 300; 2400 under Bochs), VM_SMP (default 2;
+# Bochs CPUs too), VM_APPEND,
 # CUSED_E2E_CACHE (default $XDG_CACHE_HOME/cused-vm-e2e), CUSED_E2E_DEBUG=1
 # (daemon --debug), KEEP_WORK=1, CUSED_E2E_NO_BUILD=1 (do not run ninja first).
 set -uo pipefail
@@ -60,7 +64,12 @@ sub_args() {
 	*) echo "$1" ;;
 	esac
 }
-TIMEOUT=${VM_TIMEOUT:-300}
+LAUNCHER=${VM_LAUNCHER:-qemu}
+case $LAUNCHER in
+qemu) WHERE="QEMU/SVM"; TIMEOUT=${VM_TIMEOUT:-300} ;;
+bochs) WHERE="Bochs/VMX"; TIMEOUT=${VM_TIMEOUT:-2400} ;;
+*) echo "VM_LAUNCHER must be qemu or bochs"; exit 2 ;;
+esac
 
 # our own cache: ~/.cache/cused-vm is scripts/vm's; its unpacked kernel is reused read-only
 OTHER_CACHE=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/cused-vm
@@ -68,6 +77,8 @@ export VM_CACHE=${CUSED_E2E_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/cuse
 mkdir -p "$VM_CACHE"
 # shellcheck source=../vm/common.sh
 . "$ROOT/scripts/vm/common.sh"
+# shellcheck source=../vm/bochs.sh
+. "$ROOT/scripts/vm/bochs.sh"
 # shellcheck source=../../tests/integration/lib.sh
 . "$ROOT/tests/integration/lib.sh"     # host_known; its skip() exits 77 too
 
@@ -92,8 +103,14 @@ kmod_known() {
 }
 
 t0=$(date +%s.%N)
-vm_need_pkgs qemu-system-x86 gcc make libc6-dev bc busybox-static cpio
-command -v qemu-system-x86_64 >/dev/null || vm_skip "qemu-system-x86_64 not installed"
+vm_need_pkgs gcc make libc6-dev bc busybox-static cpio
+if [ "$LAUNCHER" = bochs ]; then
+	vm_bochs_pkgs
+	command -v bochs >/dev/null || vm_skip "bochs not installed"
+else
+	vm_need_pkgs qemu-system-x86
+	command -v qemu-system-x86_64 >/dev/null || vm_skip "qemu-system-x86_64 not installed"
+fi
 
 # the binaries under test
 CUSED_BIN=$BUILD/cused/frontend/cused
@@ -131,8 +148,8 @@ if [ -n "$KHDR" ]; then
 		ln -s "$OTHER_CACHE/linux-image-$kv" "$VM_CACHE/linux-image-$kv"
 fi
 vm_kernel
-vm_build_module e2e || vm_skip "cused-tramp.ko does not build against $KHDR (log $VM_CACHE/kmod-src-e2e.log)"
-vm_build_smoke e2e || vm_skip "tramp_smoke does not build statically"
+vm_build_module "e2e-$LAUNCHER" || vm_skip "cused-tramp.ko does not build against $KHDR (log $VM_CACHE/kmod-src-e2e-$LAUNCHER.log)"
+vm_build_smoke "e2e-$LAUNCHER" || vm_skip "tramp_smoke does not build statically"
 t1=$(date +%s.%N)
 
 # second archive: cused, its launcher, shim, kvmtest, guest images, shared libs
@@ -270,7 +287,7 @@ chmod +x "$over/bin/cused-e2e.sh"
 
 export KMOD_KO KMODDIR SMOKE_BIN
 export TEST_CMD=/bin/cused-e2e.sh
-img=$VM_CACHE/initramfs-e2e.cpio.gz
+img=$VM_CACHE/initramfs-e2e-$LAUNCHER.cpio.gz
 "$ROOT/scripts/vm/build-initramfs.sh" "$WORK/base.cpio.gz" >/dev/null 2>"$WORK/initramfs.log" ||
 	{ cat "$WORK/initramfs.log"; echo "FAIL: build-initramfs.sh"; exit 1; }
 # the kernel unpacks concatenated archives in order; later files win
@@ -278,12 +295,17 @@ img=$VM_CACHE/initramfs-e2e.cpio.gz
 cat "$WORK/base.cpio.gz" "$WORK/overlay.cpio.gz" >"$img"
 t2=$(date +%s.%N)
 
-log=$VM_CACHE/serial-e2e.log
-vm_log "booting $KVER under qemu TCG (timeout ${TIMEOUT}s), serial log $log"
-timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp "${VM_SMP:-2}" -m 1024 \
-	-nographic -no-reboot -kernel "$VMLINUZ" -initrd "$img" \
-	-append "console=ttyS0 panic=-1 ${VM_APPEND:-quiet}" </dev/null >"$log" 2>&1
-qrc=$?
+log=$VM_CACHE/serial-e2e-$LAUNCHER.log
+vm_log "booting $KVER under $WHERE (timeout ${TIMEOUT}s), serial log $log"
+if [ "$LAUNCHER" = bochs ]; then
+	vm_bochs_boot "$WORK/bochs" "$VMLINUZ" "$img" "$log" "$TIMEOUT" "${VM_SMP:-2}" 1024
+	qrc=$?
+else
+	timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp "${VM_SMP:-2}" -m 1024 \
+		-nographic -no-reboot -kernel "$VMLINUZ" -initrd "$img" \
+		-append "console=ttyS0 panic=-1 ${VM_APPEND:-quiet}" </dev/null >"$log" 2>&1
+	qrc=$?
+fi
 t3=$(date +%s.%N)
 tr -d '\r' <"$log" >"$WORK/serial"
 # block KIND NAME: the lines between E2E-KIND-BEGIN NAME and E2E-KIND-END NAME
@@ -293,11 +315,11 @@ block() {
 
 # console outside the traces, for the record
 sed '/^E2E-TRACE-BEGIN /,/^E2E-TRACE-END /d' "$WORK/serial" | grep -vE '^\s*$' | sed 's/^/  | /'
-printf 'vm-e2e: prepare %.1fs, initramfs %.1fs, boot-to-poweroff %.1fs (qemu rc %d)\n' \
-	"$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)" "$(echo "$t3 - $t2" | bc)" "$qrc"
+printf 'vm-e2e: prepare %.1fs, initramfs %.1fs, boot-to-poweroff %.1fs (%s rc %d)\n' \
+	"$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)" "$(echo "$t3 - $t2" | bc)" "$LAUNCHER" "$qrc"
 keep() { echo "(traces and serial log kept in $WORK)"; }
 if [ "$qrc" -eq 124 ]; then
-	echo "FAIL: qemu timed out after ${TIMEOUT}s"
+	echo "FAIL: $LAUNCHER timed out after ${TIMEOUT}s"
 	keep
 	exit 1
 fi
@@ -312,7 +334,7 @@ compare() {
 	fi
 	block TRACE "$name" >"$WORK/cused.$name"
 	st=$(sed -n "s/^E2E-STATUS $name \([0-9]*\)\$/\1/p" "$WORK/serial")
-	if ! diff -u --label "host $sub" --label "kmod-in-qemu $name" "$WORK/host.$sub" "$WORK/cused.$name"; then
+	if ! diff -u --label "host $sub" --label "kmod-in-$LAUNCHER $name" "$WORK/host.$sub" "$WORK/cused.$name"; then
 		return 1
 	fi
 	[ "$st" = 0 ] || { echo "  same trace but kvmtest exited with status ${st:-?} in the guest"; return 1; }
@@ -321,12 +343,12 @@ compare() {
 failed=0
 for sub in $SUBS; do
 	if compare "$sub" "$sub" >"$WORK/diff.$sub"; then
-		echo "PASS: kvmtest $(sub_args "$sub") on cused --backend kmod under QEMU/SVM matches the host /dev/kvm" \
+		echo "PASS: kvmtest $(sub_args "$sub") on cused --backend kmod under $WHERE matches the host /dev/kvm" \
 		     "($(wc -l <"$WORK/host.$sub") lines)"
 	else
 		cat "$WORK/diff.$sub"
 		block STDERR "$sub" | sed 's/^/  stderr: /'
-		echo "FAIL: kvmtest $(sub_args "$sub") differs (host vs cused/kmod in QEMU)"
+		echo "FAIL: kvmtest $(sub_args "$sub") differs (host vs cused/kmod in $WHERE)"
 		failed=1
 	fi
 done

@@ -88,4 +88,71 @@
 #define FEAT_IRQ_VEC1    0x20       /* injected at the interrupt window */
 #define FEAT_IRQ_VEC2    0x21       /* injected after the guest's HLT */
 
+/*
+ * irq guest (tests/guest/irq.S): the in-kernel irqchip.  The client puts the
+ * BSP in 64-bit mode at one entry on the IRQ_PT_* tables (0-2 MiB identity,
+ * and the 2 MiB pages holding the IOAPIC and LAPIC); the guest loads its own
+ * GDT (at IRQ_GDT, so that IRETQ and the AP can use it) and IDT.  (64-bit
+ * because the host's PVM cannot emulate a 32-bit IRET.)
+ */
+#define IRQ_PT_PML4     0x9000
+#define IRQ_PT_PDPT     0xa000
+#define IRQ_PT_PD0      0xb000
+#define IRQ_PT_PD3      0xc000
+#define PORT_IRQ        0x15        /* irq guest: out <value> to report */
+#define PORT_IRQ_REQ    0x16        /* irq guest: out <request>: the client acts (IRQ_REQ_*) */
+#define PORT_IRQ_DONE   0x17        /* irq guest: scenario over */
+#define IRQ_TIMER_ENTRY  0x1100     /* LAPIC timer: periodic, then TSC deadline */
+#define IRQ_IPI_ENTRY    0x1200     /* INIT/SIPI an AP, fixed IPIs both ways */
+#define IRQ_IOAPIC_ENTRY 0x1300     /* IOAPIC edge and level pins, MSI */
+#define IRQ_TPR_ENTRY    0x1380     /* TPR written through the APIC, CR8 read */
+#define IRQ_PIT_ENTRY    0x13c0     /* PIT channel 0 through the 8259 (ExtINT) or the IOAPIC */
+#define IRQ_HALT_ENTRY   0x13e0     /* one report, then HLT with IF=0 for ever */
+#define IRQ_AP_ENTRY     0x3000     /* real mode: SIPI vector IRQ_AP_ENTRY >> 12 */
+#define IRQ_SPLIT_ENTRY  0x3a00     /* KVM_CAP_SPLIT_IRQCHIP: level MSI route, VMM ExtINT */
+#define IRQ_GDT          0x3800
+#define IRQ_IDT          0x4000     /* 256 16-byte gates */
+#define IRQ_VARS         0x6000     /* u32 counters below */
+#define IRQ_V_TIMER      (IRQ_VARS + 0x00)
+#define IRQ_V_TSCD       (IRQ_VARS + 0x04)
+#define IRQ_V_BSP_IPI    (IRQ_VARS + 0x08)
+#define IRQ_V_AP_IPI     (IRQ_VARS + 0x0c)
+#define IRQ_V_AP_ALIVE   (IRQ_VARS + 0x10)
+#define IRQ_V_EDGE       (IRQ_VARS + 0x14)
+#define IRQ_V_LEVEL      (IRQ_VARS + 0x18)
+#define IRQ_V_MSI        (IRQ_VARS + 0x1c)
+#define IRQ_V_UNEXPECTED (IRQ_VARS + 0x20)
+#define IRQ_V_X2APIC     (IRQ_VARS + 0x24)  /* EDI at entry: 1 = x2APIC mode */
+#define IRQ_V_PIT        (IRQ_VARS + 0x28)
+#define IRQ_V_MODE       (IRQ_VARS + 0x2c)  /* ESI at entry: pit: 1 = through the IOAPIC */
+#define IRQ_V_NMI        (IRQ_VARS + 0x30)
+#define IRQ_V_SPLIT_MSI  (IRQ_VARS + 0x34)
+#define IRQ_V_SPLIT_EXT  (IRQ_VARS + 0x38)
+#define IRQ_V_SELF       (IRQ_VARS + 0x3c)
+#define IRQ_AP_STACK     0x6800
+#define IRQ_N            5          /* interrupts of each kind the guest waits for */
+#define IRQ_VEC_PIT      0x20       /* the master 8259's base */
+#define IRQ_VEC_PIT_IO   0x22       /* GSI 0 through IOAPIC pin 0 */
+#define IRQ_VEC_TIMER    0x40
+#define IRQ_VEC_TSCD     0x41
+#define IRQ_VEC_TO_BSP   0x50
+#define IRQ_VEC_TO_AP    0x51
+#define IRQ_VEC_SELF     0x52
+#define IRQ_VEC_EDGE     0x60
+#define IRQ_VEC_LEVEL    0x61
+#define IRQ_VEC_MSI      0x62
+#define IRQ_VEC_SPLIT_MSI 0x63      /* level MSI route on GSI IRQ_PIN_EDGE */
+#define IRQ_VEC_SPLIT_EXT 0x64      /* KVM_INTERRUPT at the window */
+#define IRQ_PIN_EDGE     5          /* IOAPIC pins = GSIs (KVM's default routing) */
+#define IRQ_PIN_LEVEL    6
+#define IRQ_REQ_EDGE     1          /* client: KVM_IRQ_LINE_STATUS pin 5 up, then down */
+#define IRQ_REQ_LEVEL_UP 2          /* client: KVM_IRQ_LINE_STATUS pin 6 up */
+#define IRQ_REQ_LEVEL_DOWN 3        /* client (from the handler): pin 6 down */
+#define IRQ_REQ_MSI      4          /* client: KVM_SIGNAL_MSI of IRQ_VEC_MSI to APIC 0 */
+#define IRQ_REQ_SPLIT_LINE 5        /* client: KVM_IRQ_LINE_STATUS GSI 5 up and down (a level MSI route) */
+#define IRQ_REQ_SPLIT_EXT  6        /* client: request_interrupt_window, then KVM_INTERRUPT */
+#define IRQ_TIMER_COUNT  1000000    /* LAPIC periodic count: 1 ms at KVM's 1 ns bus cycle */
+#define IRQ_TSC_DELTA    2000000    /* TSC-deadline step in TSC cycles */
+#define IRQ_PIT_COUNT    1193       /* PIT mode 2: 1 ms */
+
 #endif

@@ -932,6 +932,8 @@ int main(int argc, char **argv)
 		return cmd_state(dev_path);
 	if (!strcmp(argv[i], "evfd"))
 		return cmd_evfd(dev_path);
+	if (!strcmp(argv[i], "irq"))
+		return cmd_irq(argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "noshim"))
 		return cmd_noshim();
 	if (!strcmp(argv[i], "hold"))

@@ -50,5 +50,7 @@ int cmd_features(int n, char **names);
 int cmd_state(const char *dev);
 /* the evfd subtest (evfd.c): IRQFD/IOEVENTFD errnos, ioeventfd notifies, KVM_SET_SIGNAL_MASK */
 int cmd_evfd(const char *dev);
+/* irq.c: the in-kernel irqchip scenarios */
+int cmd_irq(int n, char **names);
 
 #endif

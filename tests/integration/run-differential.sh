@@ -11,7 +11,8 @@
 # badargs (errno table), smp (two vCPUs in two threads), features (dirty
 # log, KVM_TRANSLATE, single-step, KVM_INTERRUPT without an irqchip,
 # read-only slot, KVM_GET/SET_FPU, KVM_SET_REGS mid-run), state (VM and
-# vCPU state ioctls without irqchip, the classic example-program flow).  Exit 0 if all
+# vCPU state ioctls without irqchip, the classic example-program flow), irq (in-kernel
+# irqchip: LAPIC timer, INIT/SIPI and IPIs, IOAPIC lines and MSI, state dumps).  Exit 0 if all
 # traces match, 1 on any difference or failure, 77 (skip) when /dev/kvm,
 # /dev/fuse or the cused binaries are missing.  KEEP_WORK=1 keeps the traces
 # and the daemon log (they are kept anyway on failure).
@@ -19,7 +20,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 cused_setup "${1:-build}" "${2:-}" "${3:-}"
-SUBTESTS=${SUBTESTS:-modes badargs smp features state evfd}
+SUBTESTS=${SUBTESTS:-modes badargs smp features state irq evfd}
 
 # Differences that come from PVM itself, not from cused, are rewritten in the
 # host's trace only, each with its reason: see host_known in lib.sh.  Every

@@ -41,6 +41,7 @@
 #define SVM_EXIT_NPF   0x400
 #define VMX_EXIT_IO    30
 #define VMX_EXIT_HLT   12
+#define VMX_EXIT_EPT_VIOLATION 48
 
 static int failures;
 #define CHECK(c, ...) do { if (!(c)) { printf("  check failed: " __VA_ARGS__); \
@@ -355,16 +356,20 @@ int main(int argc, char **argv)
 		set_field(vcpu, CUSED_F_RIP, ex.info2);
 	} else {
 		CHECK(ex.reason == VMX_EXIT_IO, "expected I/O exit");
+		/* exit qualification: port 31:16, IN bit 3, size-1 in 2:0 */
+		CHECK((ex.qual >> 16) == 0xe9 && !(ex.qual & 8) && (ex.qual & 7) == 0,
+		      "expected OUT port 0xe9 8-bit");
+		CHECK(ex.rip == 2 && ex.insn_len == 2, "OUT at rip 2, 2 bytes long");
+		CHECK((get_field(vcpu, CUSED_F_RAX) & 0xff) == 0x41, "AL should be 0x41");
 		set_field(vcpu, CUSED_F_RIP, ex.rip + ex.insn_len);
 	}
 
 	/* 2: NPF at the unmapped GPA 0x20000 */
 	if (run(vcpu, &ex))
 		goto runfail;
-	if (amd) {
-		CHECK(ex.reason == SVM_EXIT_NPF && ex.gpa == 0x20000, "expected NPF at 0x20000");
-		CHECK(ex.rip == 7, "NPF rip should be 7");
-	}
+	CHECK(ex.reason == (amd ? SVM_EXIT_NPF : VMX_EXIT_EPT_VIOLATION) && ex.gpa == 0x20000,
+	      "expected NPF / EPT violation at 0x20000");
+	CHECK(ex.rip == 7, "NPF rip should be 7");
 	set_field(vcpu, CUSED_F_RIP, 12);	/* the "daemon" emulated mov %fs:0,%bl */
 
 	/* 3: HLT */

@@ -192,8 +192,10 @@ static void test_caps(void **state)
 	ctx.caps.vcpu_events = false;
 	assert_int_equal(caps_check(&ctx, KVM_CAP_VCPU_EVENTS), 0);
 	assert_int_equal(caps_check(&ctx, KVM_CAP_SYNC_REGS), 3);
-	/* irqchip ones wait for cused/irq/ */
-	assert_int_equal(caps_check(&ctx, KVM_CAP_IRQCHIP), 0);
+	/* the in-daemon irqchip (cused/irq/) on every backend */
+	assert_int_equal(caps_check(&ctx, KVM_CAP_IRQCHIP), 1);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_IRQ_ROUTING), 4096);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_X2APIC_API), 3);
 	/* the ring's page in the vCPU mapping (cused/kvm/coalesced.c) */
 	assert_int_equal(caps_check(&ctx, KVM_CAP_COALESCED_MMIO), 2);
 }

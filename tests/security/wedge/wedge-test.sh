@@ -137,6 +137,10 @@ case $CASE in
 getregs)
 	run_bounded 40 client getregs 72 || fail "getregs: client failed"
 	;;
+getregs-halted)
+	# the vCPU sleeps in the daemon's HLT (in-daemon irqchip), not in the guest
+	run_bounded 40 client getregs-halted 72 || fail "getregs-halted: client failed"
+	;;
 sighandler)
 	run_bounded 40 client sighandler 20 || fail "sighandler: client failed"
 	;;

@@ -160,6 +160,7 @@ static double now(void)
 /* ------------------------------------------------ the held vCPU (hold guest) */
 
 static struct vcpu held;
+static bool hold_halted;         /* irqchip VM whose guest halts (cli; hlt) in the daemon */
 static pthread_t held_thread;
 static atomic_bool in_guest;
 static atomic_int run_returns;   /* KVM_RUN returns after the first exit, EINTR excluded */
@@ -193,6 +194,15 @@ static void hold_start(void)
 	int r;
 
 	vm_setup("hold");
+	if (hold_halted) {
+		/* hold.S is cli; mov $imm16,%ax; out %al,$imm8; jmp .: make its loop hlt; jmp -3 */
+		static const uint8_t halt_loop[] = { 0xf4, 0xeb, 0xfd };
+
+		ioc(vm_fd, KVM_CREATE_IRQCHIP, NULL, "KVM_CREATE_IRQCHIP");
+		if (mem[GUEST_LOAD + 6] != 0xeb)
+			die("hold guest layout changed: no jmp at offset 6");
+		memcpy(mem + GUEST_LOAD + 6, halt_loop, sizeof(halt_loop));
+	}
 	r = vcpu_setup(&held, 0, &step);
 	if (r)
 		die("vCPU set-up: %s: %s", step, strerror(-r));
@@ -251,6 +261,13 @@ static int cmd_getregs(int n)
 	if (atomic_load(&run_returns) || atomic_load(&run_eintr))
 		die("KVM_RUN came back during the KVM_GET_REGS (%d exits, %d EINTR)",
 		    atomic_load(&run_returns), atomic_load(&run_eintr));
+	if (hold_halted) {
+		struct kvm_mp_state mp;
+
+		ioc(held.fd, KVM_GET_MP_STATE, &mp, "KVM_GET_MP_STATE");
+		if (mp.mp_state != KVM_MP_STATE_HALTED)
+			die("the vCPU is not halted (mp_state %u): nothing was tested", mp.mp_state);
+	}
 	printf("getregs: %d concurrent KVM_GET_REGS in %.3f s, KVM_RUN undisturbed\n",
 	       atomic_load(&regs_done), now() - t0);
 	return 0;
@@ -475,6 +492,11 @@ int main(int argc, char **argv)
 #define ARG(k, d) (i + (k) < argc ? atoi(argv[i + (k)]) : (d))
 	if (i < argc && !strcmp(argv[i], "getregs"))
 		return cmd_getregs(ARG(1, 72));
+	/* cused only: KVM itself keeps vcpu->mutex through a HLT, so this blocks there */
+	if (i < argc && !strcmp(argv[i], "getregs-halted")) {
+		hold_halted = true;
+		return cmd_getregs(ARG(1, 72));
+	}
 	if (i < argc && !strcmp(argv[i], "sighandler"))
 		return cmd_sighandler(ARG(1, 20), ARG(2, 0));
 	if (i < argc && !strcmp(argv[i], "wedge"))
@@ -484,6 +506,6 @@ int main(int argc, char **argv)
 	if (i < argc && !strcmp(argv[i], "churn"))
 		return cmd_churn(ARG(1, 8), ARG(2, 20));
 	fprintf(stderr, "usage: wedge_client [--dev P] [--guest-dir D] "
-		"getregs N|sighandler N|wedge N|run2 ITERS|churn THREADS ROUNDS\n");
+		"getregs N|getregs-halted N|sighandler N|wedge N|run2 ITERS|churn THREADS ROUNDS\n");
 	return 2;
 }
