@@ -65,13 +65,16 @@ static void pit_pulse(void *ctx)
 	routing_set_irq(c->rt, 0, IRQ_SRC_PIT, false);
 }
 
-/* kvm_notify_acked_irq / kvm_fire_mask_notifiers: only the PIT listens (GSI 0) */
+/* kvm_notify_acked_irq / kvm_fire_mask_notifiers: the PIT (GSI 0), irqfd resamplers */
 static void notify_ack(struct irqchip *c, unsigned chip, unsigned pin)
 {
 	struct pit *pit = irqchip_pit(c);
+	int gsi = routing_map_chip_pin(c->rt, chip, pin);
 
-	if (pit && routing_map_chip_pin(c->rt, chip, pin) == 0)
+	if (pit && gsi == 0)
 		pit_irq_ack(pit);
+	if (gsi >= 0 && c->ack_notify)
+		c->ack_notify(c->ack_ctx, gsi);
 }
 
 static void notify_mask(struct irqchip *c, unsigned chip, unsigned pin, bool masked)

@@ -80,6 +80,10 @@ struct irqchip {
 	struct pit *_Atomic pit;        /* KVM_CREATE_PIT2, with or without an irqchip */
 	struct irqchip_vcpu *vcpus[IRQCHIP_MAX_LAPICS];
 	unsigned nr_vcpus;
+	/* the VM's other ack notifiers (irqfd resample, cused/kvm/vm_evfd.c): set
+	 * once before any mode; called with no device lock held */
+	void (*ack_notify)(void *ctx, unsigned gsi);
+	void *ack_ctx;
 	/* envs handed to the devices; ctx = this container */
 	struct irq_env env_io, env_pit, env_rt;
 	struct pic_env pic_hooks;

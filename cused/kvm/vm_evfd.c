@@ -11,7 +11,22 @@
 #include "cused/kvm/guestmem.h"
 #include "cused/irq/irqfd.h"
 #include "cused/irq/ioeventfd.h"
+#include "cused/irq/irqchip.h"
 #include "cused/util/log.h"
+
+/* the irqchip acked gsi (PIC ack, IOAPIC EOI): irqfd resamplers hear of it */
+static void acked(void *ctx, unsigned gsi)
+{
+	irqfd_ack(ctx, gsi);
+}
+
+void vm_evfd_irqchip_created(struct vm *vm)
+{
+	struct irqchip *c = vm->irqchip;
+	struct irqfd_sink k = irqfd_routing_sink(c->rt, irqchip_mode(c) == IRQCHIP_KERNEL);
+
+	irqfd_set_sink(vm->irqfds, &k);
+}
 
 int vm_evfd_init(struct vm *vm)
 {
@@ -28,6 +43,9 @@ int vm_evfd_init(struct vm *vm)
 	coalesced_init(&vm->coalesced);
 	pthread_mutex_init(&vm->evfd_lock, NULL);
 	vm->evfd_charged = 0;
+	/* before any irqchip mode exists, so no ack can race this */
+	vm->irqchip->ack_ctx = vm->irqfds;
+	vm->irqchip->ack_notify = acked;
 	return 0;
 }
 

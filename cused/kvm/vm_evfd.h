@@ -26,6 +26,11 @@ void vm_evfd_fini(struct vm *vm);
  * none (an old shim): zones are then taken but never coalesce.
  */
 int vm_attach_ring(struct vm *vm, pid_t pid, int ring_fd);
+/*
+ * KVM_CREATE_IRQCHIP or KVM_CAP_SPLIT_IRQCHIP succeeded: irqfds now inject
+ * through the VM's GSI routing (resampling only with a full irqchip).
+ */
+void vm_evfd_irqchip_created(struct vm *vm);
 /* KVM_IRQFD, KVM_IOEVENTFD, KVM_(UN)REGISTER_COALESCED_MMIO on a VM handle */
 long vm_evfd_ioctl(struct vm *vm, struct ioctl_req *rq);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include "cused/kvm/vm_irq.h"
 #include "cused/kvm/vm.h"
+#include "cused/kvm/vm_evfd.h"
 #include "cused/irq/apic_bus.h"
 #include "cused/irq/irqchip.h"
 #include "cused/util/log.h"
@@ -33,6 +34,8 @@ bool vm_irq_ioctl(struct vm *vm, struct ioctl_req *rq, long *ret)
 		if (*ret)
 			*ret = refuse(*ret, "KVM_CREATE_IRQCHIP: %s", *ret == -EEXIST ?
 				      "an irqchip exists" : "refused (vCPUs exist?)");
+		else
+			vm_evfd_irqchip_created(vm);
 		return true;
 	case KVM_SET_BOOT_CPU_ID:
 		*ret = with_vcpus_frozen(vm, irqchip_set_boot_cpu, rq->arg);
@@ -49,6 +52,8 @@ bool vm_irq_enable_cap(struct vm *vm, const struct kvm_enable_cap *cap, long *re
 		*ret = with_vcpus_frozen(vm, irqchip_create_split, cap->args[0]);
 		if (*ret)
 			*ret = refuse(*ret, "KVM_CAP_SPLIT_IRQCHIP: refused (%ld)", *ret);
+		else
+			vm_evfd_irqchip_created(vm);
 		return true;
 	case KVM_CAP_X2APIC_API:
 		if (cap->args[0] & ~(uint64_t)(KVM_X2APIC_API_USE_32BIT_IDS |

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -75,13 +76,36 @@ static const uint8_t coalesce_guest[] = {
 	0xe2, 0xfa, 0xb0, 0x55, 0xe6, 0x70, 0xb0, 0xaa, 0xe6, 0x72, 0xf4,
 };
 
+/*
+ * .code16 at 0x1000, with an in-kernel irqchip: IVT[0x40] = handler; sti;
+ * 1: hlt; jmp 1b.  handler: outb $0x42,$0x60 (an ioeventfd: no exit);
+ * outb $0x42,$0x61 (the client's exit: done); cli; hlt.
+ */
+static const uint8_t roundtrip_guest[] = {
+	0x31, 0xc0, 0x8e, 0xd8, 0xc7, 0x06, 0x00, 0x01, 0x14, 0x10, 0xc7, 0x06,
+	0x02, 0x01, 0x00, 0x00, 0xfb, 0xf4, 0xeb, 0xfd, 0xb0, 0x42, 0xe6, 0x60,
+	0xe6, 0x61, 0xfa, 0xf4, 0xeb, 0xfd,
+};
+#define RT_GSI 24
+#define RT_VECTOR 0x40
+
 struct evm {
 	int sys, fd, vcpu;
 	uint8_t *mem;
 	struct kvm_run *run;
 };
 
+static void sleep_ms(int ms);
+static void evm_create_irq(struct evm *m, const char *dev, const uint8_t *code, size_t len,
+			   bool irqchip);
+
 static void evm_create(struct evm *m, const char *dev, const uint8_t *code, size_t len)
+{
+	evm_create_irq(m, dev, code, len, false);
+}
+
+static void evm_create_irq(struct evm *m, const char *dev, const uint8_t *code, size_t len,
+			   bool irqchip)
 {
 	struct kvm_userspace_memory_region mr;
 	struct kvm_sregs sregs;
@@ -99,6 +123,8 @@ static void evm_create(struct evm *m, const char *dev, const uint8_t *code, size
 	mr = (struct kvm_userspace_memory_region){ .slot = 0, .memory_size = MEM_SIZE,
 						   .userspace_addr = (uintptr_t)m->mem };
 	IOC(m->fd, KVM_SET_USER_MEMORY_REGION, &mr);
+	if (irqchip)
+		IOC(m->fd, KVM_CREATE_IRQCHIP, 0);
 	m->vcpu = IOC(m->fd, KVM_CREATE_VCPU, 0);
 	run_size = IOC(m->sys, KVM_GET_VCPU_MMAP_SIZE, 0);
 	m->run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, m->vcpu, 0);
@@ -336,6 +362,73 @@ static void notify(const char *dev)
 	close(port50); close(mmio0); close(port52); close(mmio10); close(mmio20);
 }
 
+/* ---- (c) a guest interrupted through an irqfd answers through an ioeventfd */
+struct rt_runner { struct evm *m; unsigned reason, port; int ret, err; atomic_bool done; };
+
+static void *rt_thread(void *arg)
+{
+	struct rt_runner *r = arg;
+
+	r->ret = ioctl(r->m->vcpu, KVM_RUN, 0);
+	r->err = errno;
+	r->reason = r->m->run->exit_reason;
+	r->port = r->m->run->io.port;
+	atomic_store(&r->done, true);
+	return NULL;
+}
+
+static void irqfd_roundtrip(const char *dev)
+{
+	struct { struct kvm_irq_routing h; struct kvm_irq_routing_entry e[1]; } rt = {
+		.h.nr = 1,
+		.e[0] = { .gsi = RT_GSI, .type = KVM_IRQ_ROUTING_MSI,
+			  .u.msi = { .address_lo = 0xfee00000, .data = RT_VECTOR } },
+	};
+	int notify = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int irq = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int rs = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	struct rt_runner r = { 0 };
+	struct kvm_lapic_state lapic;
+	struct pollfd p = { .fd = notify, .events = POLLIN };
+	uint64_t one = 1;
+	struct evm m;
+
+	evm_create_irq(&m, dev, roundtrip_guest, sizeof(roundtrip_guest), true);
+	r.m = &m;
+	/* irqfd rules with an irqchip */
+	SHOW("roundtrip.irqfd", irqfd(m.fd, irq, RT_GSI, 0, -1));
+	SHOW("roundtrip.irqfd_again", irqfd(m.fd, irq, RT_GSI + 1, 0, -1));
+	SHOW("roundtrip.resample", irqfd(m.fd, rs, 5, KVM_IRQFD_FLAG_RESAMPLE, notify));
+	SHOW("roundtrip.resample_deassign", irqfd(m.fd, rs, 5, KVM_IRQFD_FLAG_DEASSIGN, -1));
+	SHOW("roundtrip.resample_badfd", irqfd(m.fd, rs, 5, KVM_IRQFD_FLAG_RESAMPLE, -1));
+	SHOW("roundtrip.routing", ioctl(m.fd, KVM_SET_GSI_ROUTING, &rt));
+	SHOW("roundtrip.ioeventfd", ioev(m.fd, notify, 0x60, 1, KVM_IOEVENTFD_FLAG_PIO, 0));
+	/* the LAPIC comes out of reset software-disabled: set SVR.APIC_ENABLE */
+	IOC(m.vcpu, KVM_GET_LAPIC, &lapic);
+	lapic.regs[0xf1] |= 1;
+	IOC(m.vcpu, KVM_SET_LAPIC, &lapic);
+
+	pthread_create(&(pthread_t){ 0 }, NULL, rt_thread, &r);
+	sleep_ms(100);
+	printf("roundtrip.before_irq exited=%d\n", atomic_load(&r.done));
+	if (write(irq, &one, 8) != 8)
+		die("write irqfd: %s", strerror(errno));
+	errno = 0;
+	int n = poll(&p, 1, 5000);
+	printf("roundtrip.ioeventfd_signalled=%d count=%llu\n", n,
+	       (unsigned long long)take(notify));
+	for (int i = 0; i < 500 && !atomic_load(&r.done); i++)
+		sleep_ms(10);
+	if (!atomic_load(&r.done))
+		die("roundtrip: the guest's OUT to port 0x61 never reached the client");
+	printf("roundtrip.first_exit ret=%d exit=%s port=%#x\n", r.ret < 0 ? -1 : r.ret,
+	       exit_name(r.reason), r.reason == KVM_EXIT_IO ? r.port : 0);
+	evm_destroy(&m);
+	close(notify);
+	close(irq);
+	close(rs);
+}
+
 /* ---- KVM_SET_SIGNAL_MASK */
 static atomic_int usr1_handled, usr2_handled;
 static atomic_bool usr1_sent;
@@ -472,6 +565,7 @@ int cmd_evfd(const char *dev)
 	errno_tables(dev);
 	notify(dev);
 	coalesce(dev);
+	irqfd_roundtrip(dev);
 	signal_mask(dev);
 	printf("result: PASS\n");
 	return 0;
