@@ -22,6 +22,8 @@
 #include "cused/irq/irqfd.h"
 #include "cused/irq/irq_line.h"
 #include "cused/irq/routing.h"
+#include "cused/irq/irqchip.h"
+#include "cused/irq/ioapic.h"
 #include "irq_fake.h"
 
 struct change { uint32_t gsi; unsigned source; bool level; };
@@ -326,6 +328,53 @@ static void test_through_routing(void **state)
 	close(r);
 }
 
+/* the merged irqchip: an IOAPIC EOI of a resampled level line reaches irqfd_ack */
+static void ack_to_irqfd(void *ctx, unsigned gsi)
+{
+	irqfd_ack(ctx, gsi);
+}
+
+static void test_irqchip_resample(void **state)
+{
+	struct irqchip *c;
+	struct irqfd_set *s;
+	struct irqfd_sink k;
+	struct kvm_ioapic_state st;
+	int e = eventfd(0, EFD_NONBLOCK), r = eventfd(0, EFD_NONBLOCK);
+	uint32_t sel = 0x10 + 2 * 10, rte = 0x50 | 1u << 15;   /* pin 10: vector 0x50, level */
+	uint64_t v;
+
+	assert_int_equal(irqchip_new(&c), 0);
+	assert_int_equal(irqfd_set_create(&s), 0);
+	c->ack_notify = ack_to_irqfd;
+	c->ack_ctx = s;
+	assert_int_equal(irqchip_create_kernel(c, false), 0);
+	k = irqfd_routing_sink(c->rt, true);
+	irqfd_set_sink(s, &k);
+	assert_int_equal(ioapic_write(c->io, 0xfec00000, &sel, 4), 0);
+	assert_int_equal(ioapic_write(c->io, 0xfec00010, &rte, 4), 0);
+	assert_int_equal(irqfd(s, e, 10, KVM_IRQFD_FLAG_RESAMPLE, r), 0);
+	signal_efd(e);
+	for (int i = 0; i < 500; i++) {
+		ioapic_get_state(c->io, &st);
+		if (st.irr & (1u << 10))
+			break;
+		usleep(10000);
+	}
+	/* the line is held by the resample source ... */
+	assert_true(st.irr & (1u << 10));
+	/* ... until the guest's EOI: line down, resamplefd signalled */
+	ioapic_update_eoi(c->io, 0x50, true);
+	ioapic_get_state(c->io, &st);
+	assert_false(st.irr & (1u << 10));
+	assert_int_equal(read(r, &v, 8), 8);
+	assert_int_equal(v, 1);
+	irqfd_set_destroy(s);
+	irqchip_free(c);
+	close(e);
+	close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_deassign_waits_for_callback),
 		cmocka_unit_test(test_resample_delivery),
 		cmocka_unit_test(test_through_routing),
+		cmocka_unit_test(test_irqchip_resample),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
