@@ -67,10 +67,12 @@ conf_run() {
 	local side=$1 log=$2 tmo=$3
 	shift 3
 	[ "$side" = host ] || conf_daemon_ok || conf_start_daemon
+	# in a subshell whose stderr is dropped: bash's "Killed" notice when
+	# timeout(1) has to SIGKILL is not part of the test's output
 	if [ "$side" = cused ]; then
-		timeout -k 5 "$tmo" "$CUSED_RUN" --device "$DEV" "$@" >"$log" 2>&1 </dev/null
+		(timeout -k 5 "$tmo" "$CUSED_RUN" --device "$DEV" "$@" >"$log" 2>&1 </dev/null) 2>/dev/null
 	else
-		timeout -k 5 "$tmo" "$@" >"$log" 2>&1 </dev/null
+		(timeout -k 5 "$tmo" "$@" >"$log" 2>&1 </dev/null) 2>/dev/null
 	fi
 	RC=$?
 	case $RC in
@@ -108,12 +110,13 @@ conf_reason() {
 	daemon-crash|daemon-hang) tail -n 1 "$log"; return 0 ;;
 	esac
 	# a kselftest assertion (stderr): the banner, "  file:line: expr",
-	# "  pid=...", the backtrace, then the message's first line; the test's
+	# "  pid=...", the backtrace (or "(stack trace empty)" where addr2line
+	# is missing), then the message's first line; the test's
 	# buffered stdout may follow, so take only that line
 	line=$(awk '
 		/==== Test Assertion Failure ====/ && loc == "" { inb = 1; next }
 		inb && loc == "" { sub(/^ +/, ""); loc = $0; next }
-		inb && (/^ +[0-9]+\t/ || /^ +pid=/) { next }
+		inb && (/^ +[0-9]+\t/ || /^ +pid=/ || /^ +\(stack trace empty\)/) { next }
 		inb && NF { sub(/^ +/, ""); msg = $0; inb = 0 }
 		END { if (loc != "") print loc (msg != "" ? " | " msg : "") }' "$log")
 	if [ -z "$line" ]; then
@@ -130,21 +133,20 @@ conf_reason() {
 # ---- the table
 
 ROWS=()
+CONF_COLS=(host cused)  # result columns; the count line is the second's
 
-# conf_row NAME HOST CUSED REASON
+# conf_row NAME RESULT... REASON: one result per CONF_COLS entry
 conf_row() {
-	ROWS+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"$4")
+	local IFS=$'\t'
+	ROWS+=("$*")
 }
 
-# conf_table: the markdown table and the closing count line of the cused
-# column; returns 0 when no cused result counts as failed
-conf_table() {
-	local r name host cused why pass=0 failn=0 skipn=0
-	printf '| %s | %s | %s | %s |\n|---|---|---|---|\n' test host cused "first failure line"
+# conf_count COLUMN-INDEX: "N passed, N failed, N skipped" of that column
+conf_count() {
+	local r f pass=0 failn=0 skipn=0
 	for r in "${ROWS[@]}"; do
-		IFS=$'\t' read -r name host cused why <<<"$r"
-		printf '| %s | %s | %s | %s |\n' "$name" "$host" "$cused" "${why//|/\\|}"
-		case $cused in
+		IFS=$'\t' read -r -a f <<<"$r"
+		case ${f[$1]} in
 		pass) pass=$((pass + 1)) ;;
 		skip|notbuilt) skipn=$((skipn + 1)) ;;
 		*) failn=$((failn + 1)) ;;
@@ -152,4 +154,27 @@ conf_table() {
 	done
 	echo "$pass passed, $failn failed, $skipn skipped"
 	[ $failn -eq 0 ]
+}
+
+# conf_table: the markdown table, then the count line of the cused column
+# (the last line; the kmod column's before it); 0 when no cused result
+# counts as failed
+conf_table() {
+	local r f i n=${#CONF_COLS[@]}
+	printf '| test |'; printf ' %s |' "${CONF_COLS[@]}"; printf ' first failure line |\n'
+	printf '|---|'; printf -- '---|%.0s' "${CONF_COLS[@]}"; printf -- '---|\n'
+	for r in "${ROWS[@]}"; do
+		IFS=$'\t' read -r -a f <<<"$r"
+		printf '| %s |' "${f[0]}"
+		for ((i = 1; i <= n; i++)); do printf ' %s |' "${f[$i]}"; done
+		r=${f[$((n + 1))]:-}
+		printf ' %s |\n' "${r//|/\\|}"
+	done
+	for ((i = 1; i <= n; i++)); do
+		[ "${CONF_COLS[$((i - 1))]}" = kmod ] || continue
+		echo "(${CONF_COLS[$((i - 1))]}: $(conf_count $i))"
+	done
+	for ((i = 1; i <= n; i++)); do
+		[ "${CONF_COLS[$((i - 1))]}" = cused ] && { conf_count $i; return; }
+	done
 }

@@ -32,6 +32,13 @@
 # Reuses scripts/vm/common.sh and build-initramfs.sh (kernel image, module
 # build, busybox initramfs); the cused binaries and their shared libraries
 # (ldd) go into a second cpio archive appended to that initramfs.
+# `selftests` (for scripts/conformance/selftests --kmod): the prebuilt KVM
+# selftest binaries CONF_SELFTESTS (names, e.g. "kvm_create_max_vcpus
+# x86_64/set_sregs_test") from directory CONF_SELFTESTS_DIR, each under
+# cused-run with a CONF_SELFTESTS_TIMEOUT (default 60 s) limit; output and
+# exit status go to CONF_SELFTESTS_OUT/NAME.{log,rc} (NAME with / as _), a
+# daemon that died during a test is noted in the log and restarted.  No
+# PASS/FAIL line: the caller reads those files.
 # Knobs: VM_TIMEOUT (s, default 300), VM_SMP (default 2), VM_APPEND,
 # CUSED_E2E_CACHE (default $XDG_CACHE_HOME/cused-vm-e2e), CUSED_E2E_DEBUG=1
 # (daemon --debug), KEEP_WORK=1, CUSED_E2E_NO_BUILD=1 (do not run ninja first).
@@ -46,11 +53,13 @@ shift $(( $# > 0 ? 1 : 0 ))
 KMOD_FEATURES="dirty translate irq readonly fpu regs"
 SUBS=   # kvmtest subtests run as such (features-kmod: features $KMOD_FEATURES)
 KILL=0  # the kill check (and kvmtest modes after it)
+SELFTESTS=  # KVM selftests to run (the `selftests` subtest)
 for s in "$@"; do
 	case $s in
 	kill) KILL=1 ;;
+	selftests) SELFTESTS=${CONF_SELFTESTS:?selftests needs CONF_SELFTESTS} ;;
 	modes|smp|badargs|features|features-kmod) SUBS="$SUBS${SUBS:+ }$s" ;;
-	*) echo "usage: $0 [BUILD [modes|smp|badargs|features|features-kmod|kill]...]"; exit 2 ;;
+	*) echo "usage: $0 [BUILD [modes|smp|badargs|features|features-kmod|kill|selftests]...]"; exit 2 ;;
 	esac
 done
 # sub_args SUBTEST: kvmtest's arguments for it
@@ -145,6 +154,10 @@ for lib in $(ldd "$CUSED_BIN" "$CUSED_RUN_BIN" "$LIBCUSED" "$KVMTEST_BIN" 2>/dev
 	mkdir -p "$over$(dirname "$lib")"
 	cp -L "$lib" "$over$lib"
 done
+for t in $SELFTESTS; do
+	mkdir -p "$over/opt/selftests/$(dirname "$t")"
+	cp "$CONF_SELFTESTS_DIR/$t" "$over/opt/selftests/$t" || { echo "FAIL: no selftest $t"; exit 1; }
+done
 DBG=
 [ -n "${CUSED_E2E_DEBUG:-}" ] && DBG=--debug
 {
@@ -155,6 +168,8 @@ SUBS="$SUBS"
 KMOD_FEATURES="$KMOD_FEATURES"
 KILL=$KILL
 DBG=$DBG
+SELFTESTS="$SELFTESTS"
+ST_TMO=${CONF_SELFTESTS_TIMEOUT:-60}
 EOF
 	cat <<'EOF'
 export PATH=/bin:/opt/cused
@@ -254,6 +269,22 @@ kill_check() {
 	kill -0 $pid 2>/dev/null || { echo "E2E-KILL FAIL cused died"; return 1; }
 	echo "E2E-KILL ok"
 }
+# the KVM selftests (scripts/conformance/selftests --kmod): status and output
+# per test between markers; a dead daemon is noted and replaced
+for t in $SELFTESTS; do
+	timeout "$ST_TMO" cused-run --device /dev/cused-kvm "/opt/selftests/$t" >/tmp/st.out 2>&1 </dev/null
+	rc=$?
+	if ! kill -0 $pid 2>/dev/null; then
+		echo "daemon-crash: cused exited during $t" >>/tmp/st.out
+		/opt/cused/cused --backend kmod --frontend cuse $DBG >>/tmp/cused.log 2>&1 &
+		pid=$!
+		i=0
+		while [ ! -e /dev/cused-kvm ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+	fi
+	echo "guest: selftest $t status $rc at $(up)s uptime"
+	echo "E2E-SELFTEST-BEGIN $t"; cat /tmp/st.out; echo "E2E-SELFTEST-END $t"
+	echo "E2E-SELFTEST-STATUS $t $rc"
+done
 if [ "$KILL" = 1 ]; then
 	kill_check || failed=1
 	# the same daemon must still serve a fresh client identically
@@ -318,6 +349,11 @@ compare() {
 	[ "$st" = 0 ] || { echo "  same trace but kvmtest exited with status ${st:-?} in the guest"; return 1; }
 }
 
+for t in $SELFTESTS; do
+	f=$CONF_SELFTESTS_OUT/${t//\//_}
+	sed -n "/^E2E-SELFTEST-BEGIN ${t//\//\\/}\$/,/^E2E-SELFTEST-END ${t//\//\\/}\$/p" "$WORK/serial" | sed '1d;$d' >"$f.log"
+	sed -n "s/^E2E-SELFTEST-STATUS ${t//\//\\/} \([0-9]*\)\$/\1/p" "$WORK/serial" >"$f.rc"
+done
 failed=0
 for sub in $SUBS; do
 	if compare "$sub" "$sub" >"$WORK/diff.$sub"; then
