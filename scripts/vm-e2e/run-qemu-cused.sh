@@ -39,7 +39,7 @@
 # exit status go to CONF_SELFTESTS_OUT/NAME.{log,rc} (NAME with / as _), a
 # daemon that died during a test is noted in the log and restarted.  No
 # PASS/FAIL line: the caller reads those files.
-# Knobs: VM_TIMEOUT (s, default 300), VM_SMP (default 2), VM_APPEND,
+# Knobs: VM_TIMEOUT (s, default 300), VM_SMP (default 2), VM_MEM (MiB, default 1024), VM_APPEND,
 # CUSED_E2E_CACHE (default $XDG_CACHE_HOME/cused-vm-e2e), CUSED_E2E_DEBUG=1
 # (daemon --debug), KEEP_WORK=1, CUSED_E2E_NO_BUILD=1 (do not run ninja first).
 set -uo pipefail
@@ -270,7 +270,9 @@ kill_check() {
 	echo "E2E-KILL ok"
 }
 # the KVM selftests (scripts/conformance/selftests --kmod): status and output
-# per test between markers; a dead daemon is noted and replaced
+# per test between markers; a dead daemon is noted and replaced.  POSIX
+# semaphores (sem_open, hardware_disable_test) need /dev/shm.
+[ -n "$SELFTESTS" ] && mkdir -p /dev/shm && mount -t tmpfs shm /dev/shm
 for t in $SELFTESTS; do
 	timeout "$ST_TMO" cused-run --device /dev/cused-kvm "/opt/selftests/$t" >/tmp/st.out 2>&1 </dev/null
 	rc=$?
@@ -311,7 +313,7 @@ t2=$(date +%s.%N)
 
 log=$VM_CACHE/serial-e2e.log
 vm_log "booting $KVER under qemu TCG (timeout ${TIMEOUT}s), serial log $log"
-timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp "${VM_SMP:-2}" -m 1024 \
+timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp "${VM_SMP:-2}" -m "${VM_MEM:-1024}" \
 	-nographic -no-reboot -kernel "$VMLINUZ" -initrd "$img" \
 	-append "console=ttyS0 panic=-1 ${VM_APPEND:-quiet}" </dev/null >"$log" 2>&1
 qrc=$?
