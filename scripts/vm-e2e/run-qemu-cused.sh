@@ -35,8 +35,15 @@
 # VM_LAUNCHER=bochs boots the same initramfs under Bochs 2.7 instead
 # (corei7_skylake_x: Intel VMX emulated; scripts/vm/bochs.sh), for the
 # module's VMX side; the guest side and the comparison are the same.
+# `selftests` (for scripts/conformance/selftests --kmod): the prebuilt KVM
+# selftest binaries CONF_SELFTESTS (names, e.g. "kvm_create_max_vcpus
+# x86_64/set_sregs_test") from directory CONF_SELFTESTS_DIR, each under
+# cused-run with a CONF_SELFTESTS_TIMEOUT (default 60 s) limit; output and
+# exit status go to CONF_SELFTESTS_OUT/NAME.{log,rc} (NAME with / as _), a
+# daemon that died during a test is noted in the log and restarted.  No
+# PASS/FAIL line: the caller reads those files.
 # Knobs: VM_TIMEOUT (s, default 300; 2400 under Bochs), VM_SMP (default 2;
-# Bochs CPUs too), VM_APPEND,
+# Bochs CPUs too), VM_MEM (MiB, default 1024), VM_APPEND,
 # CUSED_E2E_CACHE (default $XDG_CACHE_HOME/cused-vm-e2e), CUSED_E2E_DEBUG=1
 # (daemon --debug), KEEP_WORK=1, CUSED_E2E_NO_BUILD=1 (do not run ninja first).
 set -uo pipefail
@@ -50,11 +57,13 @@ shift $(( $# > 0 ? 1 : 0 ))
 KMOD_FEATURES="dirty translate irq readonly fpu regs"
 SUBS=   # kvmtest subtests run as such (features-kmod: features $KMOD_FEATURES)
 KILL=0  # the kill check (and kvmtest modes after it)
+SELFTESTS=  # KVM selftests to run (the `selftests` subtest)
 for s in "$@"; do
 	case $s in
 	kill) KILL=1 ;;
+	selftests) SELFTESTS=${CONF_SELFTESTS:?selftests needs CONF_SELFTESTS} ;;
 	modes|smp|badargs|features|features-kmod) SUBS="$SUBS${SUBS:+ }$s" ;;
-	*) echo "usage: $0 [BUILD [modes|smp|badargs|features|features-kmod|kill]...]"; exit 2 ;;
+	*) echo "usage: $0 [BUILD [modes|smp|badargs|features|features-kmod|kill|selftests]...]"; exit 2 ;;
 	esac
 done
 # sub_args SUBTEST: kvmtest's arguments for it
@@ -162,6 +171,10 @@ for lib in $(ldd "$CUSED_BIN" "$CUSED_RUN_BIN" "$LIBCUSED" "$KVMTEST_BIN" 2>/dev
 	mkdir -p "$over$(dirname "$lib")"
 	cp -L "$lib" "$over$lib"
 done
+for t in $SELFTESTS; do
+	mkdir -p "$over/opt/selftests/$(dirname "$t")"
+	cp "$CONF_SELFTESTS_DIR/$t" "$over/opt/selftests/$t" || { echo "FAIL: no selftest $t"; exit 1; }
+done
 DBG=
 [ -n "${CUSED_E2E_DEBUG:-}" ] && DBG=--debug
 {
@@ -172,6 +185,8 @@ SUBS="$SUBS"
 KMOD_FEATURES="$KMOD_FEATURES"
 KILL=$KILL
 DBG=$DBG
+SELFTESTS="$SELFTESTS"
+ST_TMO=${CONF_SELFTESTS_TIMEOUT:-60}
 EOF
 	cat <<'EOF'
 export PATH=/bin:/opt/cused
@@ -271,6 +286,24 @@ kill_check() {
 	kill -0 $pid 2>/dev/null || { echo "E2E-KILL FAIL cused died"; return 1; }
 	echo "E2E-KILL ok"
 }
+# the KVM selftests (scripts/conformance/selftests --kmod): status and output
+# per test between markers; a dead daemon is noted and replaced.  POSIX
+# semaphores (sem_open, hardware_disable_test) need /dev/shm.
+[ -n "$SELFTESTS" ] && mkdir -p /dev/shm && mount -t tmpfs shm /dev/shm
+for t in $SELFTESTS; do
+	timeout "$ST_TMO" cused-run --device /dev/cused-kvm "/opt/selftests/$t" >/tmp/st.out 2>&1 </dev/null
+	rc=$?
+	if ! kill -0 $pid 2>/dev/null; then
+		echo "daemon-crash: cused exited during $t" >>/tmp/st.out
+		/opt/cused/cused --backend kmod --frontend cuse $DBG >>/tmp/cused.log 2>&1 &
+		pid=$!
+		i=0
+		while [ ! -e /dev/cused-kvm ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+	fi
+	echo "guest: selftest $t status $rc at $(up)s uptime"
+	echo "E2E-SELFTEST-BEGIN $t"; cat /tmp/st.out; echo "E2E-SELFTEST-END $t"
+	echo "E2E-SELFTEST-STATUS $t $rc"
+done
 if [ "$KILL" = 1 ]; then
 	kill_check || failed=1
 	# the same daemon must still serve a fresh client identically
@@ -298,10 +331,10 @@ t2=$(date +%s.%N)
 log=$VM_CACHE/serial-e2e-$LAUNCHER.log
 vm_log "booting $KVER under $WHERE (timeout ${TIMEOUT}s), serial log $log"
 if [ "$LAUNCHER" = bochs ]; then
-	vm_bochs_boot "$WORK/bochs" "$VMLINUZ" "$img" "$log" "$TIMEOUT" "${VM_SMP:-2}" 1024
+	vm_bochs_boot "$WORK/bochs" "$VMLINUZ" "$img" "$log" "$TIMEOUT" "${VM_SMP:-2}" "${VM_MEM:-1024}"
 	qrc=$?
 else
-	timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp "${VM_SMP:-2}" -m 1024 \
+	timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp "${VM_SMP:-2}" -m "${VM_MEM:-1024}" \
 		-nographic -no-reboot -kernel "$VMLINUZ" -initrd "$img" \
 		-append "console=ttyS0 panic=-1 ${VM_APPEND:-quiet}" </dev/null >"$log" 2>&1
 	qrc=$?
@@ -340,6 +373,11 @@ compare() {
 	[ "$st" = 0 ] || { echo "  same trace but kvmtest exited with status ${st:-?} in the guest"; return 1; }
 }
 
+for t in $SELFTESTS; do
+	f=$CONF_SELFTESTS_OUT/${t//\//_}
+	sed -n "/^E2E-SELFTEST-BEGIN ${t//\//\\/}\$/,/^E2E-SELFTEST-END ${t//\//\\/}\$/p" "$WORK/serial" | sed '1d;$d' >"$f.log"
+	sed -n "s/^E2E-SELFTEST-STATUS ${t//\//\\/} \([0-9]*\)\$/\1/p" "$WORK/serial" >"$f.rc"
+done
 failed=0
 for sub in $SUBS; do
 	if compare "$sub" "$sub" >"$WORK/diff.$sub"; then
