@@ -206,7 +206,7 @@ static long set_sregs(struct vcpu *v, struct ioctl_req *rq)
 
 	if (!in)
 		return -EFAULT;
-	r = sregs_validate_cpuid(in, v->cpuid);
+	r = sregs_validate_cpuid(in, v->cpuid, v->vm->ctx->supported_cpuid);
 	if (r)
 		return refuse(r, "KVM_SET_SREGS: invalid state (cr0 %#llx cr4 %#llx efer %#llx)",
 			      (unsigned long long)in->cr0, (unsigned long long)in->cr4,

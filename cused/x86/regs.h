@@ -41,7 +41,8 @@ int sregs_validate(const struct kvm_sregs *s, unsigned maxphyaddr);
  * from it.  This is what KVM checks once KVM_SET_CPUID2 has run.
  */
 struct kvm_cpuid2;
-int sregs_validate_cpuid(const struct kvm_sregs *s, const struct kvm_cpuid2 *c);
+int sregs_validate_cpuid(const struct kvm_sregs *s, const struct kvm_cpuid2 *c,
+			 const struct kvm_cpuid2 *supported);
 
 /* first set bit of interrupt_bitmap (the vector KVM queues), or -1 */
 int sregs_pending_irq(const struct kvm_sregs *s);

@@ -111,7 +111,8 @@ static uint64_t cr4_reserved_by_cpuid(const struct kvm_cpuid2 *c)
 	return r;
 }
 
-int sregs_validate_cpuid(const struct kvm_sregs *s, const struct kvm_cpuid2 *c)
+int sregs_validate_cpuid(const struct kvm_sregs *s, const struct kvm_cpuid2 *c,
+			 const struct kvm_cpuid2 *supported)
 {
 	struct sregs_limits l = {
 		.cr4_reserved = CR4_RESERVED_ALWAYS,
@@ -119,7 +120,10 @@ int sregs_validate_cpuid(const struct kvm_sregs *s, const struct kvm_cpuid2 *c)
 		.x2apic = cpuid_has(c, 1, 0, CPUID_ECX, CPUID_1_ECX_X2APIC),
 	};
 
-	/* before KVM_SET_CPUID2, KVM has computed no CPUID-based CR4 reservations */
+	/* kvm_is_valid_cr4: cr4_reserved_bits, what KVM itself cannot offer ... */
+	if (supported)
+		l.cr4_reserved |= cr4_reserved_by_cpuid(supported);
+	/* ... and, once KVM_SET_CPUID2 ran, what the guest's CPUID lacks */
 	if (c)
 		l.cr4_reserved |= cr4_reserved_by_cpuid(c);
 	return validate(s, &l);

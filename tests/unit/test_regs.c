@@ -228,19 +228,26 @@ static void test_validate_cpuid(void **state)
 
 	s.cr4 |= X86_CR4_SMEP;
 	/* before KVM_SET_CPUID2 KVM has no CPUID-based CR4 reservations */
-	assert_int_equal(sregs_validate_cpuid(&s, NULL), 0);
-	assert_int_equal(sregs_validate_cpuid(&s, none), -EINVAL);
-	assert_int_equal(sregs_validate_cpuid(&s, smep), 0);
+	assert_int_equal(sregs_validate_cpuid(&s, NULL, NULL), 0);
+	assert_int_equal(sregs_validate_cpuid(&s, none, NULL), -EINVAL);
+	assert_int_equal(sregs_validate_cpuid(&s, smep, NULL), 0);
 	s.cr3 = 1ULL << 38;
-	assert_int_equal(sregs_validate_cpuid(&s, smep), -EINVAL);
+	assert_int_equal(sregs_validate_cpuid(&s, smep, NULL), -EINVAL);
 	s.cr4 &= ~X86_CR4_SMEP;
-	assert_int_equal(sregs_validate_cpuid(&s, none), 0);
+	assert_int_equal(sregs_validate_cpuid(&s, none, NULL), 0);
 	s.cr3 = 0x1000;
 	s.apic_base |= APIC_BASE_EXTD;
-	assert_int_equal(sregs_validate_cpuid(&s, none), -EINVAL);
-	assert_int_equal(sregs_validate_cpuid(&s, smep), 0);
+	assert_int_equal(sregs_validate_cpuid(&s, none, NULL), -EINVAL);
+	assert_int_equal(sregs_validate_cpuid(&s, smep, NULL), 0);
 	s.apic_base &= ~APIC_BASE_ENABLE;                   /* EXTD without ENABLE */
-	assert_int_equal(sregs_validate_cpuid(&s, smep), -EINVAL);
+	assert_int_equal(sregs_validate_cpuid(&s, smep, NULL), -EINVAL);
+	/* what KVM itself cannot offer is reserved with or without a guest CPUID
+	 * (set_sregs_test sets CR4 on a vCPU that never had KVM_SET_CPUID2) */
+	s = long_mode();
+	s.cr4 |= X86_CR4_SMEP;
+	assert_int_equal(sregs_validate_cpuid(&s, NULL, smep), 0);
+	assert_int_equal(sregs_validate_cpuid(&s, NULL, none), -EINVAL);
+	assert_int_equal(sregs_validate_cpuid(&s, smep, none), -EINVAL);
 	free(none);
 	free(smep);
 }
