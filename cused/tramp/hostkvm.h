@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include "cused/tramp/backend.h"
 #include "cused/tramp/sysioctl.h"
+#include "cused/tramp/strio.h"
 
 /* device opened by init(); CUSED_HOST_KVM overrides it */
 #define HOSTKVM_DEFAULT_PATH "/dev/kvm"
@@ -82,6 +83,11 @@ struct tramp_vcpu {
 	/* the last thread whose signal mask we opened for the kick signal */
 	pthread_t unblocked;
 	bool unblocked_valid;
+	/* string I/O the host refused and the daemon emulates (hostkvm_emul.c) */
+	bool sio_active;
+	struct strio sio;
+	uint64_t sio_next_rip;
+	uint8_t iobuf[STRIO_BUF];
 };
 
 /* hostkvm_state.c */
@@ -113,6 +119,17 @@ int hk_activity_set(struct tramp_vcpu *v, uint64_t val);
 /* hostkvm_exit.c */
 void hk_exit_translate(struct tramp_vcpu *v, int r, int err, struct tramp_exit *ex);
 int hk_complete(struct tramp_vcpu *v, const struct tramp_exit *ex);
+
+/*
+ * hostkvm_emul.c: an emulation failure the host reported (suberror
+ * KVM_INTERNAL_ERROR_EMULATION) that the daemon can do itself.  exit:
+ * true and *ex filled (TX_IO, or TX_NONE when the instruction only had to
+ * retire) if the instruction at RIP is one the daemon emulates; false
+ * leaves *ex alone and the failure goes to the client.  complete: retire
+ * the TX_IO exit it made with the client's answer (0 or -errno).
+ */
+bool hk_emul_exit(struct tramp_vcpu *v, struct tramp_exit *ex);
+int hk_emul_complete(struct tramp_vcpu *v, const struct tramp_exit *ex);
 
 /* hostkvm_kick.c */
 int hk_kick_init(void);

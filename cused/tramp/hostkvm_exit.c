@@ -70,6 +70,7 @@ void hk_exit_translate(struct tramp_vcpu *v, int r, int err, struct tramp_exit *
 	ex->irq_ready = run->ready_for_interrupt_injection;
 	ex->cr8 = run->cr8;
 	ex->apic_base = run->apic_base;
+	v->sio_active = false;
 	if (r < 0 && err == EINTR) {
 		exit_kicked(run, ex);
 		return;
@@ -93,6 +94,8 @@ void hk_exit_translate(struct tramp_vcpu *v, int r, int err, struct tramp_exit *
 		ex->fail_entry.cpu = run->fail_entry.cpu;
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && hk_emul_exit(v, ex))
+			break;
 		exit_internal(run, ex);
 		break;
 	case KVM_EXIT_DEBUG:
@@ -134,6 +137,8 @@ int hk_complete(struct tramp_vcpu *v, const struct tramp_exit *ex)
 
 	switch (ex->reason) {
 	case TX_IO:
+		if (v->sio_active)
+			return hk_emul_complete(v, ex);
 		if (!ex->io.in || run->exit_reason != KVM_EXIT_IO)
 			return 0;
 		n = (size_t)ex->io.size * ex->io.count;

@@ -59,4 +59,21 @@ int x86_decode(const uint8_t *bytes, size_t n, enum x86_mode mode, struct x86_in
  * have D=0, which gives PROT16, which decodes identically. */
 enum x86_mode x86_mode_from(uint64_t cr0, uint64_t efer, uint32_t cs_attr);
 
+/* INS/OUTS, for a host that refuses to emulate string port I/O */
+struct x86_strio {
+	uint8_t len;           /* total length incl. prefixes */
+	bool in;               /* INS (6C/6D) rather than OUTS (6E/6F) */
+	bool rep;              /* F3 or F2 prefix: count in rCX */
+	uint8_t size;          /* element size: 1, 2, 4 */
+	uint8_t addr_size;     /* 2, 4, 8: width of rSI/rDI/rCX */
+	uint8_t seg;           /* x86 segment number (ES 0 .. GS 5) of the memory operand */
+};
+
+/*
+ * Decode bytes[0..n) as INS/OUTS in the given mode.  0 and *out; -EINVAL if
+ * it is something else (or LOCK-prefixed, or longer than 15 bytes);
+ * -EAGAIN if more bytes are needed.
+ */
+int x86_decode_strio(const uint8_t *bytes, size_t n, enum x86_mode mode, struct x86_strio *out);
+
 #endif
