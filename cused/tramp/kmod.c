@@ -504,51 +504,33 @@ static int kmod_request_irq_window(struct tramp_vcpu *v, bool on)
 
 /*
  * INS/OUTS elements at seg:offset, through the guest's page tables and the
- * daemon's mappings of its RAM, one element at a time (offsets wrap per
- * element with the address size).  Supervisor access; a fault is -EFAULT.
+ * daemon's mappings of its RAM (strio_mem).  A fault is -EFAULT.
  */
-static int string_io_mem(struct tramp_vcpu *v, uint8_t *data, unsigned n, unsigned size,
-			 bool write)
+static int string_io_mem(struct tramp_vcpu *v, uint8_t *data, unsigned n, bool write)
 {
 	enum { C0, C3, C4, EF, BASE, CSA, NF };
 	struct cused_field_val f[NF] = {
 		[C0] = { .id = CUSED_F_CR0 }, [C3] = { .id = CUSED_F_CR3 },
 		[C4] = { .id = CUSED_F_CR4 }, [EF] = { .id = CUSED_F_EFER },
-		[BASE] = { .id = CUSED_F_SEG(v->last.seg, CUSED_SEGP_BASE) },
+		[BASE] = { .id = CUSED_F_SEG(v->last.sio.seg, CUSED_SEGP_BASE) },
 		[CSA] = { .id = CUSED_F_SEG(CUSED_SEG_CS, CUSED_SEGP_ATTR) },
 	};
-	struct walk_mem mem = { phys_read, phys_write, v->vm };
-	struct walk_regs wr;
-	bool long64;
+	struct strio_env env;
 	int r = kmod_read_fields(v, f, NF);
 
 	if (r)
 		return r;
-	wr = (struct walk_regs){ f[C0].val, f[C3].val, f[C4].val, f[EF].val };
-	/* EFER.LMA and CS.L: 64-bit code, where only FS and GS bases count */
-	long64 = (f[EF].val & (1u << 10)) && (f[CSA].val & (1u << 13));
-	for (unsigned i = 0; i < n; i++) {
-		bool flat = long64 && v->last.seg != CUSED_SEG_FS && v->last.seg != CUSED_SEG_GS;
-		uint64_t lin = (flat ? 0 : f[BASE].val) + kmod_str_elem_off(&v->last, i);
-
-		if (!long64)
-			lin &= 0xffffffffu;
-		for (unsigned done = 0; done < size;) {
-			struct walk_result res;
-			unsigned chunk = 4096 - ((lin + done) & 4095);
-
-			if (chunk > size - done)
-				chunk = size - done;
-			r = mmu_walk(&wr, &mem, lin + done, write ? WALK_WRITE : 0, true, &res);
-			if (!r)
-				r = phys_rw(v->vm, res.gpa, data + i * size + done, chunk, write);
-			if (r)
-				return refuse(-EFAULT, "kmod: vCPU %u: string I/O element at linear "
-					      "%#llx is not guest RAM (%d)", v->id,
-					      (unsigned long long)(lin + done), r);
-			done += chunk;
-		}
-	}
+	env = (struct strio_env){
+		.wr = { f[C0].val, f[C3].val, f[C4].val, f[EF].val },
+		.mem = { phys_read, phys_write, v->vm },
+		.seg_base = f[BASE].val,
+		/* EFER.LMA and CS.L: 64-bit code */
+		.long64 = (f[EF].val & (1u << 10)) && (f[CSA].val & (1u << 13)),
+	};
+	r = strio_mem(&v->last.sio, &env, data, n, write);
+	if (r)
+		return refuse(-EFAULT, "kmod: vCPU %u: string I/O element at %#llx is not guest RAM",
+			      v->id, (unsigned long long)v->last.sio.off);
 	return 0;
 }
 
@@ -598,7 +580,7 @@ static int kmod_run(struct tramp_vcpu *v, struct tramp_exit *ex)
 	}
 	/* OUTS: the element goes out with the exit */
 	if (ex->reason == TX_IO && v->last.str && !ex->io.in &&
-	    string_io_mem(v, v->iobuf, 1, ex->io.size, false)) {
+	    string_io_mem(v, v->iobuf, 1, false)) {
 		memset(&ex->internal, 0, sizeof(ex->internal));
 		ex->reason = TX_INTERNAL;
 		ex->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
@@ -622,7 +604,11 @@ static int kmod_complete(struct tramp_vcpu *v, const struct tramp_exit *ex)
 			      ex->reason, v->last.reason);
 	/* INS: the client's data lands in guest memory before the registers move */
 	if (ex->reason == TX_IO && v->last.str && ex->io.in) {
-		r = string_io_mem(v, ex->io.data, ex->io.count, ex->io.size, true);
+		struct strio_retire ret;
+
+		/* only the elements the client's rCX still asks for */
+		strio_retire(&v->last.sio, ex->io.count, v->snap[KS_RDI], v->snap[KS_RCX], &ret);
+		r = string_io_mem(v, ex->io.data, ret.n, true);
 		if (r)
 			return r;
 	}

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include "cused/tramp/backend.h"
 #include "cused/tramp/sysioctl.h"
+#include "cused/tramp/strio.h"
 
 /* CUSED_TRAMP_DEV overrides the device path (tests) */
 #define KMOD_PATH_ENV "CUSED_TRAMP_DEV"
@@ -97,17 +98,14 @@ struct kmod_last {
 	uint64_t rip;           /* guest RIP at the exit */
 	uint64_t next_rip;      /* RIP after the instruction */
 	/* INS/OUTS: where the elements are (segment base and paging: the caller's) */
-	bool str, rep;
-	uint8_t seg;            /* CUSED_SEG_DS (OUTS) or CUSED_SEG_ES (INS) */
-	uint64_t addr_mask;     /* 0xffff, 0xffffffff or ~0 by address size */
-	uint64_t off;           /* rSI/rDI & addr_mask at the exit */
-	int step;               /* +size, or -size with RFLAGS.DF */
+	bool str;
+	struct strio sio;
 };
 
 /* the I/O buffer: KVM moves at most 1024 bytes of INS per exit */
-#define KMOD_IOBUF 1024
+#define KMOD_IOBUF STRIO_BUF
 
-/* offset in last->seg of element i of a string I/O exit */
+/* offset in last->sio.seg of element i of a string I/O exit */
 uint64_t kmod_str_elem_off(const struct kmod_last *last, unsigned i);
 
 /* field writes translation or completion asks for; at most this many */
@@ -163,7 +161,7 @@ void kmod_vmx_translate(const struct cused_tramp_exit *raw, const uint64_t snap[
  * (HLT retired, an interrupted event re-queued, #AC reflected).  A reason of
  * TX_NONE means "nothing for the daemon: make the writes and run again".
  * For OUTS (last->str, !ex->io.in) the caller fills iobuf with the element
- * at last->seg:kmod_str_elem_off(last, 0) before reporting the exit.
+ * at last->sio.seg:kmod_str_elem_off(last, 0) before reporting the exit.
  */
 void kmod_exit_translate(const struct cused_tramp_exit *raw, const uint64_t snap[KS_NR],
 			 struct tramp_exit *ex, struct kmod_last *last, uint8_t *iobuf,
@@ -174,7 +172,7 @@ void kmod_exit_translate(const struct cused_tramp_exit *raw, const uint64_t snap
  * the daemon's answer, given the current register snapshot.  Pure.  Returns
  * 0 or -EINVAL if ex is not the exit *last describes.  For INS (last->str,
  * ex->io.in) the caller first stores element i of ex->io.data at
- * last->seg:kmod_str_elem_off(last, i).
+ * last->sio.seg:kmod_str_elem_off(last, i).
  */
 int kmod_complete_plan(const struct kmod_last *last, const uint64_t snap[KS_NR],
 		       const struct tramp_exit *ex, struct cused_field_val *w, unsigned *nw);

@@ -33,7 +33,6 @@ int kmod_snap_index(uint32_t id)
 }
 
 #define RFLAGS_IF (1u << 9)
-#define RFLAGS_DF (1u << 10)
 /* IOIO EXITINFO1 address size of INS/OUTS */
 #define SVM_IOIO_A16 (1u << 7)
 #define SVM_IOIO_A32 (1u << 8)
@@ -66,34 +65,20 @@ void kmod_exit_internal(struct tramp_exit *ex, const struct cused_tramp_exit *ra
 	ex->internal.data[3] = raw->rip;
 }
 
-/* a string register after moving by delta, as the address size updates it */
-static uint64_t str_reg_add(uint64_t reg, int64_t delta, uint64_t mask)
-{
-	if (mask == 0xffff)
-		return (reg & ~0xffffull) | ((reg + delta) & 0xffff);
-	if (mask == 0xffffffff)
-		return (uint32_t)(reg + delta);    /* a 32-bit write zero-extends */
-	return reg + delta;
-}
-
 uint64_t kmod_str_elem_off(const struct kmod_last *last, unsigned i)
 {
-	return (last->off + (int64_t)last->step * i) & last->addr_mask;
+	return strio_elem_off(&last->sio, i);
 }
 
 /*
- * Port I/O, decoded from either vendor's exit.  INS/OUTS the way KVM's
- * emulator exits for them: OUTS one element per exit; INS as many as fit
- * min(bytes left in rDI's page, 1024 / size, rCX) (KVM compares bytes with
- * elements there; so do we).  RIP stays on the instruction until the last
- * element is done.
+ * Port I/O, decoded from either vendor's exit.  INS/OUTS go the way KVM's
+ * emulator exits for them (strio.h).  RIP stays on the instruction until
+ * the last element is done.
  */
 void kmod_exit_io(const struct kmod_io *io, const uint64_t snap[KS_NR], struct tramp_exit *ex,
 		  struct kmod_last *last, uint8_t *iobuf, struct cused_field_val *w, unsigned *nw)
 {
-	bool df = snap[KS_RFLAGS] & RFLAGS_DF;
-	uint64_t cnt = io->rep ? snap[KS_RCX] & io->addr_mask : 1;
-	uint64_t n = 1;
+	uint32_t n;
 
 	last->next_rip = io->next_rip;
 	ex->reason = TX_IO;
@@ -117,28 +102,20 @@ void kmod_exit_io(const struct kmod_io *io, const uint64_t snap[KS_NR], struct t
 		}
 		return;
 	}
-	if (!cnt) {
+	last->sio = (struct strio){
+		.in = io->in, .rep = io->rep, .size = io->size,
+		.seg = io->in ? CUSED_SEG_ES : io->seg, .addr_mask = io->addr_mask,
+	};
+	n = strio_begin(&last->sio, snap[KS_RCX], snap[KS_RSI], snap[KS_RDI], snap[KS_RFLAGS]);
+	if (!n) {
 		/* REP with rCX = 0 does nothing but retire */
 		ex->reason = TX_NONE;
 		put(w, nw, CUSED_F_RIP, last->next_rip);
 		return;
 	}
 	last->str = true;
-	last->rep = io->rep;
-	last->seg = io->in ? CUSED_SEG_ES : io->seg;
-	last->addr_mask = io->addr_mask;
-	last->off = snap[io->in ? KS_RDI : KS_RSI] & io->addr_mask;
-	last->step = df ? -(int)io->size : io->size;
-	if (io->in) {
-		uint64_t in_page = df ? (last->off & 4095) : 4096 - (last->off & 4095);
-
-		n = in_page < KMOD_IOBUF / io->size ? in_page : KMOD_IOBUF / io->size;
-		n = n < cnt ? n : cnt;
-		if (!n)
-			n = 1;
-	}
-	ex->io.count = (uint32_t)n;
-	memset(iobuf, 0, n * io->size);
+	ex->io.count = n;
+	memset(iobuf, 0, (size_t)n * io->size);
 }
 
 static void exit_io(const struct cused_tramp_exit *raw, const uint64_t *snap,
@@ -307,18 +284,16 @@ int kmod_complete_plan(const struct kmod_last *last, const uint64_t snap[KS_NR],
 	switch (ex->reason) {
 	case TX_IO:
 		if (last->str) {
-			unsigned n = ex->io.count;
-			uint32_t reg = ex->io.in ? CUSED_F_RDI : CUSED_F_RSI;
-			uint64_t cur = snap[ex->io.in ? KS_RDI : KS_RSI];
-			uint64_t rcx = snap[KS_RCX];
+			struct strio_retire ret;
 
-			put(w, nw, reg, str_reg_add(cur, (int64_t)last->step * n, last->addr_mask));
-			if (last->rep) {
-				rcx = str_reg_add(rcx, -(int64_t)n, last->addr_mask);
-				put(w, nw, CUSED_F_RCX, rcx);
-			}
+			/* the client may have changed rCX since the exit, as KVM lets it */
+			strio_retire(&last->sio, ex->io.count, snap[ex->io.in ? KS_RDI : KS_RSI],
+				     snap[KS_RCX], &ret);
+			put(w, nw, ex->io.in ? CUSED_F_RDI : CUSED_F_RSI, ret.reg);
+			if (last->sio.rep)
+				put(w, nw, CUSED_F_RCX, ret.rcx);
 			/* the last element retires the instruction; before, it runs again */
-			if (!last->rep || !(rcx & last->addr_mask))
+			if (ret.retire)
 				put(w, nw, CUSED_F_RIP, last->next_rip);
 			return 0;
 		}

@@ -164,7 +164,7 @@ static void test_rep_outsb(void **state)
 		assert_int_equal(f.ex.io.in, 0);
 		assert_int_equal(f.ex.io.count, 1);
 		assert_true(f.last.str);
-		assert_int_equal(f.last.seg, CUSED_SEG_DS);
+		assert_int_equal(f.last.sio.seg, CUSED_SEG_DS);
 		assert_int_equal(kmod_str_elem_off(&f.last, 0), rsi);
 		assert_int_equal(f.nw, 0);          /* nothing retired at the exit */
 		complete_ok(&f);
@@ -193,10 +193,28 @@ static void test_rep_insw(void **state)
 	assert_int_equal(f.ex.io.in, 1);
 	assert_int_equal(f.ex.io.size, 2);
 	assert_int_equal(f.ex.io.count, 3);
-	assert_int_equal(f.last.seg, CUSED_SEG_ES);
+	assert_int_equal(f.last.sio.seg, CUSED_SEG_ES);
 	assert_int_equal(kmod_str_elem_off(&f.last, 2), 0x8004);
 	complete_ok(&f);
 	assert_int_equal(written(f.w, f.nw, CUSED_F_RDI), 0x8006);
+	assert_int_equal(written(f.w, f.nw, CUSED_F_RCX), 0);
+	assert_int_equal(written(f.w, f.nw, CUSED_F_RIP), 0x1142);
+}
+
+/* the client lowers RCX after a REP INSW read-ahead of 3 (userspace_io_test): 1 retires */
+static void test_rep_ins_client_rcx(void **state)
+{
+	struct fx f;
+
+	fx_init(&f, SVM_EXIT_IOIO_, 0x10u << 16 | SVM_IOIO_SZ16 | SVM_IOIO_STR | SVM_IOIO_REP |
+		SVM_IOIO_IN | 1u << 9, 0x1142, 0x113f);
+	f.snap[KS_RDI] = 0x8000;
+	f.snap[KS_RCX] = 3;
+	translate(&f);
+	assert_int_equal(f.ex.io.count, 3);
+	f.snap[KS_RCX] = 1;
+	complete_ok(&f);
+	assert_int_equal(written(f.w, f.nw, CUSED_F_RDI), 0x8002);
 	assert_int_equal(written(f.w, f.nw, CUSED_F_RCX), 0);
 	assert_int_equal(written(f.w, f.nw, CUSED_F_RIP), 0x1142);
 }
@@ -224,7 +242,7 @@ static void test_ins_limits(void **state)
 	f.snap[KS_RDI] = 0xabcd0000;
 	translate(&f);
 	assert_int_equal(f.ex.io.count, 1);
-	assert_int_equal(f.last.step, -1);
+	assert_int_equal(f.last.sio.step, -1);
 	complete_ok(&f);
 	/* 16-bit address size: DI wraps, the rest of RDI stays */
 	assert_int_equal(written(f.w, f.nw, CUSED_F_RDI), 0xabcdffff);
@@ -510,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_io_in_uses_current_rax),
 		cmocka_unit_test(test_rep_outsb),
 		cmocka_unit_test(test_rep_insw),
+		cmocka_unit_test(test_rep_ins_client_rcx),
 		cmocka_unit_test(test_ins_limits),
 		cmocka_unit_test(test_rep_zero),
 		cmocka_unit_test(test_hlt),

@@ -139,8 +139,8 @@ static void test_rep_outsb_fs(void **state)
 		assert_int_equal(f.ex.reason, TX_IO);
 		assert_int_equal(f.ex.io.count, 1);
 		assert_true(f.last.str);
-		assert_int_equal(f.last.seg, CUSED_SEG_FS);
-		assert_int_equal(f.last.addr_mask, ~0ull);
+		assert_int_equal(f.last.sio.seg, CUSED_SEG_FS);
+		assert_int_equal(f.last.sio.addr_mask, ~0ull);
 		assert_int_equal(kmod_str_elem_off(&f.last, 0), rsi);
 		assert_int_equal(f.nw, 0);
 		complete_ok(&f);
@@ -167,7 +167,7 @@ static void test_rep_insw_a16(void **state)
 	f.snap[KS_RCX] = 0x5;
 	translate(&f);
 	assert_int_equal(f.ex.io.size, 2);
-	assert_int_equal(f.last.seg, CUSED_SEG_ES);
+	assert_int_equal(f.last.sio.seg, CUSED_SEG_ES);
 	assert_int_equal(f.ex.io.count, 4);            /* 4 bytes left in the page */
 	complete_ok(&f);
 	assert_int_equal(written(f.w, f.nw, CUSED_F_RDI), 0xabcd0004);
