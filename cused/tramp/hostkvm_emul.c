@@ -2,16 +2,24 @@
 /*
  * Instructions this machine's host KVM (PVM) refuses with
  * KVM_EXIT_INTERNAL_ERROR / KVM_INTERNAL_ERROR_EMULATION where VMX/SVM KVM
- * emulates them, done by the daemon instead so the client sees what KVM
- * would have shown it.  Covered: string port I/O, INS/OUTS with or without
- * REP/REPNE, any element size, DF either way, 16/32/64-bit address size
- * (e.g. the selftest x86_64/userspace_io_test's `rep insb` at CPL 0): it
- * becomes KVM_EXIT_IO exits in KVM's batching (strio.h) and retires with
- * register and memory writes.  Not covered, still reported as the host's
- * emulation failure: MMIO-class instructions (PVM's refusal does not say
- * which guest-physical access faulted, so they cannot go the kmod TX_NPF
- * way), INS/OUTS at CPL > IOPL or in virtual-8086 mode (KVM consults the
- * TSS I/O bitmap there), and anything else.
+ * runs or emulates them, done by the daemon instead so the client sees what
+ * KVM would have shown it.  Covered:
+ *  - string port I/O: INS/OUTS with or without REP/REPNE, any element size,
+ *    DF either way, 16/32/64-bit address size.  It becomes KVM_EXIT_IO
+ *    exits in KVM's batching (strio.h) and retires with register and memory
+ *    writes.  (This PVM runs the selftests' `rep insb` itself; the path is
+ *    for the string I/O it does refuse.)
+ *  - SSE zero idioms, PXOR/XORPS/XORPD xmmN, xmmN: PVM refuses e.g. the
+ *    `pxor %xmm0,%xmm0` at the entry of the selftests' ucall() once a guest
+ *    has done a few thousand string I/O exits (x86_64/userspace_io_test),
+ *    and refuses it again on every retry; the daemon zeroes the register
+ *    through KVM_GET/SET_FPU and moves RIP past it.
+ * Not covered, still reported as the host's emulation failure: MMIO-class
+ * instructions (PVM's refusal does not say which guest-physical access
+ * faulted, so they cannot go the kmod TX_NPF way), INS/OUTS at CPL > IOPL
+ * or in virtual-8086 mode (KVM consults the TSS I/O bitmap there), SSE with
+ * CR0.EM/TS set or CR4.OSFXSR clear (#UD/#NM the guest should see), and
+ * anything else.
  */
 #include <errno.h>
 #include <string.h>
@@ -23,6 +31,9 @@
 #define RFLAGS_VM (1u << 17)
 #define EFER_LMA  (1u << 10)
 #define CR0_PE    1u
+#define CR0_EM    (1u << 2)
+#define CR0_TS    (1u << 3)
+#define CR4_OSFXSR (1u << 9)
 
 /* guest-physical RAM through the daemon's mappings of the host's slots */
 static int phys_rw(void *ctx, uint64_t gpa, void *buf, size_t len, bool write)
@@ -112,6 +123,35 @@ static size_t fetch_insn(struct tramp_vcpu *v, const struct kvm_sregs *s, uint64
 	return n;
 }
 
+/* PXOR/XORPS/XORPD of a register with itself: the register becomes 0 */
+static bool emul_xmm_zero(struct tramp_vcpu *v, struct tramp_exit *ex, const struct kvm_regs *regs,
+			  const struct kvm_sregs *sregs, const uint8_t *insn, size_t len,
+			  enum x86_mode mode)
+{
+	struct cused_field_val f = { .id = CUSED_F_RIP };
+	struct kvm_fpu fpu;
+	uint8_t xmm, n;
+
+	if (x86_decode_xmm_zero(insn, len, mode, &xmm, &n))
+		return false;
+	/* #UD or #NM are the guest's to take, not ours to paper over */
+	if ((sregs->cr0 & (CR0_EM | CR0_TS)) || !(sregs->cr4 & CR4_OSFXSR))
+		return false;
+	if (hk_get_fpu(v, &fpu))
+		return false;
+	memset(fpu.xmm[xmm], 0, sizeof(fpu.xmm[xmm]));
+	if (hk_set_fpu(v, &fpu))
+		return false;
+	f.val = mode == X86_MODE_LONG64 ? regs->rip + n :
+		mode == X86_MODE_PROT32 ? (uint32_t)(regs->rip + n) : (uint16_t)(regs->rip + n);
+	if (hk_write_fields(v, &f, 1))
+		return false;
+	log_debug("hostkvm: vCPU %u: emulated an XMM%u zero idiom at %#llx", v->id, xmm,
+		  (unsigned long long)regs->rip);
+	ex->reason = TX_NONE;
+	return true;
+}
+
 bool hk_emul_exit(struct tramp_vcpu *v, struct tramp_exit *ex)
 {
 	struct kvm_regs regs;
@@ -131,12 +171,14 @@ bool hk_emul_exit(struct tramp_vcpu *v, struct tramp_exit *ex)
 	mode = sregs_mode(&sregs);
 	cpl = mode == X86_MODE_REAL16 ? 0 : sregs.cs.selector & 3;
 	iopl = (regs.rflags >> 12) & 3;
+	len = fetch_insn(v, &sregs, regs.rip, insn);
+	if (emul_xmm_zero(v, ex, &regs, &sregs, insn, len, mode))
+		return true;
 	if ((regs.rflags & RFLAGS_VM) || cpl > iopl)
 		return false;
-	len = fetch_insn(v, &sregs, regs.rip, insn);
 	if (x86_decode_strio(insn, len, mode, &d)) {
 		log_debug("hostkvm: vCPU %u: emulation failure at %#llx (mode %d, %zu bytes, "
-			  "first %02x %02x %02x) is not string I/O", v->id,
+			  "first %02x %02x %02x) is not emulated", v->id,
 			  (unsigned long long)regs.rip, mode, len, len > 0 ? insn[0] : 0,
 			  len > 1 ? insn[1] : 0, len > 2 ? insn[2] : 0);
 		return false;

@@ -76,4 +76,13 @@ struct x86_strio {
  */
 int x86_decode_strio(const uint8_t *bytes, size_t n, enum x86_mode mode, struct x86_strio *out);
 
+/*
+ * Decode bytes[0..n) as an SSE zero idiom: PXOR, XORPS or XORPD of an XMM
+ * register with itself (66/REX prefixes only).  0 with the register in
+ * *xmm and the length in *len; -EINVAL for anything else (memory operands,
+ * two different registers, other prefixes); -EAGAIN if more bytes are needed.
+ */
+int x86_decode_xmm_zero(const uint8_t *bytes, size_t n, enum x86_mode mode, uint8_t *xmm,
+			uint8_t *len);
+
 #endif
