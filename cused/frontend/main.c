@@ -17,6 +17,7 @@
 #include "cused/frontend/cuse_dev.h"
 #include "cused/frontend/fuse_fs.h"
 #include "cused/kvm/ctx.h"
+#include "cused/kvm/handle.h"
 #include "cused/shim_abi.h"
 #include "cused/util/log.h"
 
@@ -158,6 +159,7 @@ int main(int argc, char **argv)
 		r = cuse_dev_serve(&ctx, cuse_name, bind_path, fuse_debug);
 	else
 		r = fuse_fs_serve(&ctx, mount, bind_path, fuse_debug);
+	handle_release_all(&ctx);
 	ctx_fini(&ctx);
 	if (trace_file)
 		fclose(trace_file);

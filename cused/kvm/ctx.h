@@ -53,6 +53,7 @@ struct cused_ctx {
 	unsigned nr_vms, nr_vcpus;
 	struct uid_table uids;                /* per-uid counts against limits */
 	struct vcpu *vcpus;                   /* every live vCPU, for ctx_shutdown */
+	struct cused_handle *handles;         /* every open handle (handle.c) */
 	atomic_bool stopping;                 /* shutting down: every wait gives up */
 	atomic_uint fuse_runs;                /* KVM_RUNs in FUSE workers now */
 	struct stats_registry stats;          /* per-vCPU exit counters, trace */

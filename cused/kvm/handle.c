@@ -16,10 +16,50 @@ struct cused_handle *handle_open(struct cused_ctx *ctx)
 		return NULL;
 	h->ctx = ctx;
 	atomic_init(&h->kind, H_SYSTEM);
+	pthread_mutex_lock(&ctx->lock);
+	h->next = ctx->handles;
+	if (h->next)
+		h->next->pprev = &h->next;
+	h->pprev = &ctx->handles;
+	ctx->handles = h;
+	pthread_mutex_unlock(&ctx->lock);
 	return h;
 }
 
+static void unlink_locked(struct cused_handle *h)
+{
+	*h->pprev = h->next;
+	if (h->next)
+		h->next->pprev = h->pprev;
+}
+
+static void release_unlinked(struct cused_handle *h);
+
 void handle_release(struct cused_handle *h)
+{
+	pthread_mutex_lock(&h->ctx->lock);
+	unlink_locked(h);
+	pthread_mutex_unlock(&h->ctx->lock);
+	release_unlinked(h);
+}
+
+void handle_release_all(struct cused_ctx *ctx)
+{
+	struct cused_handle *h;
+
+	for (;;) {
+		pthread_mutex_lock(&ctx->lock);
+		h = ctx->handles;
+		if (h)
+			unlink_locked(h);
+		pthread_mutex_unlock(&ctx->lock);
+		if (!h)
+			return;
+		release_unlinked(h);
+	}
+}
+
+static void release_unlinked(struct cused_handle *h)
 {
 	/* objects created on this handle but never bound die with it */
 	ctx_drop_parked(h->ctx, h);

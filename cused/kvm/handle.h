@@ -23,10 +23,18 @@ struct cused_handle {
 	_Atomic int kind;          /* enum handle_kind; SYSTEM -> BINDING -> VM/VCPU (or back) */
 	struct vm *vm;             /* H_VM */
 	struct vcpu *vcpu;         /* H_VCPU */
+	/* ctx->handles, under ctx->lock: what is still open when the daemon stops */
+	struct cused_handle *next, **pprev;
 };
 
 struct cused_handle *handle_open(struct cused_ctx *ctx);
 void handle_release(struct cused_handle *h);
+/*
+ * Shutdown, after the frontend loop has ended: release every handle a client
+ * still holds (FUSE sends no RELEASE for them), so VMs, vCPU threads and
+ * host fds go down in order instead of with the process.
+ */
+void handle_release_all(struct cused_ctx *ctx);
 /* >= 0 result for the client, or -errno */
 long handle_ioctl(struct cused_handle *h, struct ioctl_req *rq);
 /* rq (in handle_ioctl on h) was interrupted by a signal to its caller: end its waits */

@@ -270,6 +270,7 @@ static int cmd_getregs(int n)
 	}
 	printf("getregs: %d concurrent KVM_GET_REGS in %.3f s, KVM_RUN undisturbed\n",
 	       atomic_load(&regs_done), now() - t0);
+	free(t);
 	return 0;
 }
 
@@ -472,6 +473,7 @@ static int cmd_churn(int threads, int rounds)
 		pthread_join(t[i], NULL);
 	printf("churn: %d threads x %d rounds, %d KVM_RUN\n", threads, rounds,
 	       atomic_load(&churn_runs));
+	free(t);
 	return 0;
 }
 
