@@ -21,7 +21,8 @@ static const struct {
 } entries[] = {
 	/* like /dev/kvm: root and group kvm (ctx->dev_gid); see bridge.c may_open */
 	{ "kvm", INO_KVM, S_IFREG | 0660 },
-	{ "status", INO_STATUS, S_IFREG | 0444 },
+	/* per-VM exit counters say what other users' guests do: the device's users only */
+	{ "status", INO_STATUS, S_IFREG | 0440 },
 };
 
 static void fill_attr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
@@ -40,7 +41,7 @@ static void fill_attr(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 		if (entries[i].ino == ino)
 			st->st_mode = entries[i].mode;
 	/* no device group: 0660 root:root, i.e. root only */
-	if (ino == INO_KVM && ctx->dev_gid != (gid_t)-1)
+	if ((ino == INO_KVM || ino == INO_STATUS) && ctx->dev_gid != (gid_t)-1)
 		st->st_gid = ctx->dev_gid;
 }
 
