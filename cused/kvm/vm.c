@@ -36,11 +36,13 @@ int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out)
 	pthread_mutex_init(&vm->lock, NULL);
 	memslot_table_init(&vm->slots);
 	vm_misc_init(&vm->misc, kvmclock_host_ns());
+	msr_filter_ref_init(&vm->msr_filter);
 	r = irqchip_new(&vm->irqchip);
 	if (!r)
 		r = ctx->ops->vm_create(ctx->be, &vm->tvm);
 	if (r) {
 		irqchip_free(vm->irqchip);
+		msr_filter_ref_fini(&vm->msr_filter);
 		memslot_table_fini(&vm->slots);
 		free(vm);
 		ctx_uncharge(ctx, uid, 1, 0);
@@ -75,6 +77,7 @@ void vm_put(struct vm *vm)
 		ctx_uncharge_log(vm->ctx, vm->uid, logged_pages(s->flags, s->size));
 	}
 	memslot_table_fini(&vm->slots);
+	msr_filter_ref_fini(&vm->msr_filter);
 	pthread_mutex_destroy(&vm->lock);
 	ctx_uncharge(vm->ctx, vm->uid, 1, 0);
 	free(vm);
@@ -405,6 +408,8 @@ long vm_ioctl(struct vm *vm, struct cused_handle *h, struct ioctl_req *rq)
 	case KVM_GET_CLOCK:
 	case KVM_SET_CLOCK:
 		return vm_misc_ioctl(vm, rq);
+	case KVM_X86_SET_MSR_FILTER:
+		return msr_filter_set(&vm->msr_filter, rq);
 	case KVM_CREATE_VCPU:
 		return refuse(-EOPNOTSUPP, "pid %d: KVM_CREATE_VCPU needs the libcused shim: "
 			      "run the client as `cused-run CMD...`", rq->pid);

@@ -9,6 +9,7 @@
 #include "cused/kvm/ctx.h"
 #include "cused/kvm/ioctl.h"
 #include "cused/mmu/memslot.h"
+#include "cused/kvm/msr_filter.h"
 #include "cused/kvm/vm_misc.h"
 
 #define CUSED_MAX_VCPUS 64        /* KVM_CAP_MAX_VCPUS */
@@ -26,6 +27,8 @@ struct vm {
 	unsigned nr_vcpus;
 	struct vm_misc misc;          /* vm_misc.c; under lock */
 	struct irqchip *irqchip;   /* in-daemon PIC/IOAPIC/PIT/LAPICs (cused/irq/irqchip.h) */
+	uint64_t kvm_wall_clock;   /* MSR_KVM_WALL_CLOCK: the VM's in KVM; msr.c, relaxed atomics */
+	struct msr_filter_ref msr_filter;   /* KVM_X86_SET_MSR_FILTER (msr_filter.c) */
 };
 
 /* KVM_CREATE_VM for uid; -ENOMEM over the uid's VM cap (limits.h) */
