@@ -35,7 +35,9 @@ _start:
 	/* IDT: every vector to a "spurious" stub, vector 0x20 to the tick */
 	mov	$idt, %edi
 	xor	%ecx, %ecx
-1:	mov	$unexpected, %eax
+1:	mov	%ecx, %eax
+	shl	$4, %eax
+	add	$stubs, %eax
 	cmp	$0x20, %ecx
 	jne	2f
 	mov	$tick, %eax
@@ -106,12 +108,44 @@ tick:
 	out	%al, $0x20
 	jmp	3b
 
+/* one 16-byte stub per vector: push the vector, go to "unexpected" */
+	.align	16
+stubs:
+	.set	vec, 0
+	.rept	256
+	.byte	0x68		/* push imm32 */
+	.long	vec
+	jmp	unexpected
+	.align	16
+	.set	vec, vec + 1
+	.endr
+
+/* print "unexpected interrupt 0xNN" (the stub's vector) and exit 0x7f */
 unexpected:
 	mov	$msg_unexpected, %esi
+	call	puts
+	pop	%eax
+	mov	$hex + 2, %edi
+	mov	%al, %ah
+	shr	$4, %al
+	call	hexdigit
+	mov	%ah, %al
+	and	$0xf, %al
+	call	hexdigit
+	mov	$hex, %esi
 	call	puts
 	mov	$0x7f, %al
 	out	%al, $DEBUG_EXIT
 	jmp	4b
+
+/* hexdigit: AL (0-15) as a hex digit at (EDI)+ */
+hexdigit:
+	add	$'0', %al
+	cmp	$'9', %al
+	jbe	1f
+	add	$'a' - '9' - 1, %al
+1:	stosb
+	ret
 
 /* puts: ESI = NUL-terminated string, out on COM1 when its THR is empty */
 puts:
@@ -136,7 +170,8 @@ puts:
 	.section .data
 msg_hello:	.asciz "MBHELLO: protected mode\n"
 msg_ticks:	.asciz "MBHELLO: ticks ok\n"
-msg_unexpected:	.asciz "MBHELLO: unexpected interrupt\n"
+msg_unexpected:	.asciz "MBHELLO: unexpected interrupt "
+hex:		.asciz "0x??\n"
 	.align 8
 idt_desc:
 	.word	256 * 8 - 1
