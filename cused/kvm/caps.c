@@ -45,6 +45,7 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_X86_USER_SPACE_MSR:
+	case KVM_CAP_X86_MSR_FILTER:      /* msr_filter.c */
 	/* the in-daemon irqchip (cused/irq/, cused/kvm/vcpu_irq.c) */
 	case KVM_CAP_IRQCHIP:
 	case KVM_CAP_IRQ_INJECT_STATUS:

@@ -49,6 +49,8 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 	}
 	msr_file_reset(&v->msrs);
 	v->msrs.platform_info_readable = &vm->misc.platform_info_readable;
+	v->msrs.wall_clock = &vm->kvm_wall_clock;
+	v->msrs.pv_enforce = &v->misc.pv_cpuid_enforce;
 	vm_get(vm);
 	v->vm = vm;
 	r = vcpu_irq_create(v);
@@ -377,7 +379,7 @@ long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 	const struct tramp_ops *ops = v->vm->ctx->ops;
 	long ret;
 
-	if (vcpu_irq_ioctl(v, rq, &ret))
+	if (vcpu_irq_ioctl(v, rq, &ret) || vcpu_vapic_ioctl(v, rq, &ret))
 		return ret;
 	switch (rq->cmd) {
 	case KVM_GET_REGS:

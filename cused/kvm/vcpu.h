@@ -90,6 +90,12 @@ void vcpu_sync_regs_out(struct vcpu *v);
 bool vcpu_msr_to_user(struct vcpu *v, struct tramp_exit *ex, int r);
 void vcpu_msr_from_user(struct vcpu *v, struct tramp_exit *ex);
 
+/*
+ * vcpu_vapic.c: KVM_TPR_ACCESS_REPORTING and KVM_SET_VAPIC_ADDR (only their
+ * "off" states); false: not one of them, *ret untouched
+ */
+bool vcpu_vapic_ioctl(struct vcpu *v, struct ioctl_req *rq, long *ret);
+
 /* KVM_RUN semantics; caller holds v->lock (vcpu_lock_run); rq is NULL for the doorbell */
 int vcpu_run(struct vcpu *v, struct ioctl_req *rq);
 void vcpu_kick(struct vcpu *v);

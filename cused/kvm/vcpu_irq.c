@@ -67,9 +67,21 @@ void vcpu_irq_destroy(struct vcpu *v)
 	v->irq = NULL;
 }
 
+/*
+ * The last exit's "ready" still holds at this entry unless the client
+ * cleared RFLAGS.IF since (KVM_SET_REGS): KVM's inject_pending_event asks
+ * kvm_x86_interrupt_allowed at the entry itself.  Forgetting it would delay
+ * a split irqchip VMM's KVM_INTERRUPT, which QEMU sends only after an exit
+ * said ready, to an interrupt window the guest may close first (a CLI
+ * right after an OUT: the ExtINT then arrives later with a stale vector).
+ */
 void vcpu_irq_run_start(struct vcpu *v)
 {
-	if (v->irq)
+	uint64_t rflags;
+
+	if (!v->irq || !v->irq->irq_ready)
+		return;
+	if (vcpu_read_field(v, CUSED_F_RFLAGS, &rflags) || !(rflags & (1u << 9)))   /* IF */
 		v->irq->irq_ready = false;
 }
 

@@ -3,18 +3,21 @@
  * KVM_CAP_X86_USER_SPACE_MSR: a guest RDMSR/WRMSR the MSR table refuses
  * goes to the client as KVM_EXIT_X86_RDMSR/WRMSR when the VM asked for that
  * reason (Linux 6.1 kvm_msr_user_space): an MSR the table does not know is
- * KVM_MSR_EXIT_REASON_UNKNOWN, a value it rejects KVM_MSR_EXIT_REASON_INVAL.
- * There is no MSR filter, so KVM_MSR_EXIT_REASON_FILTER never happens.  The
+ * KVM_MSR_EXIT_REASON_UNKNOWN, a value it rejects KVM_MSR_EXIT_REASON_INVAL,
+ * an access the VM's MSR filter denies (msr_filter.c) KVM_MSR_EXIT_REASON_FILTER.  The
  * client's msr.error (and msr.data for RDMSR) retire the instruction on the
  * next KVM_RUN: error -> #GP.
  */
 #include <errno.h>
 #include <string.h>
+#include "cused/kvm/msr_filter.h"
 #include "cused/kvm/vcpu.h"
 #include "cused/util/log.h"
 
 static uint32_t reason_of(int r)
 {
+	if (r == MSR_FILTERED)
+		return KVM_MSR_EXIT_REASON_FILTER;
 	return r == -ENOENT ? KVM_MSR_EXIT_REASON_UNKNOWN : KVM_MSR_EXIT_REASON_INVAL;
 }
 

@@ -40,7 +40,9 @@ static bool guest_msr_access(struct vcpu *v, struct tramp_exit *ex)
 	struct msr_io io = vcpu_msr_io(v);
 	int r;
 
-	if (vcpu_irq_msr(v, ex->reason == TX_WRMSR, ex->msr.index, &ex->msr.data, false, &r))
+	if (!msr_filter_allowed(&v->vm->msr_filter, ex->msr.index, ex->reason == TX_WRMSR))
+		r = MSR_FILTERED;
+	else if (vcpu_irq_msr(v, ex->reason == TX_WRMSR, ex->msr.index, &ex->msr.data, false, &r))
 		;
 	else if (ex->reason == TX_RDMSR)
 		r = msr_read(&v->msrs, &io, ex->msr.index, &ex->msr.data, false);

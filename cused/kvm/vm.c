@@ -37,6 +37,7 @@ int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out)
 	pthread_mutex_init(&vm->lock, NULL);
 	memslot_table_init(&vm->slots);
 	vm_misc_init(&vm->misc, kvmclock_host_ns());
+	msr_filter_ref_init(&vm->msr_filter);
 	r = irqchip_new(&vm->irqchip);
 	if (!r)
 		r = vm_evfd_init(vm);
@@ -47,6 +48,7 @@ int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out)
 	}
 	if (r) {
 		irqchip_free(vm->irqchip);
+		msr_filter_ref_fini(&vm->msr_filter);
 		memslot_table_fini(&vm->slots);
 		free(vm);
 		ctx_uncharge(ctx, uid, 1, 0);
@@ -83,6 +85,7 @@ void vm_put(struct vm *vm)
 		ctx_uncharge_log(vm->ctx, vm->uid, logged_pages(s->flags, s->size));
 	}
 	memslot_table_fini(&vm->slots);
+	msr_filter_ref_fini(&vm->msr_filter);
 	pthread_mutex_destroy(&vm->lock);
 	ctx_uncharge(vm->ctx, vm->uid, 1, 0);
 	free(vm);
@@ -418,6 +421,8 @@ long vm_ioctl(struct vm *vm, struct cused_handle *h, struct ioctl_req *rq)
 	case KVM_REGISTER_COALESCED_MMIO:
 	case KVM_UNREGISTER_COALESCED_MMIO:
 		return vm_evfd_ioctl(vm, rq);
+	case KVM_X86_SET_MSR_FILTER:
+		return msr_filter_set(&vm->msr_filter, rq);
 	case KVM_CREATE_VCPU:
 		return refuse(-EOPNOTSUPP, "pid %d: KVM_CREATE_VCPU needs the libcused shim: "
 			      "run the client as `cused-run CMD...`", rq->pid);

@@ -9,6 +9,7 @@
 #include "cused/kvm/ctx.h"
 #include "cused/kvm/ioctl.h"
 #include "cused/mmu/memslot.h"
+#include "cused/kvm/msr_filter.h"
 #include "cused/kvm/vm_misc.h"
 #include "cused/kvm/coalesced.h"
 
@@ -33,6 +34,8 @@ struct vm {
 	unsigned evfd_charged;        /* client fds charged to uid for them (limits.h) */
 	struct coalesced coalesced;   /* coalesced.c; own lock */
 	void *ring;                   /* its ring page, mapped from the shim's memfd */
+	uint64_t kvm_wall_clock;   /* MSR_KVM_WALL_CLOCK: the VM's in KVM; msr.c, relaxed atomics */
+	struct msr_filter_ref msr_filter;   /* KVM_X86_SET_MSR_FILTER (msr_filter.c) */
 };
 
 /* KVM_CREATE_VM for uid; -ENOMEM over the uid's VM cap (limits.h) */

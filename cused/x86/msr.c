@@ -32,7 +32,15 @@ static bool mce_bank_absent(const struct msr_file *mf, const struct msr_desc *d,
 
 static uint64_t *slot(struct msr_file *mf, const struct msr_desc *d, uint32_t index)
 {
+	if (d->slot == MSLOT_KVM_WALL_CLOCK && mf->wall_clock)
+		return mf->wall_clock;
 	return &mf->val[d->slot + (index - d->index)];
+}
+
+/* guest_pv_has(KVM_FEATURE_CLOCKSOURCE): only enforced PV CPUID can hide them */
+static bool kvmclock_hidden(const struct msr_file *mf)
+{
+	return mf->pv_enforce && *mf->pv_enforce && !mf->guest.kvmclock;
 }
 
 static int vaddr_bits(const struct msr_io *io, unsigned *bits)
@@ -58,6 +66,8 @@ static int read_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t ind
 		return host || (mf->mcg_cap & MCG_CTL_P) ? 0 : -EPERM;
 	case MSRR_MC_CTL2:
 		return host || (mf->mcg_cap & MCG_CMCI_P) ? 0 : -EPERM;
+	case MSRR_KVM_CLOCK:
+		return kvmclock_hidden(mf) ? -EPERM : 0;
 	default:
 		return 0;
 	}
@@ -78,7 +88,8 @@ int msr_read(struct msr_file *mf, const struct msr_io *io, uint32_t index, uint6
 	case MSR_FIELD:
 		return io->read_field(io->ctx, d->field, val);
 	case MSR_EMUL:
-		*val = *slot(mf, d, index);
+		/* relaxed atomics: the wall-clock slot is shared by the VM's vCPUs */
+		*val = __atomic_load_n(slot(mf, d, index), __ATOMIC_RELAXED);
 		return 0;
 	default:
 		*val = d->rule == MSRR_MCG_CAP ? mf->mcg_cap : d->reset;
@@ -218,13 +229,16 @@ static int write_tsc_adjust(struct msr_file *mf, const struct msr_io *io, uint64
 static int emul_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t index,
 		     uint64_t *v, bool host)
 {
-	uint64_t old = *slot(mf, d, index);
+	uint64_t old = __atomic_load_n(slot(mf, d, index), __ATOMIC_RELAXED);
 	unsigned off = index - d->index;
 
 	switch (d->rule) {
 	case MSRR_TSC_DEADLINE:
 		/* kvm_set_lapic_tscdeadline_msr without a LAPIC: accepted, nothing happens */
 		return 1;
+	case MSRR_KVM_CLOCK:
+		/* any value from either side, as KVM (a bad GPA only disables the page) */
+		return kvmclock_hidden(mf) ? -EPERM : 0;
 	case MSRR_MISC_ENABLE:
 		if (host)
 			return 0;
@@ -301,7 +315,7 @@ int msr_write(struct msr_file *mf, const struct msr_io *io, uint32_t index, uint
 		if (r < 0)
 			return r;
 		if (r == 0)
-			*slot(mf, d, index) = val;
+			__atomic_store_n(slot(mf, d, index), val, __ATOMIC_RELAXED);
 		return 0;
 	default:
 		/* KVM refuses writes to these from both sides */

@@ -29,6 +29,7 @@ enum msr_rule {
 	MSRR_MCG_STATUS, MSRR_MCG_CTL, MSRR_MC_BANK, MSRR_MC_CTL2,
 	MSRR_MCG_CAP,      /* MSR_CONST whose value is the vCPU's mcg_cap */
 	MSRR_TSC_DEADLINE,  /* no LAPIC: reads 0, writes ignored (the LAPIC's own path is vcpu_irq.c) */
+	MSRR_KVM_CLOCK,     /* kvmclock's MSR_KVM_WALL_CLOCK / MSR_KVM_SYSTEM_TIME (msr.c) */
 };
 
 #define MSRF_LISTED 1u   /* in KVM_GET_MSR_INDEX_LIST (KVM lists it too) */
@@ -45,6 +46,8 @@ enum msr_slot {
 	MSLOT_MTRR_DEF = MSLOT_MC_CTL2 + 32,
 	MSLOT_MC_BANK,                           /* CTL STATUS ADDR MISC per bank */
 	MSLOT_TSC_DEADLINE = MSLOT_MC_BANK + 4 * 32,   /* stays 0 */
+	MSLOT_KVM_WALL_CLOCK,    /* used when msr_file.wall_clock is NULL */
+	MSLOT_KVM_SYSTEM_TIME,
 	MSLOT_NR,
 };
 
@@ -75,6 +78,7 @@ struct msr_guest {
 	bool tsc_aux;           /* RDTSCP or RDPID */
 	bool x2apic;
 	bool tsc_adjust;
+	bool kvmclock;          /* KVM signature leaf with KVM_FEATURE_CLOCKSOURCE */
 };
 
 struct msr_file {
@@ -84,6 +88,10 @@ struct msr_file {
 	uint64_t mcg_cap;
 	/* the VM's KVM_CAP_MSR_PLATFORM_INFO setting; NULL: the guest may read it */
 	const bool *platform_info_readable;
+	/* MSR_KVM_WALL_CLOCK is the VM's in KVM (kvm->arch.wall_clock); NULL: per file */
+	uint64_t *wall_clock;
+	/* the vCPU's KVM_CAP_ENFORCE_PV_FEATURE_CPUID; NULL: not enforced */
+	const bool *pv_enforce;
 };
 
 /* at vCPU creation: KVM's initial values, and "no CPUID set" */

@@ -25,6 +25,15 @@ static const struct msr_desc table[] = {
 	CONST(0x00000000, 0, "P5_MC_ADDR"),
 	CONST(0x00000001, 0, "P5_MC_TYPE"),
 	FIELD(0x00000010, CUSED_F_TSC, 0, "TSC", MSRR_TSC, MSRF_LISTED),
+	/*
+	 * kvmclock's original MSRs (emulated_msrs in KVM).  QEMU 7.2 writes and
+	 * reads both at every vCPU reset whatever the CPUID says.  cused offers
+	 * no kvmclock (no 0x4000000x leaves), so it keeps the values only:
+	 * neither the wall clock nor a pvclock page is written to guest memory.
+	 */
+	EMUL(0x00000011, 1, MSLOT_KVM_WALL_CLOCK, 0, "KVM_WALL_CLOCK", MSRR_KVM_CLOCK, MSRF_LISTED),
+	EMUL(0x00000012, 1, MSLOT_KVM_SYSTEM_TIME, 0, "KVM_SYSTEM_TIME", MSRR_KVM_CLOCK,
+	     MSRF_LISTED),
 	/* no in-kernel LAPIC: KVM leaves the base 0 until userspace sets it */
 	FIELD(0x0000001b, CUSED_F_APIC_BASE, 0, "APIC_BASE", MSRR_APIC_BASE, 0),
 	EMUL(0x0000003a, 1, MSLOT_FEAT_CTL, 0, "FEATURE_CONTROL", MSRR_FEAT_CTL, MSRF_LISTED),

@@ -127,7 +127,7 @@ static void test_index_list(void **state)
 			assert_true(idx[i] > idx[i - 1]);
 	}
 	/* what KVM lists for save/restore is present */
-	static const uint32_t must[] = { 0x10, 0x174, 0x175, 0x176, 0x277, 0x1a0, 0x17a,
+	static const uint32_t must[] = { 0x10, 0x11, 0x12, 0x174, 0x175, 0x176, 0x277, 0x1a0, 0x17a,
 					 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,
 					 0xc0000102, 0xc0000103 };
 	for (unsigned m = 0; m < sizeof(must) / sizeof(must[0]); m++) {
@@ -515,6 +515,48 @@ static void test_feat_ctl_ucode_platform(void **state)
 	assert_int_equal(WR(0x140, 0, false), 0);
 }
 
+/* QEMU 7.2 writes and reads kvmclock's 0x11/0x12 at every reset, whatever the CPUID */
+static void test_kvmclock(void **state)
+{
+	struct env *e = *state;
+	uint64_t vm_wall = 0;
+	bool enforce = false;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 2 * sizeof(c->entries[0]));
+
+	assert_int_equal(WR(0x12, 0, true), 0);
+	assert_int_equal(WR(0x11, 0, true), 0);
+	assert_int_equal(WR(0x12, 0x5001, false), 0);
+	assert_int_equal(RD(0x12, true), 0x5001);
+	assert_int_equal(RD(0x12, false), 0x5001);
+	/* the wall clock is the VM's: another vCPU's file sees the same value */
+	e->mf.wall_clock = &vm_wall;
+	assert_int_equal(WR(0x11, 0x6000, false), 0);
+	assert_int_equal(vm_wall, 0x6000);
+	vm_wall = 0x7000;
+	assert_int_equal(RD(0x11, true), 0x7000);
+	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID without KVM_FEATURE_CLOCKSOURCE: both sides refused */
+	e->mf.pv_enforce = &enforce;
+	enforce = true;
+	uint64_t v;
+	assert_int_equal(msr_read(&e->mf, &e->io, 0x12, &v, true), -EPERM);
+	assert_int_equal(msr_write(&e->mf, &e->io, 0x11, 0, false), -EPERM);
+	/* ... and allowed again once the KVM leaves offer it */
+	c->nent = 2;
+	c->entries[0] = (struct kvm_cpuid_entry2){ .function = 0x40000000, .eax = 0x40000001,
+		.ebx = 0x4b4d564b, .ecx = 0x564b4d56, .edx = 0x4d };
+	c->entries[1] = (struct kvm_cpuid_entry2){ .function = 0x40000001, .eax = 1 };
+	msr_file_set_cpuid(&e->mf, c);
+	assert_int_equal(msr_read(&e->mf, &e->io, 0x12, &v, false), 0);
+	assert_int_equal(v, 0x5001);
+	/* a wrong signature hides the leaf again */
+	c->entries[0].edx = 0;
+	msr_file_set_cpuid(&e->mf, c);
+	assert_int_equal(msr_read(&e->mf, &e->io, 0x12, &v, true), -EPERM);
+	e->mf.pv_enforce = NULL;
+	e->mf.wall_clock = NULL;
+	free(c);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -523,7 +565,7 @@ int main(void)
 		T(test_unknown), T(test_const), T(test_field_plain_and_errors), T(test_canonical),
 		T(test_pat), T(test_efer), T(test_apic_base), T(test_tsc_and_adjust),
 		T(test_tsc_aux), T(test_misc_enable), T(test_mtrr), T(test_mce), T(test_setup_mce), T(test_platform_info_hidden),
-		T(test_feat_ctl_ucode_platform),
+		T(test_feat_ctl_ucode_platform), T(test_kvmclock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
