@@ -119,8 +119,10 @@ void vcpu_interrupt(struct vcpu *v, struct ioctl_req *rq)
 	pthread_mutex_lock(&l->m);
 	pthread_cond_broadcast(&l->cv);
 	/* a FUSE KVM_RUN returns -EINTR / KVM_EXIT_INTR, as KVM's does on a signal */
-	if (l->running && l->run_rq == rq)
+	if (l->running && l->run_rq == rq) {
 		v->vm->ctx->ops->kick(v->tv);
+		vcpu_irq_wake(v);   /* or out of a HLT sleep in the daemon */
+	}
 	pthread_mutex_unlock(&l->m);
 }
 
@@ -132,5 +134,6 @@ void vcpu_abort(struct vcpu *v)
 	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->m);
 	v->vm->ctx->ops->kick(v->tv);
+	vcpu_irq_wake(v);
 	vcpu_runner_wake(v);
 }

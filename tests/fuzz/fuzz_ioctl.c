@@ -22,7 +22,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +261,61 @@ static void remember_token(struct harness *hs, uint64_t token)
  * fixed: the _IOC_SIZE(cmd) bytes the kernel copied in (for _IOW/_IOWR);
  * out_short: the caller's buffer is smaller than the ioctl number says
  */
+/*
+ * A KVM_RUN may legitimately block (a vCPU halted in the daemon with no
+ * interrupt coming, as KVM would): the caller's signal ends it, which FUSE
+ * turns into an INTERRUPT.  The watchdog plays that signal after a while,
+ * so the harness also drives the interrupt path.
+ */
+struct watchdog {
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	bool done;
+	struct cused_handle *h;
+	struct ioctl_req *rq;
+};
+
+static void *watchdog_main(void *arg)
+{
+	struct watchdog *w = arg;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 20 * 1000 * 1000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&w->m);
+	while (!w->done && pthread_cond_timedwait(&w->cv, &w->m, &ts) == 0)
+		;
+	if (!w->done)
+		handle_interrupt(w->h, w->rq);
+	pthread_mutex_unlock(&w->m);
+	return NULL;
+}
+
+static long run_watched(struct cused_handle *h, struct ioctl_req *rq)
+{
+	struct watchdog w = { .h = h, .rq = rq };
+	pthread_t t;
+	long r;
+
+	pthread_mutex_init(&w.m, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	if (pthread_create(&t, NULL, watchdog_main, &w))
+		return handle_ioctl(h, rq);
+	r = handle_ioctl(h, rq);
+	pthread_mutex_lock(&w.m);
+	w.done = true;
+	pthread_cond_signal(&w.cv);
+	pthread_mutex_unlock(&w.m);
+	pthread_join(t, NULL);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.m);
+	return r;
+}
+
 static long issue(struct harness *hs, struct cused_handle *h, unsigned cmd, uint64_t arg,
 		  const void *fixed, size_t out_short, pid_t pid)
 {
@@ -283,7 +340,7 @@ static long issue(struct harness *hs, struct cused_handle *h, unsigned cmd, uint
 		rq.out = out;
 		rq.out_len = out_short && out_short < size ? out_short : size;
 	}
-	r = handle_ioctl(h, &rq);
+	r = cmd == KVM_RUN ? run_watched(h, &rq) : handle_ioctl(h, &rq);
 	if (r >= 0 && out && (at = cmem_at(hs, arg, rq.out_len)))
 		memcpy(at, out, rq.out_len);
 	if (r == 0 && cmd == CUSED_IOC_CREATE && rq.out_len >= sizeof(struct cused_create))

@@ -95,16 +95,17 @@ static void test_qemu_filter(void **state)
 static void test_default_deny(void **state)
 {
 	struct msr_filter_ref ref;
-	uint8_t allow_odd[2] = { 0xaa, 0xaa }, none = 0;
+	/* KVM reads whole longs of bitmap (BITS_TO_LONGS(nmsrs)), so do we */
+	uint64_t allow_odd = 0xaaaa, none = 0;
 	struct kvm_msr_filter f = { .flags = KVM_MSR_FILTER_DEFAULT_DENY };
 
 	(void)state;
 	msr_filter_ref_init(&ref);
 	f.ranges[0] = (struct kvm_msr_filter_range){ .flags = KVM_MSR_FILTER_WRITE, .nmsrs = 16,
-						     .base = 0x100, .bitmap = allow_odd };
+						     .base = 0x100, .bitmap = (uint8_t *)&allow_odd };
 	f.ranges[1] = (struct kvm_msr_filter_range){ .flags = KVM_MSR_FILTER_READ |
 						     KVM_MSR_FILTER_WRITE, .nmsrs = 8, .base = 0x100,
-						     .bitmap = &none };
+						     .bitmap = (uint8_t *)&none };
 	assert_int_equal(set(&ref, &f), 0);
 	assert_true(msr_filter_allowed(&ref, 0x101, true));
 	assert_false(msr_filter_allowed(&ref, 0x100, true));
