@@ -23,24 +23,36 @@ static struct uid_usage *find(struct uid_table *t, uid_t uid, struct uid_usage *
 	return NULL;
 }
 
-int uid_charge(struct uid_table *t, const struct cused_limits *lim, uid_t uid,
-	       unsigned dvms, unsigned dvcpus)
+/* uid's entry, or a free one set up for it; NULL when the table is full */
+static struct uid_usage *find_or_claim(struct uid_table *t, uid_t uid)
 {
 	struct uid_usage *fs, *u = find(t, uid, &fs);
 
-	if (!dvms && !dvcpus)
-		return 0;
-	if (!u) {
-		if (!fs)
-			return -ENOMEM;
+	if (!u && fs) {
 		u = fs;
 		*u = (struct uid_usage){ .uid = uid };
 	}
-	/* compare without overflow: caps and counts are both unsigned */
-	if (dvms > lim->max_vms_per_uid - (u->vms < lim->max_vms_per_uid ? u->vms :
-					   lim->max_vms_per_uid) ||
-	    dvcpus > lim->max_vcpus_per_uid - (u->vcpus < lim->max_vcpus_per_uid ? u->vcpus :
-					       lim->max_vcpus_per_uid))
+	return u;
+}
+
+/* does want more fit under cap with have already used?  No overflow either way */
+static int over_cap(uint64_t have, uint64_t want, uint64_t cap)
+{
+	return want > cap - (have < cap ? have : cap);
+}
+
+int uid_charge(struct uid_table *t, const struct cused_limits *lim, uid_t uid,
+	       unsigned dvms, unsigned dvcpus)
+{
+	struct uid_usage *u;
+
+	if (!dvms && !dvcpus)
+		return 0;
+	u = find_or_claim(t, uid);
+	if (!u)
+		return -ENOMEM;
+	if (over_cap(u->vms, dvms, lim->max_vms_per_uid) ||
+	    over_cap(u->vcpus, dvcpus, lim->max_vcpus_per_uid))
 		return -ENOMEM;   /* a fresh entry stays all-zero, i.e. free */
 	u->vms += dvms;
 	u->vcpus += dvcpus;
@@ -67,20 +79,12 @@ struct uid_usage uid_usage_of(const struct uid_table *t, uid_t uid)
 int uid_charge_log(struct uid_table *t, const struct cused_limits *lim, uid_t uid,
 		   uint64_t pages)
 {
-	struct uid_usage *fs, *u = find(t, uid, &fs);
-	uint64_t used;
+	struct uid_usage *u;
 
 	if (!pages)
 		return 0;
-	if (!u) {
-		if (!fs)
-			return -ENOMEM;
-		u = fs;
-		*u = (struct uid_usage){ .uid = uid };
-	}
-	used = u->log_pages < lim->max_log_pages_per_uid ? u->log_pages :
-	       lim->max_log_pages_per_uid;
-	if (pages > lim->max_log_pages_per_uid - used)
+	u = find_or_claim(t, uid);
+	if (!u || over_cap(u->log_pages, pages, lim->max_log_pages_per_uid))
 		return -ENOMEM;
 	u->log_pages += pages;
 	return 0;
@@ -96,18 +100,12 @@ void uid_uncharge_log(struct uid_table *t, uid_t uid, uint64_t pages)
 
 int uid_charge_fds(struct uid_table *t, uid_t uid, unsigned n)
 {
-	struct uid_usage *fs, *u = find(t, uid, &fs);
+	struct uid_usage *u;
 
 	if (!n)
 		return 0;
-	if (!u) {
-		if (!fs)
-			return -ENOMEM;
-		u = fs;
-		*u = (struct uid_usage){ .uid = uid };
-	}
-	if (n > CUSED_MAX_EVENTFDS_PER_UID - (u->fds < CUSED_MAX_EVENTFDS_PER_UID ? u->fds :
-					      CUSED_MAX_EVENTFDS_PER_UID))
+	u = find_or_claim(t, uid);
+	if (!u || over_cap(u->fds, n, CUSED_MAX_EVENTFDS_PER_UID))
 		return -ENOMEM;
 	u->fds += n;
 	return 0;
