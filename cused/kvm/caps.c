@@ -88,6 +88,8 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 		return VM_DISABLE_EXITS_OFFERED;
 	case KVM_CAP_READONLY_MEM:
 		return c->readonly_mem;
+	case KVM_CAP_SYNC_MMU:
+		return c->sync_mmu;
 	case KVM_CAP_SET_GUEST_DEBUG:
 	case KVM_CAP_X86_ROBUST_SINGLESTEP:
 		return c->guest_debug;

@@ -32,6 +32,7 @@ static void resolve(void)
 	R(openat64_2, "__openat64_2");
 	R(ioctl, "ioctl");
 	R(mmap, "mmap");
+	R(madvise, "madvise");
 	R(close, "close");
 #undef R
 }

@@ -2,6 +2,7 @@
 /*
  * The LD_PRELOAD entry points.  open* only classify (is this the cused
  * device?), close forgets, mmap redirects a vCPU fd to its kvm_run memfd,
+ * madvise keeps discarded guest RAM discarded for the daemon too,
  * ioctl dispatches the handful of KVM ioctls CUSE/FUSE cannot serve alone.
  * Anything on a non-cused fd goes to libc untouched.
  */
@@ -179,6 +180,18 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 _Static_assert(sizeof(off64_t) == sizeof(off_t), "mmap64 differs from mmap here");
 EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
 	__attribute__((alias("mmap")));
+
+EXPORT int madvise(void *addr, size_t len, int advice)
+{
+	int r;
+
+	shim_init();
+	r = shim_real.madvise(addr, len, advice);
+	/* after the kernel's own work, so a refused call changes nothing */
+	if (r == 0 && advice == MADV_DONTNEED)
+		shim_mem_discarded((uintptr_t)addr, len);
+	return r;
+}
 
 static int dispatch(struct cfd *c, unsigned long req, void *arg)
 {

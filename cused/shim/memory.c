@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -81,9 +82,12 @@ struct backing {
 	int memfd;
 	dev_t dev;
 	ino_t ino;
+	bool anon;         /* every page was private anonymous memory */
 };
 static struct backing *backings;
 static size_t nbackings;
+/* nbackings, readable without the lock: madvise's fast path */
+static atomic_size_t any_backings;
 
 static struct backing *backing_of(const struct vma *m)
 {
@@ -94,7 +98,7 @@ static struct backing *backing_of(const struct vma *m)
 	return NULL;
 }
 
-static int remember(uint64_t start, uint64_t len, int memfd)
+static int remember(uint64_t start, uint64_t len, int memfd, bool anon)
 {
 	struct backing *n;
 	struct stat st;
@@ -106,6 +110,7 @@ static int remember(uint64_t start, uint64_t len, int memfd)
 		if (backings[i].start >= start && backings[i].start + backings[i].len <= start + len) {
 			sys_close(backings[i].memfd);
 			backings[i] = backings[--nbackings];
+			atomic_store(&any_backings, nbackings);
 		} else {
 			i++;
 		}
@@ -114,7 +119,8 @@ static int remember(uint64_t start, uint64_t len, int memfd)
 	if (!n)
 		return -ENOMEM;
 	backings = n;
-	backings[nbackings++] = (struct backing){ start, len, memfd, st.st_dev, st.st_ino };
+	backings[nbackings++] = (struct backing){ start, len, memfd, st.st_dev, st.st_ino, anon };
+	atomic_store(&any_backings, nbackings);
 	return 0;
 }
 
@@ -145,6 +151,14 @@ static void copy_range(int mem, int pagemap, char *dst, uint64_t src, uint64_t l
 		}
 		done += chunk;
 	}
+}
+
+static bool all_anon(const struct vma *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!v[i].anon)
+			return false;
+	return true;
 }
 
 /* replace the private VMAs v[0..n) over [addr, addr+len) with one memfd */
@@ -180,7 +194,7 @@ static int reback(uint64_t addr, uint64_t len, const struct vma *v, int n, int *
 		    MAP_FAILED)
 			goto err;
 	}
-	r = remember(addr, len, memfd);
+	r = remember(addr, len, memfd, all_anon(v, n));
 	if (!r) {
 		TRACE("re-backed %#lx+%#lx (%d VMAs) with memfd %d", addr, len, n, memfd);
 		*out = memfd;
@@ -340,4 +354,59 @@ int shim_set_memory(struct cfd *vm, void *arg)
 		errno = e;
 	}
 	return r;
+}
+
+/*
+ * MADV_DONTNEED on private anonymous memory makes it read as zero again; on
+ * the shared memfd we re-backed it with, it would only drop this process's
+ * page-table entries, and the client, the daemon and the guest would all go
+ * on seeing the old contents (and the memory would never be given back, so
+ * a balloon could not shrink the guest).  So for every part of
+ * [addr, addr+len) still mapped from an all-anonymous re-backing, punch the
+ * same range out of the memfd: everyone sees zeros, as with KVM's
+ * SYNC_MMU on anonymous memory.  Private file mappings are left alone: there
+ * DONTNEED means "read the file again", which a hole would not give.
+ */
+void shim_mem_discarded(uint64_t addr, uint64_t len)
+{
+	uint64_t end = addr + len;
+	char line[4096 + 128];
+	FILE *f;
+
+	if (!atomic_load_explicit(&any_backings, memory_order_relaxed) || end < addr)
+		return;
+	pthread_mutex_lock(&lock);
+	f = fopen("/proc/self/maps", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		uint64_t s, e, off, ino;
+		unsigned maj, min;
+		char perms[8];
+		struct backing *b = NULL;
+
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &s, &e, perms, &off, &maj, &min,
+			   &ino) < 7 || e <= addr)
+			continue;
+		if (s >= end)
+			break;
+		if (perms[3] != 's')
+			continue;
+		for (size_t i = 0; i < nbackings && !b; i++)
+			if (backings[i].anon && backings[i].ino == ino &&
+			    major(backings[i].dev) == maj && minor(backings[i].dev) == min)
+				b = &backings[i];
+		if (!b)
+			continue;
+		/* off is the file offset of the VMA's start: clip both ends */
+		if (s < addr) {
+			off += addr - s;
+			s = addr;
+		}
+		e = e < end ? e : end;
+		TRACE("discard %#lx+%#lx: punching memfd %d at %#lx", s, e - s, b->memfd, off);
+		(void)!fallocate(b->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+				 (off_t)(e - s));
+	}
+	if (f)
+		fclose(f);
+	pthread_mutex_unlock(&lock);
 }

@@ -28,6 +28,7 @@ struct shim_real {
 	int (*openat64_2)(int, const char *, int);
 	int (*ioctl)(int, unsigned long, ...);
 	void *(*mmap)(void *, size_t, int, int, int, off_t);
+	int (*madvise)(void *, size_t, int);
 	int (*close)(int);
 };
 extern struct shim_real shim_real;
@@ -84,5 +85,7 @@ int shim_set_memory(struct cfd *vm, void *arg);
  * one backing) and *close_fd says whether the caller closes it afterwards.
  */
 int shim_mem_backing(uint64_t addr, uint64_t len, int *fd, uint64_t *off, bool *close_fd);
+/* memory.c: [addr, addr+len) was MADV_DONTNEED'd: zero what the shim re-backed there */
+void shim_mem_discarded(uint64_t addr, uint64_t len);
 
 #endif

@@ -96,6 +96,12 @@ struct tramp_caps {
 	uint32_t max_vcpus;
 	bool readonly_mem;
 	bool guest_debug;
+	/*
+	 * Guest memory follows the daemon's mapping of it: a hole punched in
+	 * (or pages dropped from) the file behind a slot reach the guest, as
+	 * with KVM's mmu notifiers (KVM_CAP_SYNC_MMU).
+	 */
+	bool sync_mmu;
 	/* the optional state ops below exist (KVM_CHECK_EXTENSION answers by these) */
 	bool vcpu_events;          /* get_events, set_events */
 	bool events_queue;         /* inject_nmi; pending NMIs and exceptions are kept */

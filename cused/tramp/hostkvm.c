@@ -105,6 +105,8 @@ static int hostkvm_init(struct tramp_backend **out)
 	be->max_memslots = check_ext(fd, KVM_CAP_NR_MEMSLOTS);
 	be->readonly_mem = check_ext(fd, KVM_CAP_READONLY_MEM) > 0;
 	be->guest_debug = check_ext(fd, KVM_CAP_SET_GUEST_DEBUG) > 0;
+	/* the host maps the daemon's view of guest RAM: its notifiers are ours */
+	be->sync_mmu = check_ext(fd, KVM_CAP_SYNC_MMU) > 0;
 	/* without these every guest MSR access could not reach the daemon */
 	if (!check_ext(fd, KVM_CAP_X86_USER_SPACE_MSR) || !check_ext(fd, KVM_CAP_X86_MSR_FILTER)) {
 		r = refuse(-EOPNOTSUPP, "hostkvm: host KVM lacks MSR filtering to userspace");
@@ -142,6 +144,7 @@ static void hostkvm_caps(struct tramp_backend *be, struct tramp_caps *caps)
 		.max_vcpus = be->max_vcpus,
 		.readonly_mem = be->readonly_mem,
 		.guest_debug = be->guest_debug,
+		.sync_mmu = be->sync_mmu,
 		.vcpu_events = true,
 		.events_queue = true,
 		.xsave = true,

@@ -111,6 +111,8 @@ static void kmod_caps(struct tramp_backend *be, struct tramp_caps *caps)
 		/* a slot mapped without CUSED_MAP_WRITE faults writes to the daemon (NPF) */
 		.readonly_mem = true,
 		.guest_debug = false,
+		/* the module pins a slot's pages when it is added: no notifiers */
+		.sync_mmu = false,
 		/* XSAVE from the FXSAVE image, events from the one event slot */
 		.xsave = true,
 		.vcpu_events = true,

@@ -508,6 +508,47 @@ static void feat_readonly(void)
 	munmap(rom, 4096);
 }
 
+/* ---------------------------------------------------------- discard */
+
+/*
+ * madvise(MADV_DONTNEED) on a private anonymous slot reaches the guest
+ * (KVM_CAP_SYNC_MMU): the readonly scenario's guest code on a writable
+ * slot reads the first qword into r8 and stores at +8 and +0x10.  After the
+ * first run the client sees the guest's stores; after the discard the
+ * client and, on the second run, the guest read zeros.
+ */
+static void feat_discard(void)
+{
+	uint8_t *ram = guest_alloc(4096);
+	uint64_t value = FEAT_RO_VALUE, q;
+	struct kvm_regs regs;
+	struct vm vm;
+	struct vcpu v;
+
+	vm_create(&vm, "features");
+	vcpu_create(&vm, &v, 0);
+	printf("discard sync_mmu=%d\n", ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_MMU));
+	memcpy(ram, &value, 8);
+	add_slot(&vm, 2, 0, FEAT_RO_GPA, 4096, ram);
+	for (unsigned pass = 1; pass <= 2; pass++) {
+		long_mode(&v, FEAT_RO_ENTRY);
+		expect_hlt("discard", &v, pass);
+		IOC(v.fd, KVM_GET_REGS, &regs);
+		memcpy(&q, ram + 8, 8);
+		printf("discard pass %u guest r8=0x%llx client +8=0x%016llx +16=0x%02x\n", pass,
+		       (unsigned long long)regs.r8, (unsigned long long)q, ram[16]);
+		CHECK("discard", regs.r8 == (pass == 1 ? FEAT_RO_VALUE : 0) && ram[16] == 0x5a);
+		if (madvise(ram, 4096, MADV_DONTNEED))
+			die("madvise: %s", strerror(errno));
+		memcpy(&q, ram + 8, 8);
+		printf("discard after MADV_DONTNEED client +0=0x%02x +8=0x%016llx\n", ram[0],
+		       (unsigned long long)q);
+		CHECK("discard", ram[0] == 0 && q == 0);
+	}
+	vm_destroy(&vm, &v);
+	munmap(ram, 4096);
+}
+
 /* -------------------------------------------------------------- fpu */
 
 /*
@@ -622,7 +663,7 @@ static const struct {
 } scenarios[] = {
 	{ "dirty", feat_dirty }, { "translate", feat_translate }, { "step", feat_step },
 	{ "irq", feat_irq }, { "readonly", feat_readonly }, { "fpu", feat_fpu },
-	{ "regs", feat_regs },
+	{ "regs", feat_regs }, { "discard", feat_discard },
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 

@@ -11,6 +11,8 @@
 #   smp2     default irqchip with 2 vCPUs (SeaBIOS wakes the AP by INIT/SIPI)
 #   split2   kernel-irqchip=split with 2 vCPUs
 #   q35      the q35 machine (PCIe host, ICH9 LPC; default irqchip)
+#   memfd    guest RAM from -object memory-backend-memfd (QEMU requires
+#            KVM_CAP_SYNC_MMU for any memory backend with a file behind it)
 # Not run: kernel-irqchip=off with 2 vCPUs hangs in QEMU 7.2 itself on the
 # host's /dev/kvm too (the halted AP's thread spins in qemu_wait_io_event
 # holding the iothread lock; QEMU warns that the userspace LAPIC is deprecated
@@ -55,7 +57,7 @@ ok() {
 		[ "$2" -eq "$EXPECT_RC" ]
 }
 
-CASES=(default split off smp2 split2 q35)
+CASES=(default split off smp2 split2 q35 memfd)
 declare -A MACHINE=(
 	[default]="-M pc"
 	[split]="-M pc,kernel-irqchip=split"
@@ -63,6 +65,7 @@ declare -A MACHINE=(
 	[smp2]="-M pc -smp 2"
 	[split2]="-M pc,kernel-irqchip=split -smp 2"
 	[q35]="-M q35"
+	[memfd]="-M pc,memory-backend=ram0 -object memory-backend-memfd,id=ram0,size=128M"
 )
 
 cused_start
