@@ -24,7 +24,7 @@
 #include <errno.h>
 #include <string.h>
 #include "cused/tramp/hostkvm.h"
-#include "cused/mmu/guestcopy.h"
+#include "cused/tramp/slot_rw.h"
 #include "cused/x86/decode.h"
 #include "cused/util/log.h"
 
@@ -39,24 +39,17 @@
 static int phys_rw(void *ctx, uint64_t gpa, void *buf, size_t len, bool write)
 {
 	struct tramp_vm *vm = ctx;
-	int r = -EFAULT;
+	int r = -ENOENT;
 
 	pthread_mutex_lock(&vm->lock);
-	for (unsigned i = 0; i < vm->nslots; i++) {
-		struct hk_slot *s = &vm->slots[i];
-		uint8_t *p = (uint8_t *)s->hva + (gpa - s->gpa);
+	for (unsigned i = 0; i < vm->nslots && r == -ENOENT; i++) {
+		const struct hk_slot *s = &vm->slots[i];
+		struct slot_view sv = { s->gpa, s->size, s->hva, s->flags & CUSED_MAP_WRITE };
 
-		if (gpa < s->gpa || gpa - s->gpa >= s->size || len > s->size - (gpa - s->gpa))
-			continue;
-		/* a read-only slot is ROM to the guest: INS cannot store there */
-		if (write && !(s->flags & CUSED_MAP_WRITE))
-			break;
-		/* guest RAM is a client file that may have shrunk: no SIGBUS here */
-		r = write ? guest_copy(p, buf, len) : guest_copy(buf, p, len);
-		break;
+		r = slot_rw(&sv, gpa, buf, len, write);
 	}
 	pthread_mutex_unlock(&vm->lock);
-	return r;
+	return r == -ENOENT ? -EFAULT : r;
 }
 
 static int phys_read(void *ctx, uint64_t gpa, void *buf, size_t len)

@@ -18,7 +18,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "cused/tramp/kmod.h"
-#include "cused/mmu/guestcopy.h"
+#include "cused/tramp/slot_rw.h"
 #include "cused/tramp/dirty_flat.h"
 #include "cused/mmu/walk.h"
 #include "cused/util/log.h"
@@ -162,7 +162,7 @@ static void kmod_vm_destroy(struct tramp_vm *vm)
 
 /* the daemon's view of a slot, kept for string I/O */
 static int slot_remember(struct tramp_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
-			 void *hva)
+			 void *hva, bool writable)
 {
 	int r = 0;
 
@@ -177,7 +177,7 @@ static int slot_remember(struct tramp_vm *vm, uint32_t slot, uint64_t gpa, uint6
 			vm->slots = n, vm->cap = cap;
 	}
 	if (!r)
-		vm->slots[vm->nslots++] = (struct kmod_slot){ slot, gpa, size, hva };
+		vm->slots[vm->nslots++] = (struct kmod_slot){ slot, gpa, size, hva, writable };
 	pthread_mutex_unlock(&vm->lock);
 	return r;
 }
@@ -213,23 +213,17 @@ static void slot_forget(struct tramp_vm *vm, uint32_t slot)
 static int phys_rw(void *ctx, uint64_t gpa, void *buf, size_t len, bool write)
 {
 	struct tramp_vm *vm = ctx;
-	int r = -EFAULT;
+	int r = -ENOENT;
 
 	pthread_mutex_lock(&vm->lock);
-	for (unsigned i = 0; i < vm->nslots; i++) {
-		struct kmod_slot *s = &vm->slots[i];
+	for (unsigned i = 0; i < vm->nslots && r == -ENOENT; i++) {
+		const struct kmod_slot *s = &vm->slots[i];
+		struct slot_view sv = { s->gpa, s->size, s->hva, s->writable };
 
-		if (gpa < s->gpa || gpa - s->gpa >= s->size || len > s->size - (gpa - s->gpa))
-			continue;
-		/* guest RAM is a client file that may have shrunk: no SIGBUS here */
-		if (write)
-			r = guest_copy(s->hva + (gpa - s->gpa), buf, len);
-		else
-			r = guest_copy(buf, s->hva + (gpa - s->gpa), len);
-		break;
+		r = slot_rw(&sv, gpa, buf, len, write);
 	}
 	pthread_mutex_unlock(&vm->lock);
-	return r;
+	return r == -ENOENT ? -EFAULT : r;
 }
 
 static int phys_read(void *ctx, uint64_t gpa, void *buf, size_t len)
@@ -256,7 +250,7 @@ static int kmod_map(struct tramp_vm *vm, uint32_t slot, uint64_t gpa, uint64_t s
 	if (r)
 		return refuse(r, "kmod: map slot %u gpa %#llx size %#llx flags %#x: %d", slot,
 			      (unsigned long long)gpa, (unsigned long long)size, flags, r);
-	r = slot_remember(vm, slot, gpa, size, hva);
+	r = slot_remember(vm, slot, gpa, size, hva, flags & CUSED_MAP_WRITE);
 	if (r)
 		kmod_unmap(vm, slot);
 	return r;

@@ -189,6 +189,7 @@ struct kmod_slot {
 	uint32_t slot;
 	uint64_t gpa, size;
 	uint8_t *hva;
+	bool writable;      /* CUSED_MAP_WRITE: the daemon's mapping is writable too */
 };
 
 struct tramp_vm {
