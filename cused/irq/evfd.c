@@ -43,12 +43,20 @@ int evfd_signal(int fd)
 	uint64_t one = 1;
 	ssize_t r;
 
-	/* POLLOUT on an eventfd means exactly "adding 1 does not block" */
-	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
-		return -EAGAIN;
-	do
+	/*
+	 * POLLOUT on an eventfd means exactly "adding 1 does not block".  If
+	 * another writer fills the counter between the look and the write, the
+	 * write sleeps (interruptibly); a kick of this thread (close, another
+	 * ioctl on the vCPU) then looks again instead of writing again, so the
+	 * full counter drops the event rather than holding the thread.
+	 */
+	for (;;) {
+		if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
+			return -EAGAIN;
 		r = write(fd, &one, sizeof(one));
-	while (r < 0 && errno == EINTR);
+		if (r >= 0 || errno != EINTR)
+			break;
+	}
 	return r == sizeof(one) ? 0 : r < 0 ? -errno : -EIO;
 }
 
