@@ -5,6 +5,7 @@
 #include "cused/kvm/ctx.h"
 #include "cused/kvm/vm.h"
 #include "cused/kvm/vcpu.h"
+#include "cused/kvm/statsfd.h"
 #include "cused/x86/cpuid.h"
 #include "cused/util/log.h"
 
@@ -127,6 +128,8 @@ void ctx_drop_parked(struct cused_ctx *ctx, struct cused_handle *creator)
 		dead = p->next;
 		if (p->kind == OBJ_VM)
 			vm_put(p->obj);
+		else if (p->kind == OBJ_STATS)
+			statsfd_put(p->obj);
 		else
 			vcpu_put(p->obj);
 		free(p);
@@ -195,6 +198,23 @@ void ctx_uncharge_fds(struct cused_ctx *ctx, uid_t uid, unsigned n)
 {
 	pthread_mutex_lock(&ctx->lock);
 	uid_uncharge_fds(&ctx->uids, uid, n);
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+int ctx_charge_stats(struct cused_ctx *ctx, uid_t uid)
+{
+	int r;
+
+	pthread_mutex_lock(&ctx->lock);
+	r = uid_charge_stats(&ctx->uids, uid);
+	pthread_mutex_unlock(&ctx->lock);
+	return r;
+}
+
+void ctx_uncharge_stats(struct cused_ctx *ctx, uid_t uid)
+{
+	pthread_mutex_lock(&ctx->lock);
+	uid_uncharge_stats(&ctx->uids, uid);
 	pthread_mutex_unlock(&ctx->lock);
 }
 

@@ -17,7 +17,7 @@
 struct cused_handle;
 struct vcpu;
 
-enum obj_kind { OBJ_VM = 1, OBJ_VCPU = 2 };   /* == CUSED_BIND_* */
+enum obj_kind { OBJ_VM = 1, OBJ_VCPU = 2, OBJ_STATS = 3 };   /* == CUSED_BIND_* */
 
 /*
  * FUSE worker threads, and how many of them KVM_RUNs through FUSE (which
@@ -34,7 +34,7 @@ struct pending_obj {
 	struct pending_obj *next;
 	uint64_t token;
 	enum obj_kind kind;
-	void *obj;                    /* struct vm * or struct vcpu *, one reference */
+	void *obj;                    /* struct vm *, struct vcpu * (one reference) or struct statsfd * */
 	struct cused_handle *creator; /* dropped with its creator if never bound */
 	uid_t uid;                    /* only this uid may bind it */
 };
@@ -86,6 +86,9 @@ void ctx_uncharge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages);
 /* eventfds the daemon holds for uid's VMs (limits.h); 0 or -ENOMEM */
 int ctx_charge_fds(struct cused_ctx *ctx, uid_t uid, unsigned n);
 void ctx_uncharge_fds(struct cused_ctx *ctx, uid_t uid, unsigned n);
+/* a stats fd of uid (limits.h, statsfd.h); 0 or -ENOMEM */
+int ctx_charge_stats(struct cused_ctx *ctx, uid_t uid);
+void ctx_uncharge_stats(struct cused_ctx *ctx, uid_t uid);
 /* a vCPU joins / leaves the list ctx_shutdown walks */
 void ctx_add_vcpu(struct cused_ctx *ctx, struct vcpu *v);
 void ctx_del_vcpu(struct cused_ctx *ctx, struct vcpu *v);
