@@ -135,8 +135,8 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	ctx_status(ctx, &vms, &vcpus);
-	n = snprintf(buf, sizeof(buf), "backend %s\nvms %u\nvcpus %u\n", ctx->ops->name,
-		     vms, vcpus);
+	n = snprintf(buf, sizeof(buf), "backend %s\nvms %u\nvcpus %u\nstatsfds %u\n",
+		     ctx->ops->name, vms, vcpus, ctx_nr_stats(ctx));
 	n += stats_format(&ctx->stats, buf + n, sizeof(buf) - n);
 	if (n > (int)sizeof(buf) - 1)
 		n = sizeof(buf) - 1;    /* truncated: only the last vCPUs' lines are lost */

@@ -207,6 +207,8 @@ int ctx_charge_stats(struct cused_ctx *ctx, uid_t uid)
 
 	pthread_mutex_lock(&ctx->lock);
 	r = uid_charge_stats(&ctx->uids, uid);
+	if (!r)
+		ctx->nr_stats++;
 	pthread_mutex_unlock(&ctx->lock);
 	return r;
 }
@@ -215,7 +217,18 @@ void ctx_uncharge_stats(struct cused_ctx *ctx, uid_t uid)
 {
 	pthread_mutex_lock(&ctx->lock);
 	uid_uncharge_stats(&ctx->uids, uid);
+	ctx->nr_stats--;
 	pthread_mutex_unlock(&ctx->lock);
+}
+
+unsigned ctx_nr_stats(struct cused_ctx *ctx)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&ctx->lock);
+	n = ctx->nr_stats;
+	pthread_mutex_unlock(&ctx->lock);
+	return n;
 }
 
 void ctx_add_vcpu(struct cused_ctx *ctx, struct vcpu *v)

@@ -51,6 +51,7 @@ struct cused_ctx {
 	pthread_mutex_t lock;                 /* pending list, vCPU list and counters */
 	struct pending_obj *pending;
 	unsigned nr_vms, nr_vcpus;
+	unsigned nr_stats;                    /* stats fds, parked or bound (statsfd.h) */
 	struct uid_table uids;                /* per-uid counts against limits */
 	struct vcpu *vcpus;                   /* every live vCPU, for ctx_shutdown */
 	struct cused_handle *handles;         /* every open handle (handle.c) */
@@ -89,6 +90,8 @@ void ctx_uncharge_fds(struct cused_ctx *ctx, uid_t uid, unsigned n);
 /* a stats fd of uid (limits.h, statsfd.h); 0 or -ENOMEM */
 int ctx_charge_stats(struct cused_ctx *ctx, uid_t uid);
 void ctx_uncharge_stats(struct cused_ctx *ctx, uid_t uid);
+/* stats fds alive now, for the status file */
+unsigned ctx_nr_stats(struct cused_ctx *ctx);
 /* a vCPU joins / leaves the list ctx_shutdown walks */
 void ctx_add_vcpu(struct cused_ctx *ctx, struct vcpu *v);
 void ctx_del_vcpu(struct cused_ctx *ctx, struct vcpu *v);

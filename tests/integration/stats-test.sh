@@ -22,6 +22,15 @@ CLIENT=${4:-$BUILD/tests/integration/stats_client}
 [ "$(id -u)" = 0 ] || skip "needs root (cused-run's mount namespace, a second uid)"
 cused_start
 
+# wait_statsfds N SECONDS: the status file's stats fd count reaches N
+wait_statsfds() {
+	for _ in $(seq $(( $2 * 10 ))); do
+		[ "$(cused_status_get statsfds)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # 1. live
 "$CUSED_RUN" --device "$DEV" "$CLIENT" live "$WORK/go" >"$WORK/live.out" 2>&1 &
 CLIENT_PID=$!
@@ -35,11 +44,15 @@ grep -q '^holding$' "$WORK/live.out" || { cat "$WORK/live.out"; fail "live clien
 # RELEASE of the closed fds is asynchronous: give it a moment
 wait_status 0 0 5 || { cat "$WORK/live.out"; fail "VM and vCPU fds closed, stats fds open: status $(tr '\n' ' ' <"$MNT/status")"; }
 echo "ok   VM and vCPU fds closed while their stats fds are open: vms 0 vcpus 0"
+[ "$(cused_status_get statsfds)" = 2 ] || fail "status does not count the 2 open stats fds: $(tr '\n' ' ' <"$MNT/status")"
+echo "ok   status counts the 2 stats fds still open"
 touch "$WORK/go"
 wait "$CLIENT_PID"
 rc=$?
 cat "$WORK/live.out"
 [ $rc -eq 0 ] && grep -q '^done$' "$WORK/live.out" || fail "live client failed (status $rc)"
+wait_statsfds 0 5 || fail "stats fds closed but status shows: $(tr '\n' ' ' <"$MNT/status")"
+echo "ok   closing the stats fds releases them: statsfds 0"
 cused_alive || fail "cused died"
 
 # 2. another uid and a parked token
@@ -59,7 +72,9 @@ wait "$PARK_PID"
 rc=$?
 cat "$WORK/park.out"
 [ $rc -eq 0 ] || fail "park client failed (status $rc)"
-wait_status 0 0 5 || fail "status after the park client: $(tr '\n' ' ' <"$MNT/status")"
+wait_status 0 0 5 && wait_statsfds 0 5 ||
+	fail "status after the park client: $(tr '\n' ' ' <"$MNT/status")"
+echo "ok   the park client's VM and stats objects are all released"
 cused_alive || fail "cused died"
 grep -E 'ERROR|Sanitizer' "$WORK/cused.log" && fail "daemon log shows errors"
 
