@@ -11,7 +11,8 @@
 #    close the uid's stats charge is gone (a second run gets fds again).
 # 2. Another uid cannot bind a stats token root parked (EACCES); the token
 #    stays usable by its owner.
-# 3. cused-stat reads the status file and, with --stats-fd, a stats file.
+# 3. cused-stat reads the status file and, with --pid, the client's stats
+#    files (its stats fds as they are, its VM / vCPU fds through new ones).
 # Exit 0 ok, 1 failure, 77 skip.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -32,9 +33,31 @@ wait_statsfds() {
 }
 
 # 1. live
+STAT=$(dirname "$0")/../../scripts/cused-stat
 "$CUSED_RUN" --device "$DEV" "$CLIENT" live "$WORK/go" >"$WORK/live.out" 2>&1 &
 CLIENT_PID=$!
 CHILD_PIDS+=("$CLIENT_PID")
+for _ in $(seq 100); do
+	grep -q '^alive pid' "$WORK/live.out" && break
+	kill -0 "$CLIENT_PID" 2>/dev/null || break
+	sleep 0.1
+done
+pid=$(sed -n 's/^alive pid \([0-9]*\)$/\1/p' "$WORK/live.out")
+[ -n "$pid" ] || { cat "$WORK/live.out"; fail "live client never got its VM running"; }
+# 3. cused-stat --pid: the client's stats files, by KVM id and KVM name
+if command -v python3 >/dev/null; then
+	python3 "$STAT" --status "$MNT/status" --pid "$pid" --once >"$WORK/statpid.out" 2>&1 ||
+		{ cat "$WORK/statpid.out"; fail "cused-stat --pid"; }
+	cat "$WORK/statpid.out"
+	grep -qE "^kvm-$pid/vcpu-0 +exits +[1-9]" "$WORK/statpid.out" &&
+		grep -qE "^ +io_exits +1 " "$WORK/statpid.out" &&
+		grep -qE "^kvm-$pid " "$WORK/statpid.out" &&
+		[ "$(grep -c "^kvm-" "$WORK/statpid.out")" = 2 ] ||
+		fail "cused-stat --pid does not show the VM's and vCPU's stats once each"
+	wait_statsfds 2 5 || fail "cused-stat's own stats fds were not released: $(tr '\n' ' ' <"$MNT/status")"
+	echo "ok   cused-stat --pid reads the client's stats files and releases its own"
+fi
+touch "$WORK/go.alive"
 for _ in $(seq 100); do
 	grep -q '^holding$' "$WORK/live.out" && break
 	kill -0 "$CLIENT_PID" 2>/dev/null || break
@@ -78,8 +101,7 @@ echo "ok   the park client's VM and stats objects are all released"
 cused_alive || fail "cused died"
 grep -E 'ERROR|Sanitizer' "$WORK/cused.log" && fail "daemon log shows errors"
 
-# 3. cused-stat reads both sources
-STAT=$(dirname "$0")/../../scripts/cused-stat
+# 3. (and the status file)
 if command -v python3 >/dev/null; then
 	python3 "$STAT" --status "$MNT/status" --once >"$WORK/stat.out" 2>&1 ||
 		{ cat "$WORK/stat.out"; fail "cused-stat --status"; }

@@ -6,6 +6,8 @@
  *                               the shim; the file is KVM's, its counters are
  *                               live, a second VM's exits never show in the
  *                               first's fd, the fd refuses what KVM's refuses.
+ *                               After one guest exit it prints "alive pid N"
+ *                               and waits for GOFILE.alive.
  *                               Then closes the VM and vCPU fds, prints
  *                               "holding", waits for GOFILE to exist, reads
  *                               the stats fds again (the last counts) and
@@ -177,6 +179,10 @@ static int live(const char *gofile)
 	CHECK(stat_of(cs, &fc, "io_exits") == 1 && stat_of(cs, &fc, "exits") >= 1,
 	      "after one OUT: io_exits 1, exits %" PRIu64 " (live)", stat_of(cs, &fc, "exits"));
 	total = stat_of(cs, &fc, "exits");
+	/* for cused-stat --pid: a live VM with its stats fds */
+	snprintf(want, sizeof(want), "%s.alive", gofile);
+	printf("alive pid %d\n", (int)getpid());
+	wait_file(want);
 
 	/* another VM's exits never show in this fd */
 	vm_make(kvm, &b);
