@@ -207,6 +207,8 @@ int fuse_fs_serve(struct cused_ctx *ctx, const char *mountpoint, const char *bin
 	log_info("serving %s (backend %s)%s%s", dev, ctx->ops->name,
 		 bind_path ? ", bound over " : "", bind_path ? bind_path : "");
 
+	/* FUSE reads carry their offset: KVM_GET_STATS_FD files work (statsfd.h) */
+	ctx->stats_reads = true;
 	r = bridge_loop(ctx, se);
 
 	if (bind_path)

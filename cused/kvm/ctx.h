@@ -47,6 +47,12 @@ struct cused_ctx {
 
 	struct cused_limits limits;           /* set once before serving */
 	gid_t dev_gid;                        /* may open the device; -1: root only */
+	/*
+	 * The frontend hands reads their file offset, so KVM_GET_STATS_FD
+	 * files can be served: FUSE does, CUSE reads always come at offset 0.
+	 * Set once before serving; without it the cap is 0 and the ioctl ENOTTY.
+	 */
+	bool stats_reads;
 
 	pthread_mutex_t lock;                 /* pending list, vCPU list and counters */
 	struct pending_obj *pending;

@@ -19,7 +19,8 @@ long statsfd_create(struct cused_handle *h, struct ioctl_req *rq)
 
 	if (!out)
 		return -EFAULT;
-	if (kind != H_VM && kind != H_VCPU)
+	/* KVM without binary stats: the VM / vCPU ioctl is unknown */
+	if ((kind != H_VM && kind != H_VCPU) || !h->ctx->stats_reads)
 		return -ENOTTY;
 	r = ctx_charge_stats(h->ctx, rq->uid);
 	if (r)

@@ -585,6 +585,7 @@ static struct harness *harness_get(void)
 		abort();
 	}
 	fake_backend_set_exits(hs->ctx.be, fuzz_exit, hs);
+	hs->ctx.stats_reads = true;   /* as the FUSE frontend */
 	hs->fds[FD_NONE] = -1;
 	hs->fds[FD_GUEST] = memfd("guest", GUEST_SIZE);
 	hs->fds[FD_RUN] = memfd("run", CUSED_VCPU_MMAP_SIZE);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "cused/kvm/binstats.h"
+#include "cused/kvm/caps.h"
 #include "cused/kvm/statsfd.h"
 #include "cused/kvm/handle.h"
 #include "cused/kvm/vm.h"
@@ -218,6 +219,7 @@ static struct cused_ctx *ctx_new(void)
 
 	pthread_mutex_init(&ctx->lock, NULL);
 	stats_registry_init(&ctx->stats, NULL);
+	ctx->stats_reads = true;
 	return ctx;
 }
 
@@ -314,6 +316,18 @@ static void test_handle_reads_live_and_released(void **state)
 	handle_release(svm);
 	assert_int_equal(ctx_nr_stats(ctx), 0);
 	assert_int_equal(uid_usage_of(&ctx->uids, 1000).stats, 0);
+	/* a frontend without read offsets (CUSE): no binary stats, as a KVM without them */
+	{
+		struct cused_create out;
+		struct ioctl_req rq = { .cmd = CUSED_IOC_STATS_FD, .out = &out,
+					.out_len = sizeof(out), .uid = 5 };
+
+		ctx->stats_reads = false;
+		assert_int_equal(caps_check(ctx, KVM_CAP_BINARY_STATS_FD), 0);
+		assert_int_equal(handle_ioctl(vmh, &rq), -ENOTTY);
+		ctx->stats_reads = true;
+		assert_int_equal(caps_check(ctx, KVM_CAP_BINARY_STATS_FD), 1);
+	}
 	/* never bound: dies with the handle it was asked on */
 	{
 		struct cused_create out;
