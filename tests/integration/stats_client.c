@@ -26,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 #include "cused/shim_abi.h"
@@ -41,8 +43,13 @@ struct vm {
 	void *mem;
 };
 
-/* mov al, 1; out 0x10, al; hlt */
-static const uint8_t guest[] = { 0xb0, 0x01, 0xe6, 0x10, 0xf4 };
+/* mov al, 1; out 0x10, al; hlt; jmp $ */
+static const uint8_t guest[] = { 0xb0, 0x01, 0xe6, 0x10, 0xf4, 0xeb, 0xfe };
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
 
 static void vm_make(int kvm, struct vm *vm)
 {
@@ -193,6 +200,24 @@ static int live(const char *gofile)
 	close(bcs);
 	close(b.vcpu);
 	close(b.fd);
+
+	/* a HLT exit (no irqchip), then a signal in the guest's endless loop */
+	{
+		struct sigaction sa = { .sa_handler = on_alarm };
+		struct itimerval it = { .it_value = { 0, 200000 } };
+		int r;
+
+		if (ioctl(a.vcpu, KVM_RUN, 0) || a.run->exit_reason != KVM_EXIT_HLT)
+			FAIL("second KVM_RUN: not KVM_EXIT_HLT (%u)", a.run->exit_reason);
+		CHECK(stat_of(cs, &fc, "halt_exits") == 1, "a HLT exit counts in halt_exits");
+		sigaction(SIGALRM, &sa, NULL);
+		setitimer(ITIMER_REAL, &it, NULL);
+		r = ioctl(a.vcpu, KVM_RUN, 0);
+		CHECK(r == -1 && errno == EINTR && a.run->exit_reason == KVM_EXIT_INTR &&
+		      stat_of(cs, &fc, "signal_exits") == 1,
+		      "a signal in KVM_RUN counts in signal_exits");
+		total = stat_of(cs, &fc, "exits");
+	}
 
 	/* the VM goes first: the stats fds keep only its counters */
 	close(a.vcpu);
