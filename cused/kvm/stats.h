@@ -59,6 +59,7 @@ extern const char *const vcpu_stat_names[VS_NR];
 void stats_registry_init(struct stats_registry *reg, FILE *trace);
 /* a zeroed block with one reference, or NULL (out of memory) */
 struct vcpu_stats *stats_alloc(void);
+/* one more reference (a stats fd reading s) */
 void stats_get(struct vcpu_stats *s);
 /* drop a reference; the last frees s (which must be unregistered by then) */
 void stats_put(struct vcpu_stats *s);
