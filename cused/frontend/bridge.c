@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -71,9 +72,13 @@ void bridge_open(struct cused_ctx *ctx, fuse_req_t req, struct fuse_file_info *f
 		return;
 	}
 	fi->fh = (uintptr_t)h;
-	/* every open is its own object; nothing may be cached or seeked */
+	/*
+	 * Every open is its own object; nothing may be cached.  Nor seeked,
+	 * except a read-only open: libcused binds those to KVM_GET_STATS_FD
+	 * files, which KVM reads with pread (a FUSE nonseekable file has none).
+	 */
 	fi->direct_io = 1;
-	fi->nonseekable = 1;
+	fi->nonseekable = (fi->flags & O_ACCMODE) != O_RDONLY;
 	fuse_reply_open(req, fi);
 }
 
@@ -85,6 +90,24 @@ void bridge_release(fuse_req_t req, struct fuse_file_info *fi)
 	if (h)
 		handle_release(h);
 	fuse_reply_err(req, 0);
+}
+
+void bridge_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct cused_handle *h = (struct cused_handle *)(uintptr_t)fi->fh;
+	/* no stats file is larger; a larger read is short, as at its end */
+	char buf[16384];
+	long r;
+
+	if (!h || off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	r = handle_read(h, buf, size < sizeof(buf) ? size : sizeof(buf), (uint64_t)off);
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else
+		fuse_reply_buf(req, buf, (size_t)r);
 }
 
 struct interrupt_ctx {

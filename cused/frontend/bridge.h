@@ -13,6 +13,8 @@
 
 void bridge_open(struct cused_ctx *ctx, fuse_req_t req, struct fuse_file_info *fi);
 void bridge_release(fuse_req_t req, struct fuse_file_info *fi);
+/* read(2) / pread(2) of a device handle (a KVM_GET_STATS_FD file, handle_read) */
+void bridge_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
 void bridge_ioctl(fuse_req_t req, unsigned int cmd, void *arg, struct fuse_file_info *fi,
 		  unsigned flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz);
 /*

@@ -126,13 +126,17 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char buf[65536];            /* exit counters of ~250 live vCPUs; later lines are cut */
 	int n;
 
+	if (ino == INO_KVM) {
+		bridge_read(req, size, off, fi);
+		return;
+	}
 	if (ino != INO_STATUS) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
 	ctx_status(ctx, &vms, &vcpus);
-	n = snprintf(buf, sizeof(buf), "backend %s\nvms %u\nvcpus %u\n", ctx->ops->name,
-		     vms, vcpus);
+	n = snprintf(buf, sizeof(buf), "backend %s\nvms %u\nvcpus %u\nstatsfds %u\n",
+		     ctx->ops->name, vms, vcpus, ctx_nr_stats(ctx));
 	n += stats_format(&ctx->stats, buf + n, sizeof(buf) - n);
 	if (n > (int)sizeof(buf) - 1)
 		n = sizeof(buf) - 1;    /* truncated: only the last vCPUs' lines are lost */
@@ -203,6 +207,8 @@ int fuse_fs_serve(struct cused_ctx *ctx, const char *mountpoint, const char *bin
 	log_info("serving %s (backend %s)%s%s", dev, ctx->ops->name,
 		 bind_path ? ", bound over " : "", bind_path ? bind_path : "");
 
+	/* FUSE reads carry their offset: KVM_GET_STATS_FD files work (statsfd.h) */
+	ctx->stats_reads = true;
 	r = bridge_loop(ctx, se);
 
 	if (bind_path)

@@ -56,6 +56,8 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 	case KVM_CAP_SIGNAL_MSI:
 	case KVM_CAP_TSC_DEADLINE_TIMER:
 		return 1;
+	case KVM_CAP_BINARY_STATS_FD:     /* statsfd.c, through libcused */
+		return ctx->stats_reads;
 	case KVM_CAP_IRQ_ROUTING:
 		return 4096;   /* KVM_MAX_IRQ_ROUTES */
 	/* eventfds (vm_evfd.c); KVM_IRQFD itself needs an irqchip, as in KVM */

@@ -5,6 +5,7 @@
 #include "cused/kvm/ctx.h"
 #include "cused/kvm/vm.h"
 #include "cused/kvm/vcpu.h"
+#include "cused/kvm/statsfd.h"
 #include "cused/x86/cpuid.h"
 #include "cused/util/log.h"
 
@@ -127,6 +128,8 @@ void ctx_drop_parked(struct cused_ctx *ctx, struct cused_handle *creator)
 		dead = p->next;
 		if (p->kind == OBJ_VM)
 			vm_put(p->obj);
+		else if (p->kind == OBJ_STATS)
+			statsfd_put(p->obj);
 		else
 			vcpu_put(p->obj);
 		free(p);
@@ -196,6 +199,36 @@ void ctx_uncharge_fds(struct cused_ctx *ctx, uid_t uid, unsigned n)
 	pthread_mutex_lock(&ctx->lock);
 	uid_uncharge_fds(&ctx->uids, uid, n);
 	pthread_mutex_unlock(&ctx->lock);
+}
+
+int ctx_charge_stats(struct cused_ctx *ctx, uid_t uid)
+{
+	int r;
+
+	pthread_mutex_lock(&ctx->lock);
+	r = uid_charge_stats(&ctx->uids, uid);
+	if (!r)
+		ctx->nr_stats++;
+	pthread_mutex_unlock(&ctx->lock);
+	return r;
+}
+
+void ctx_uncharge_stats(struct cused_ctx *ctx, uid_t uid)
+{
+	pthread_mutex_lock(&ctx->lock);
+	uid_uncharge_stats(&ctx->uids, uid);
+	ctx->nr_stats--;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+unsigned ctx_nr_stats(struct cused_ctx *ctx)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&ctx->lock);
+	n = ctx->nr_stats;
+	pthread_mutex_unlock(&ctx->lock);
+	return n;
 }
 
 void ctx_add_vcpu(struct cused_ctx *ctx, struct vcpu *v)

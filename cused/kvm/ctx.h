@@ -17,7 +17,7 @@
 struct cused_handle;
 struct vcpu;
 
-enum obj_kind { OBJ_VM = 1, OBJ_VCPU = 2 };   /* == CUSED_BIND_* */
+enum obj_kind { OBJ_VM = 1, OBJ_VCPU = 2, OBJ_STATS = 3 };   /* == CUSED_BIND_* */
 
 /*
  * FUSE worker threads, and how many of them KVM_RUNs through FUSE (which
@@ -34,7 +34,7 @@ struct pending_obj {
 	struct pending_obj *next;
 	uint64_t token;
 	enum obj_kind kind;
-	void *obj;                    /* struct vm * or struct vcpu *, one reference */
+	void *obj;                    /* struct vm *, struct vcpu * (one reference) or struct statsfd * */
 	struct cused_handle *creator; /* dropped with its creator if never bound */
 	uid_t uid;                    /* only this uid may bind it */
 };
@@ -47,10 +47,17 @@ struct cused_ctx {
 
 	struct cused_limits limits;           /* set once before serving */
 	gid_t dev_gid;                        /* may open the device; -1: root only */
+	/*
+	 * The frontend hands reads their file offset, so KVM_GET_STATS_FD
+	 * files can be served: FUSE does, CUSE reads always come at offset 0.
+	 * Set once before serving; without it the cap is 0 and the ioctl ENOTTY.
+	 */
+	bool stats_reads;
 
 	pthread_mutex_t lock;                 /* pending list, vCPU list and counters */
 	struct pending_obj *pending;
 	unsigned nr_vms, nr_vcpus;
+	unsigned nr_stats;                    /* stats fds, parked or bound (statsfd.h) */
 	struct uid_table uids;                /* per-uid counts against limits */
 	struct vcpu *vcpus;                   /* every live vCPU, for ctx_shutdown */
 	struct cused_handle *handles;         /* every open handle (handle.c) */
@@ -86,6 +93,11 @@ void ctx_uncharge_log(struct cused_ctx *ctx, uid_t uid, uint64_t pages);
 /* eventfds the daemon holds for uid's VMs (limits.h); 0 or -ENOMEM */
 int ctx_charge_fds(struct cused_ctx *ctx, uid_t uid, unsigned n);
 void ctx_uncharge_fds(struct cused_ctx *ctx, uid_t uid, unsigned n);
+/* a stats fd of uid (limits.h, statsfd.h); 0 or -ENOMEM */
+int ctx_charge_stats(struct cused_ctx *ctx, uid_t uid);
+void ctx_uncharge_stats(struct cused_ctx *ctx, uid_t uid);
+/* stats fds alive now, for the status file */
+unsigned ctx_nr_stats(struct cused_ctx *ctx);
 /* a vCPU joins / leaves the list ctx_shutdown walks */
 void ctx_add_vcpu(struct cused_ctx *ctx, struct vcpu *v);
 void ctx_del_vcpu(struct cused_ctx *ctx, struct vcpu *v);

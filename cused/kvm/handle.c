@@ -5,6 +5,7 @@
 #include "cused/kvm/vm.h"
 #include "cused/kvm/vcpu.h"
 #include "cused/kvm/vm_evfd.h"
+#include "cused/kvm/statsfd.h"
 #include "cused/shim_abi.h"
 #include "cused/util/log.h"
 
@@ -70,6 +71,9 @@ static void release_unlinked(struct cused_handle *h)
 	case H_VCPU:
 		vcpu_put(h->vcpu);
 		break;
+	case H_STATS:
+		statsfd_put(h->stats);
+		break;
 	}
 	free(h);
 }
@@ -87,6 +91,7 @@ long handle_create_vcpu(struct cused_handle *h, struct ioctl_req *rq)
 	r = vcpu_create(h->vm, in->arg, &v);
 	if (r)
 		return r;
+	v->stats->pid = rq->pid;
 	r = ctx_park(h->ctx, OBJ_VCPU, v, h, rq->uid, &token);
 	if (r) {
 		vcpu_put(v);
@@ -110,6 +115,7 @@ static long handle_create_vm(struct cused_handle *h, struct ioctl_req *rq)
 	r = vm_create(h->ctx, rq->uid, in->arg, &vm);
 	if (r)
 		return r;
+	vm->pid = rq->pid;
 	r = ctx_park(h->ctx, OBJ_VM, vm, h, rq->uid, &token);
 	if (r) {
 		vm_put(vm);
@@ -133,6 +139,11 @@ static long bind_claimed(struct cused_handle *h, const struct cused_bind *b,
 			      "created", (unsigned)rq->uid);
 	if (r)
 		return refuse(r, "CUSED_IOC_BIND: no pending object for that token");
+	if (b->kind == CUSED_BIND_STATS) {
+		h->stats = obj;
+		atomic_store(&h->kind, H_STATS);
+		return 0;
+	}
 	if (b->kind == CUSED_BIND_VM) {
 		/* run_fd of a VM bind: the coalesced MMIO ring (shim_abi.h) */
 		r = vm_attach_ring(obj, rq->pid, b->run_fd);
@@ -162,7 +173,7 @@ static long handle_bind(struct cused_handle *h, struct ioctl_req *rq)
 
 	if (!b)
 		return -EFAULT;
-	if (b->kind != CUSED_BIND_VM && b->kind != CUSED_BIND_VCPU)
+	if (b->kind != CUSED_BIND_VM && b->kind != CUSED_BIND_VCPU && b->kind != CUSED_BIND_STATS)
 		return refuse(-EINVAL, "CUSED_IOC_BIND: bad kind %u", b->kind);
 	/*
 	 * Two BINDs racing on one handle: only the one that moves it out of
@@ -186,6 +197,12 @@ long handle_ioctl(struct cused_handle *h, struct ioctl_req *rq)
 	/* on any handle, so a second bind is EBUSY however late it comes */
 	if (rq->cmd == CUSED_IOC_BIND)
 		return handle_bind(h, rq);
+	if ((kind == H_VM || kind == H_VCPU) && rq->cmd == CUSED_IOC_STATS_FD)
+		return statsfd_create(h, rq);
+	/* the fd must be made in the client: as for KVM_CREATE_VM */
+	if ((kind == H_VM || kind == H_VCPU) && rq->cmd == KVM_GET_STATS_FD)
+		return refuse(-EOPNOTSUPP, "pid %d: KVM_GET_STATS_FD needs the libcused shim: "
+			      "run the client as `cused-run CMD...`", rq->pid);
 	switch (kind) {
 	case H_SYSTEM:
 		if (rq->cmd == CUSED_IOC_CREATE)
@@ -197,8 +214,19 @@ long handle_ioctl(struct cused_handle *h, struct ioctl_req *rq)
 		return vcpu_ioctl(h->vcpu, rq);
 	case H_BINDING:
 		return refuse(-EBUSY, "ioctl %#x on a handle being bound", rq->cmd);
+	case H_STATS:
+		/* KVM's stats file has no ioctl */
+		return -ENOTTY;
 	}
 	return -EBADF;
+}
+
+long handle_read(struct cused_handle *h, void *buf, size_t size, uint64_t off)
+{
+	/* the device, VM and vCPU files have no read, as KVM's (EINVAL) */
+	if (atomic_load(&h->kind) != H_STATS)
+		return -EINVAL;
+	return (long)statsfd_read(h->stats, buf, size, off);
 }
 
 void handle_interrupt(struct cused_handle *h, struct ioctl_req *rq)

@@ -13,16 +13,18 @@
 #include "cused/kvm/ioctl.h"
 
 /* H_BINDING: one CUSED_IOC_BIND owns the handle until it settles */
-enum handle_kind { H_SYSTEM, H_VM, H_VCPU, H_BINDING };
+enum handle_kind { H_SYSTEM, H_VM, H_VCPU, H_BINDING, H_STATS };
 
 struct vm;
 struct vcpu;
+struct statsfd;
 
 struct cused_handle {
 	struct cused_ctx *ctx;
 	_Atomic int kind;          /* enum handle_kind; SYSTEM -> BINDING -> VM/VCPU (or back) */
 	struct vm *vm;             /* H_VM */
 	struct vcpu *vcpu;         /* H_VCPU */
+	struct statsfd *stats;     /* H_STATS (statsfd.h) */
 	/* ctx->handles, under ctx->lock: what is still open when the daemon stops */
 	struct cused_handle *next, **pprev;
 };
@@ -37,6 +39,8 @@ void handle_release(struct cused_handle *h);
 void handle_release_all(struct cused_ctx *ctx);
 /* >= 0 result for the client, or -errno */
 long handle_ioctl(struct cused_handle *h, struct ioctl_req *rq);
+/* read(2) of h at off: bytes copied to buf, or -errno */
+long handle_read(struct cused_handle *h, void *buf, size_t size, uint64_t off);
 /* rq (in handle_ioctl on h) was interrupted by a signal to its caller: end its waits */
 void handle_interrupt(struct cused_handle *h, struct ioctl_req *rq);
 

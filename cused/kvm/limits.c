@@ -5,7 +5,7 @@
 
 static int entry_used(const struct uid_usage *u)
 {
-	return u->vms || u->vcpus || u->log_pages || u->fds;
+	return u->vms || u->vcpus || u->log_pages || u->fds || u->stats;
 }
 
 static struct uid_usage *find(struct uid_table *t, uid_t uid, struct uid_usage **free_slot)
@@ -117,4 +117,22 @@ void uid_uncharge_fds(struct uid_table *t, uid_t uid, unsigned n)
 
 	if (u)
 		u->fds -= n < u->fds ? n : u->fds;
+}
+
+int uid_charge_stats(struct uid_table *t, uid_t uid)
+{
+	struct uid_usage *u = find_or_claim(t, uid);
+
+	if (!u || over_cap(u->stats, 1, CUSED_MAX_STATS_FDS_PER_UID))
+		return -ENOMEM;
+	u->stats++;
+	return 0;
+}
+
+void uid_uncharge_stats(struct uid_table *t, uid_t uid)
+{
+	struct uid_usage *u = find(t, uid, NULL);
+
+	if (u && u->stats)
+		u->stats--;
 }

@@ -32,6 +32,11 @@
  * (the unit file gives the daemon LimitNOFILE=65536).
  */
 #define CUSED_MAX_EVENTFDS_PER_UID 2048u
+/*
+ * Binary stats fds (KVM_GET_STATS_FD) of a uid, bound or still parked: each
+ * is a daemon handle and a counter block the daemon keeps until it closes.
+ */
+#define CUSED_MAX_STATS_FDS_PER_UID 4096u
 
 struct cused_limits {
 	unsigned max_vms_per_uid;     /* live VMs, parked ones included */
@@ -51,6 +56,7 @@ struct uid_usage {
 	unsigned vms, vcpus;          /* all four 0: entry free */
 	uint64_t log_pages;
 	unsigned fds;                 /* eventfds held for it (CUSED_MAX_EVENTFDS_PER_UID) */
+	unsigned stats;               /* stats fds (CUSED_MAX_STATS_FDS_PER_UID) */
 };
 
 struct uid_table {
@@ -72,6 +78,9 @@ void uid_uncharge_log(struct uid_table *t, uid_t uid, uint64_t pages);
 /* charge / give back n eventfds; 0 or -ENOMEM over CUSED_MAX_EVENTFDS_PER_UID */
 int uid_charge_fds(struct uid_table *t, uid_t uid, unsigned n);
 void uid_uncharge_fds(struct uid_table *t, uid_t uid, unsigned n);
+/* charge / give back one stats fd; 0 or -ENOMEM over CUSED_MAX_STATS_FDS_PER_UID */
+int uid_charge_stats(struct uid_table *t, uid_t uid);
+void uid_uncharge_stats(struct uid_table *t, uid_t uid);
 /* current usage of uid (zeros if it holds nothing) */
 struct uid_usage uid_usage_of(const struct uid_table *t, uid_t uid);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "cused/kvm/stats.h"
@@ -11,7 +12,7 @@ const char *const vcpu_stat_names[VS_NR] = {
 	[VS_IRQ_WINDOW] = "irq_window", [VS_KICKED] = "kicked", [VS_SHUTDOWN] = "shutdown",
 	[VS_DEBUG] = "debug", [VS_INTERNAL] = "internal", [VS_FAIL_ENTRY] = "fail_entry",
 	[VS_OTHER] = "other", [VS_EXITS] = "exits", [VS_IRQ_INJECTED] = "irq_injected",
-	[VS_HALT_WAKEUP] = "halt_wakeup",
+	[VS_HALT_WAKEUP] = "halt_wakeup", [VS_SIGNAL] = "signal",
 };
 
 void stats_registry_init(struct stats_registry *reg, FILE *trace)
@@ -22,12 +23,31 @@ void stats_registry_init(struct stats_registry *reg, FILE *trace)
 	reg->trace = trace;
 }
 
+struct vcpu_stats *stats_alloc(void)
+{
+	struct vcpu_stats *s = calloc(1, sizeof(*s));
+
+	if (s)
+		atomic_init(&s->refs, 1);
+	return s;
+}
+
+void stats_get(struct vcpu_stats *s)
+{
+	atomic_fetch_add(&s->refs, 1);
+}
+
+void stats_put(struct vcpu_stats *s)
+{
+	if (s && atomic_fetch_sub(&s->refs, 1) == 1)
+		free(s);
+}
+
 void stats_register(struct stats_registry *reg, struct vcpu_stats *s, const void *vm,
 		    uint32_t vcpu_id)
 {
 	struct vcpu_stats *o;
 
-	memset(s, 0, sizeof(*s));
 	s->reg = reg;
 	s->vm = vm;
 	s->vcpu_id = vcpu_id;

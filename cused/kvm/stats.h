@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 struct tramp_exit;
 
@@ -22,14 +23,22 @@ enum vcpu_stat {
 	VS_EXITS,               /* all of the above */
 	VS_IRQ_INJECTED,        /* KVM_INTERRUPT and, with an irqchip, every delivered vector */
 	VS_HALT_WAKEUP,         /* a halted vCPU woken (irqchip) */
+	VS_SIGNAL,              /* KVM_RUN ended by the client's signal (KVM_EXIT_INTR) */
 	VS_NR
 };
 
 struct stats_registry;
 
+/*
+ * Its own allocation, shared by the vCPU and the vCPU's binary stats fds
+ * (statsfd.c): a stats fd may outlive the vCPU and then reads its last
+ * counts, never anything of another vCPU.
+ */
 struct vcpu_stats {
 	struct vcpu_stats *next;
 	struct stats_registry *reg;
+	atomic_int refs;
+	pid_t pid;              /* creator's thread: KVM's "kvm-<pid>/vcpu-<id>" */
 	const void *vm;         /* identity only, never dereferenced */
 	unsigned vm_serial;     /* stable name of that VM while it has vCPUs */
 	uint32_t vcpu_id;
@@ -48,10 +57,16 @@ struct stats_registry {
 extern const char *const vcpu_stat_names[VS_NR];
 
 void stats_registry_init(struct stats_registry *reg, FILE *trace);
-/* list a new vCPU of `vm` (zeroes s) */
+/* a zeroed block with one reference, or NULL (out of memory) */
+struct vcpu_stats *stats_alloc(void);
+/* one more reference (a stats fd reading s) */
+void stats_get(struct vcpu_stats *s);
+/* drop a reference; the last frees s (which must be unregistered by then) */
+void stats_put(struct vcpu_stats *s);
+/* list a new vCPU of `vm` (s fresh from stats_alloc) */
 void stats_register(struct stats_registry *reg, struct vcpu_stats *s, const void *vm,
 		    uint32_t vcpu_id);
-/* unlist it and fold its counters into the totals */
+/* unlist it and fold its counters into the totals; s stays allocated */
 void stats_unregister(struct vcpu_stats *s);
 /* count one backend exit (and trace it); only the vCPU's runner, which is
  * the only writer of the exit counters (VS_IO .. VS_EXITS) */

@@ -32,6 +32,10 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 			      ctx->limits.max_vcpus_per_uid);
 	}
 	v = calloc(1, sizeof(*v));
+	if (v && !(v->stats = stats_alloc())) {
+		free(v);
+		v = NULL;
+	}
 	if (!v) {
 		ctx_uncharge(ctx, vm->uid, 0, 1);
 		vm_release_vcpu_id(vm, id);
@@ -44,6 +48,7 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 		ctx_uncharge(ctx, vm->uid, 0, 1);
 		vm_release_vcpu_id(vm, id);
 		vcpu_mutex_destroy(&v->lock);
+		stats_put(v->stats);
 		free(v);
 		return refuse(r, "KVM_CREATE_VCPU: backend %s failed: %d", ctx->ops->name, r);
 	}
@@ -60,10 +65,11 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 		vm_release_vcpu_id(vm, id);
 		vcpu_mutex_destroy(&v->lock);
 		vm_put(vm);
+		stats_put(v->stats);
 		free(v);
 		return r;
 	}
-	stats_register(&ctx->stats, &v->stats, vm, v->id);
+	stats_register(&ctx->stats, v->stats, vm, v->id);
 	ctx_add_vcpu(ctx, v);
 	*out = v;
 	return 0;
@@ -82,7 +88,8 @@ void vcpu_put(struct vcpu *v)
 		munmap(v->shared, CUSED_VCPU_MMAP_SIZE);
 	free(v->cpuid);
 	vm_release_vcpu_id(vm, v->id);
-	stats_unregister(&v->stats);
+	stats_unregister(v->stats);
+	stats_put(v->stats);
 	ctx_uncharge(vm->ctx, vm->uid, 0, 1);
 	vcpu_mutex_destroy(&v->lock);
 	free(v);
@@ -347,7 +354,7 @@ static long interrupt(struct vcpu *v, struct ioctl_req *rq)
 		return -EFAULT;
 	if (irq->irq >= KVM_NR_INTERRUPTS)
 		return refuse(-EINVAL, "KVM_INTERRUPT: vector %u out of range", irq->irq);
-	stats_inc(&v->stats, VS_IRQ_INJECTED);
+	stats_inc(v->stats, VS_IRQ_INJECTED);
 	return v->vm->ctx->ops->inject_irq(v->tv, irq->irq);
 }
 

@@ -61,7 +61,7 @@ struct vcpu {
 	struct kvm_cpuid2 *cpuid;
 	bool irq_window_requested;
 	struct vcpu_misc misc;     /* vcpu_state.c */
-	struct vcpu_stats stats;   /* exits by reason (stats.h) */
+	struct vcpu_stats *stats;  /* exits by reason (stats.h); shared with stats fds */
 	struct vcpu_irq *irq;      /* LAPIC runner state; NULL without an irqchip (vcpu_irq.c) */
 };
 

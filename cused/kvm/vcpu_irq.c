@@ -230,6 +230,7 @@ int vcpu_irq_enter(struct vcpu *v)
 			return 1;
 		}
 		vi->mp_state = KVM_MP_STATE_RUNNABLE;
+		stats_inc(v->stats, VS_HALT_WAKEUP);
 	}
 	r = inject(v);
 	if (r) {

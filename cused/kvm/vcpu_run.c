@@ -193,6 +193,7 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 		/* ... and reports a signal (our kick) as KVM_EXIT_INTR */
 		if (take_kick(v, rq)) {
 			run->exit_reason = KVM_EXIT_INTR;
+			stats_inc(v->stats, VS_SIGNAL);
 			return -EINTR;
 		}
 		/* the device is going away: no more guest time */
@@ -211,7 +212,7 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 		vcpu_irq_exited(v, ex);
 		if (r)
 			return refuse(r, "vcpu %u: backend run failed: %d", v->id, r);
-		stats_exit(&v->stats, ex);
+		stats_exit(v->stats, ex);
 		run->if_flag = ex->if_flag;
 		run->ready_for_interrupt_injection = ex->irq_ready;
 		run->cr8 = ex->cr8;

@@ -19,6 +19,7 @@
 struct vm {
 	struct cused_ctx *ctx;
 	uid_t uid;         /* creator: the VM and its vCPUs are charged to it */
+	pid_t pid;         /* creator's thread: KVM's stats id "kvm-<pid>" (statsfd.c) */
 	atomic_int refs;
 	/* memslots and vCPU ids; vCPU threads take it to read guest memory */
 	pthread_mutex_t lock;

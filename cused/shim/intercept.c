@@ -205,12 +205,16 @@ static int dispatch(struct cfd *c, unsigned long req, void *arg)
 			return shim_create_vcpu(c, (unsigned long)arg);
 		if (req == KVM_SET_USER_MEMORY_REGION)
 			return shim_set_memory(c, arg);
+		if (req == KVM_GET_STATS_FD)
+			return shim_get_stats_fd(c);
 		break;
 	case CFD_VCPU:
 		if (req == KVM_RUN)
 			return shim_run(c);
 		if (req == KVM_SET_SIGNAL_MASK)
 			return shim_set_signal_mask(c, arg);
+		if (req == KVM_GET_STATS_FD)
+			return shim_get_stats_fd(c);
 		break;
 	}
 	return shim_real.ioctl(c->fd, req, arg);

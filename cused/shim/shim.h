@@ -78,6 +78,7 @@ int shim_create_vcpu(struct cfd *vm, unsigned long id);
 int shim_run(struct cfd *vcpu);
 int shim_set_signal_mask(struct cfd *vcpu, const struct kvm_signal_mask *arg);
 int shim_set_memory(struct cfd *vm, void *arg);
+int shim_get_stats_fd(struct cfd *vm_or_vcpu);   /* stats.c */
 
 /*
  * memory.c: find (or make) a shareable fd backing [addr, addr+len).

@@ -67,6 +67,7 @@ struct cused_create {
 
 #define CUSED_BIND_VM   1
 #define CUSED_BIND_VCPU 2
+#define CUSED_BIND_STATS 3   /* a KVM_GET_STATS_FD file; run_fd is ignored */
 struct cused_bind {
 	__u64 token;
 	__s32 run_fd;      /* vCPU: client fd of a memfd of CUSED_VCPU_MMAP_SIZE,
@@ -103,5 +104,11 @@ struct cused_mem_region {
  */
 #define CUSED_IOC_KICK       _IO(CUSED_SHIM_IOC,   0x04)
 #define CUSED_IOC_VERSION    _IO(CUSED_SHIM_IOC,   0x05)
+/*
+ * KVM_GET_STATS_FD on a VM or vCPU handle: the daemon parks that object's
+ * binary stats under token (struct cused_create: arg unused); the shim binds
+ * a fresh read-only handle of the device to it with CUSED_BIND_STATS.
+ */
+#define CUSED_IOC_STATS_FD   _IOR(CUSED_SHIM_IOC,  0x06, struct cused_create)
 
 #endif

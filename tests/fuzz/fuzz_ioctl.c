@@ -83,6 +83,8 @@ static const unsigned known_cmds[] = {
 	KVM_SET_PMU_EVENT_FILTER, KVM_GET_XSAVE2, KVM_GET_SUPPORTED_HV_CPUID,
 	CUSED_IOC_CREATE, CUSED_IOC_BIND, CUSED_IOC_SET_MEMORY, CUSED_IOC_KICK,
 	CUSED_IOC_VERSION,
+	/* appended, so older corpus entries keep their meaning */
+	KVM_GET_STATS_FD, CUSED_IOC_STATS_FD,
 };
 #define NR_KNOWN (sizeof(known_cmds) / sizeof(known_cmds[0]))
 
@@ -343,7 +345,8 @@ static long issue(struct harness *hs, struct cused_handle *h, unsigned cmd, uint
 	r = cmd == KVM_RUN ? run_watched(h, &rq) : handle_ioctl(h, &rq);
 	if (r >= 0 && out && (at = cmem_at(hs, arg, rq.out_len)))
 		memcpy(at, out, rq.out_len);
-	if (r == 0 && cmd == CUSED_IOC_CREATE && rq.out_len >= sizeof(struct cused_create))
+	if (r == 0 && (cmd == CUSED_IOC_CREATE || cmd == CUSED_IOC_STATS_FD) &&
+	    rq.out_len >= sizeof(struct cused_create))
 		remember_token(hs, ((struct cused_create *)out)->token);
 	free(in);
 	free(out);
@@ -470,6 +473,11 @@ static void release_all(struct harness *hs)
 	hs->nh = 0;
 	hs->nt = hs->tok_next = 0;
 	ctx_status(&hs->ctx, &vms, &vcpus);
+	if (ctx_nr_stats(&hs->ctx)) {
+		fprintf(stderr, "fuzz_ioctl: %u stats objects outlive every handle\n",
+			ctx_nr_stats(&hs->ctx));
+		abort();
+	}
 	if (vms || vcpus) {
 		fprintf(stderr, "fuzz_ioctl: %u VMs and %u vCPUs outlive every handle\n", vms, vcpus);
 		abort();
@@ -518,7 +526,7 @@ static void run_ops(struct harness *hs)
 			uint8_t t = u8(hs), k = u8(hs);
 			struct cused_bind b = {
 				.token = (t & 0x80) || !hs->nt ? u64(hs) : hs->tokens[t % hs->nt],
-				.kind = k < 0xf0 ? 1 + (k & 1) : k,
+				.kind = k >= 0xf0 ? k : (k & 0x20) ? CUSED_BIND_STATS : 1 + (k & 1),
 				.run_fd = pick_fd(hs),
 			};
 
@@ -577,6 +585,7 @@ static struct harness *harness_get(void)
 		abort();
 	}
 	fake_backend_set_exits(hs->ctx.be, fuzz_exit, hs);
+	hs->ctx.stats_reads = true;   /* as the FUSE frontend */
 	hs->fds[FD_NONE] = -1;
 	hs->fds[FD_GUEST] = memfd("guest", GUEST_SIZE);
 	hs->fds[FD_RUN] = memfd("run", CUSED_VCPU_MMAP_SIZE);
