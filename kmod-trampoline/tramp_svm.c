@@ -31,8 +31,21 @@ void cused_svm_vmrun(u64 vmcb_pa, u64 *gprs, u64 host_save_pa);
 #define SVM_FEAT_DECODE  BIT(7)
 
 static u32 svm_feat;		/* CPUID 8000000A EDX */
-static DEFINE_IDA(asid_ida);
 static u32 asid_max;
+
+/*
+ * ASIDs are handed out per CPU and per generation, as KVM's new_asid()
+ * does, not one per vCPU for life: the silicon may have very few (QEMU's
+ * emulated SVM has 16), and a VMM creates hundreds of vCPUs.  A vCPU takes
+ * a fresh ASID whenever it enters on another CPU or its CPU started a new
+ * generation; running out starts one, with a flush of every ASID, so an
+ * ASID is never live for two vCPUs on one CPU.  Only touched with IRQs off.
+ */
+struct svm_asid_cpu {
+	u64 gen;
+	u32 next;
+};
+static DEFINE_PER_CPU(struct svm_asid_cpu, svm_asid);
 static struct page *iopm_pages, *msrpm_pages;	/* all ones, shared */
 static struct page **hsave_page;		/* per CPU: VM_HSAVE_PA */
 static struct page **hostvm_page;		/* per CPU: host VMSAVE area */
@@ -40,7 +53,8 @@ static struct page **hostvm_page;		/* per CPU: host VMSAVE area */
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
-	int asid;
+	u32 asid;
+	u64 asid_gen;		/* the generation asid belongs to; 0: none yet */
 	u64 nmi_blocked;
 };
 
@@ -81,12 +95,6 @@ static int svm_vcpu_init(struct tramp_vcpu *v)
 		kfree(s);
 		return -ENOMEM;
 	}
-	s->asid = ida_alloc_range(&asid_ida, 1, asid_max, GFP_KERNEL);
-	if (s->asid < 0) {
-		__free_page(p);
-		kfree(s);
-		return -ENOSPC;
-	}
 	s->vmcb = page_address(p);
 	s->vmcb_pa = page_to_phys(p);
 	c = &s->vmcb->control;
@@ -101,7 +109,6 @@ static int svm_vcpu_init(struct tramp_vcpu *v)
 					     BIT(MC_VECTOR);
 	c->iopm_base_pa = page_to_phys(iopm_pages);
 	c->msrpm_base_pa = page_to_phys(msrpm_pages);
-	c->asid = s->asid;
 	c->int_ctl = V_INTR_MASKING_MASK;	/* guest IF never masks host IRQs */
 	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 	c->nested_cr3 = __pa(v->vm->npt_root);
@@ -136,7 +143,6 @@ static void svm_vcpu_free(struct tramp_vcpu *v)
 	if (!s)
 		return;
 	__free_page(virt_to_page(s->vmcb));
-	ida_free(&asid_ida, s->asid);
 	kfree(s);
 	v->arch = NULL;
 }
@@ -422,6 +428,22 @@ static int svm_check_state(const struct vmcb *vmcb)
 	return 0;
 }
 
+/* a fresh ASID of this CPU's generation (IRQs off) */
+static void svm_new_asid(struct svm_vcpu *s, struct vmcb_control_area *c)
+{
+	struct svm_asid_cpu *a = this_cpu_ptr(&svm_asid);
+
+	if (a->next > asid_max || !a->gen) {
+		/* every ASID of the old generation may be in the TLB: drop them all */
+		a->gen++;
+		a->next = 1;
+		c->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+	}
+	s->asid = a->next++;
+	s->asid_gen = a->gen;
+	c->asid = s->asid;
+}
+
 static int svm_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 {
 	struct svm_vcpu *s = to_svm(v);
@@ -447,11 +469,13 @@ static int svm_run_once(struct tramp_vcpu *v, struct cused_tramp_exit *ex)
 		return -EAGAIN;
 	}
 
-	/* new CPU, or NPT entries lost rights: flush this ASID */
+	/* NPT entries lost rights: flush this ASID (a fresh one is clean) */
 	gen = atomic_read(&v->vm->tlb_gen);
-	if (cpu != v->last_cpu || gen != v->tlb_gen)
+	if (gen != v->tlb_gen)
 		c->tlb_ctl = (svm_feat & SVM_FEAT_FLUSHASID) ?
 			TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL_ASID;
+	if (cpu != v->last_cpu || s->asid_gen != this_cpu_read(svm_asid.gen))
+		svm_new_asid(s, c);
 	v->last_cpu = cpu;
 	v->tlb_gen = gen;
 	c->clean = 0;
