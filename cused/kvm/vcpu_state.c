@@ -401,8 +401,7 @@ long vcpu_state_ioctl(struct vcpu *v, struct ioctl_req *rq)
 		return ops->set_tsc_khz ? ops->set_tsc_khz(v->tv, (uint32_t)rq->arg) :
 					  no_op(v, "KVM_SET_TSC_KHZ");
 	case KVM_KVMCLOCK_CTRL:
-		/* only meaningful once the guest enabled kvmclock, which cused does not offer */
-		return refuse(-EINVAL, "KVM_KVMCLOCK_CTRL: the guest has no active kvmclock");
+		return kvmclock_ctrl(v);
 	case KVM_X86_SETUP_MCE: {
 		const uint64_t *cap = req_in(rq, sizeof(*cap));
 		int r;
