@@ -120,6 +120,7 @@ int kvmclock_set(struct vm_misc *m, const struct kvmclock_sample *s,
 	if ((d->flags & KVM_CLOCK_REALTIME) && s->real_ns > d->realtime)
 		clock += s->real_ns - d->realtime;
 	m->kvmclock_offset = (int64_t)(clock - s->ns);
-	m->kvmclock_gen++;
+	/* vCPUs compare it before each entry without the VM's lock */
+	__atomic_add_fetch(&m->kvmclock_gen, 1, __ATOMIC_RELAXED);
 	return 0;
 }
