@@ -348,6 +348,47 @@ static void test_tsc_and_adjust(void **state)
 	free(c);
 }
 
+static uint64_t synced;
+
+static int fake_tsc_sync(void *ctx, uint64_t v)
+{
+	synced = v;
+	return 0;
+}
+
+/* tsc_msrs_test's sequence: host writes synchronize (the hook), guest writes move TSC_ADJUST */
+static void test_tsc_host_hook(void **state)
+{
+	struct env *e = *state;
+	struct kvm_cpuid2 *c = cpuid_ext(0, 0, CPUID_7_EBX_TSC_ADJUST, 36);
+	const uint64_t step = 4ULL << 30, host_adjust = 64ULL << 30;
+
+	msr_file_set_cpuid(&e->mf, c);
+	e->io.tsc_host_write = fake_tsc_sync;
+	/* guest: TSC to 1 step moves both */
+	assert_int_equal(WR(0x10, step, false), 0);
+	assert_int_equal(RD(0x3b, true), step);
+	assert_int_equal(synced, 0);
+	/* guest: TSC_ADJUST to 2 steps moves the TSC by one */
+	assert_int_equal(WR(0x3b, 2 * step, false), 0);
+	assert_int_equal(RD(0x10, true), 2 * step);
+	/* host: TSC goes through kvm_synchronize_tsc, TSC_ADJUST stays */
+	assert_int_equal(WR(0x10, host_adjust + 2 * step, true), 0);
+	assert_int_equal(synced, host_adjust + 2 * step);
+	assert_int_equal(e->fk.f[CUSED_F_TSC], 2 * step);   /* not written directly */
+	assert_int_equal(RD(0x3b, true), 2 * step);
+	e->fk.f[CUSED_F_TSC] = host_adjust + 2 * step;      /* what the hook would have done */
+	/* host: TSC_ADJUST is the value only */
+	assert_int_equal(WR(0x3b, 123456ULL << 30, true), 0);
+	assert_int_equal(RD(0x10, true), host_adjust + 2 * step);
+	assert_int_equal(WR(0x3b, 2 * step, true), 0);
+	/* guest: TSC to 4 steps; the host's offset now shows in TSC_ADJUST */
+	assert_int_equal(WR(0x10, 4 * step, false), 0);
+	assert_int_equal(RD(0x3b, false), 4 * step - host_adjust);
+	e->io.tsc_host_write = NULL;
+	free(c);
+}
+
 static void test_tsc_aux(void **state)
 {
 	struct env *e = *state;
@@ -624,7 +665,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_table_sorted_and_findable), T(test_index_list), T(test_reset_values),
 		T(test_unknown), T(test_const), T(test_field_plain_and_errors), T(test_canonical),
-		T(test_pat), T(test_efer), T(test_apic_base), T(test_tsc_and_adjust),
+		T(test_pat), T(test_efer), T(test_apic_base), T(test_tsc_and_adjust), T(test_tsc_host_hook),
 		T(test_tsc_aux), T(test_misc_enable), T(test_mtrr), T(test_mce), T(test_setup_mce), T(test_platform_info_hidden),
 		T(test_feat_ctl_ucode_platform), T(test_kvmclock), T(test_pv_msrs),
 	};
