@@ -41,8 +41,10 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 	case KVM_CAP_DEBUGREGS:           /* by field: every backend */
 	case KVM_CAP_XCRS:
 	case KVM_CAP_KVMCLOCK_CTRL:
+	case KVM_CAP_CLOCKSOURCE:         /* kvmclock (kvmclock.c) */
 	case KVM_CAP_ENABLE_CAP:
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+	case KVM_CAP_VCPU_ATTRIBUTES:     /* KVM_VCPU_TSC_CTRL (vcpu_tsc.c) */
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_X86_USER_SPACE_MSR:
 	case KVM_CAP_X86_MSR_FILTER:      /* msr_filter.c */

@@ -58,7 +58,9 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 	v->msrs.pv_enforce = &v->misc.pv_cpuid_enforce;
 	vm_get(vm);
 	v->vm = vm;
-	r = vcpu_irq_create(v);
+	r = vcpu_tsc_init(v);
+	if (!r)
+		r = vcpu_irq_create(v);
 	if (r) {
 		ctx->ops->vcpu_destroy(v->tv);
 		ctx_uncharge(ctx, vm->uid, 0, 1);
@@ -141,19 +143,32 @@ int vcpu_write_field(struct vcpu *v, uint32_t id, uint64_t val)
 	return v->vm->ctx->ops->write_fields(v->tv, &f, 1);
 }
 
+/* IA32_TSC through the MSR table is the daemon's offset (vcpu_tsc.c) */
 static int msr_io_read(void *ctx, uint32_t field, uint64_t *v)
 {
+	if (field == CUSED_F_TSC) {
+		*v = vcpu_tsc_read(ctx);
+		return 0;
+	}
 	return vcpu_read_field(ctx, field, v);
 }
 
 static int msr_io_write(void *ctx, uint32_t field, uint64_t v)
 {
+	if (field == CUSED_F_TSC)
+		return vcpu_tsc_write(ctx, v);
 	return vcpu_write_field(ctx, field, v);
+}
+
+static int msr_io_tsc_host(void *ctx, uint64_t v)
+{
+	return vcpu_tsc_host_write(ctx, v);
 }
 
 struct msr_io vcpu_msr_io(struct vcpu *v)
 {
-	return (struct msr_io){ .read_field = msr_io_read, .write_field = msr_io_write, .ctx = v };
+	return (struct msr_io){ .read_field = msr_io_read, .write_field = msr_io_write,
+				.tsc_host_write = msr_io_tsc_host, .ctx = v };
 }
 
 static long get_regs(struct vcpu *v, struct ioctl_req *rq)
@@ -242,8 +257,12 @@ static int vcpu_msr_one(void *ctx, uint32_t index, uint64_t *val, bool set)
 
 	if (vcpu_irq_msr(v, set, index, val, true, &r))
 		return r;
-	return set ? msr_write(&v->msrs, &io, index, *val, true)
-		   : msr_read(&v->msrs, &io, index, val, true);
+	if (!set)
+		return msr_read(&v->msrs, &io, index, val, true);
+	r = msr_write(&v->msrs, &io, index, *val, true);
+	if (!r)
+		kvmclock_msr_written(v, index, *val);
+	return r;
 }
 
 static long translate(struct vcpu *v, struct ioctl_req *rq)
@@ -458,6 +477,10 @@ long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 	case KVM_X86_SET_MCE:
 	case KVM_ENABLE_CAP:
 		return vcpu_state_ioctl(v, rq);
+	case KVM_HAS_DEVICE_ATTR:
+	case KVM_GET_DEVICE_ATTR:
+	case KVM_SET_DEVICE_ATTR:
+		return vcpu_tsc_attr_ioctl(v, rq);
 	default:
 		/* x86 KVM answers unknown vCPU ioctls with EINVAL */
 		return refuse(-EINVAL, "vCPU ioctl %#x not implemented", rq->cmd);

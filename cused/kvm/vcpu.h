@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include "cused/kvm/vm.h"
 #include "cused/kvm/vcpu_state.h"
+#include "cused/kvm/vcpu_tsc.h"
 #include "cused/shim_abi.h"
 #include "cused/spin.h"
 #include "cused/x86/msr.h"
@@ -61,6 +62,7 @@ struct vcpu {
 	struct kvm_cpuid2 *cpuid;
 	bool irq_window_requested;
 	struct vcpu_misc misc;     /* vcpu_state.c */
+	struct vcpu_tsc tsc;       /* TSC offset and kvmclock page (vcpu_tsc.c, kvmclock.c) */
 	struct vcpu_stats *stats;  /* exits by reason (stats.h); shared with stats fds */
 	struct vcpu_irq *irq;      /* LAPIC runner state; NULL without an irqchip (vcpu_irq.c) */
 };

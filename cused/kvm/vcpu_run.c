@@ -46,8 +46,8 @@ static bool guest_msr_access(struct vcpu *v, struct tramp_exit *ex)
 		;
 	else if (ex->reason == TX_RDMSR)
 		r = msr_read(&v->msrs, &io, ex->msr.index, &ex->msr.data, false);
-	else
-		r = msr_write(&v->msrs, &io, ex->msr.index, ex->msr.data, false);
+	else if (!(r = msr_write(&v->msrs, &io, ex->msr.index, ex->msr.data, false)))
+		kvmclock_msr_written(v, ex->msr.index, ex->msr.data);
 	if (vcpu_msr_to_user(v, ex, r))
 		return true;
 	/* what real hardware does for an MSR the VMM refuses: #GP */
@@ -207,6 +207,7 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 		}
 		if (r)
 			return r == -EAGAIN ? r : refuse(r, "vcpu %u: irqchip entry failed: %d", v->id, r);
+		kvmclock_before_entry(v);
 		memset(ex, 0, sizeof(*ex));
 		r = ops->run(v->tv, ex);
 		vcpu_irq_exited(v, ex);

@@ -343,10 +343,16 @@ static long enable_cap(struct vcpu *v, struct ioctl_req *rq)
 		/* no Hyper-V MSR or hypercall is emulated, so any enforcement holds */
 		v->misc.hv_cpuid_enforce = !!c->args[0];
 		return 0;
-	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
-		/* likewise for the KVM PV MSRs: none is offered */
+	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID: {
+		/* the PV MSRs are the daemon's (msr.c), the hypercalls the backend's */
+		const struct tramp_ops *ops = v->vm->ctx->ops;
+		int r = ops->vcpu_enable_cap ? ops->vcpu_enable_cap(v->tv, c) : 0;
+
+		if (r)
+			return r;
 		v->misc.pv_cpuid_enforce = !!c->args[0];
 		return 0;
+	}
 	default:
 		return refuse(-EINVAL, "vCPU KVM_ENABLE_CAP: capability %u cannot be enabled",
 			      c->cap);
@@ -395,8 +401,7 @@ long vcpu_state_ioctl(struct vcpu *v, struct ioctl_req *rq)
 		return ops->set_tsc_khz ? ops->set_tsc_khz(v->tv, (uint32_t)rq->arg) :
 					  no_op(v, "KVM_SET_TSC_KHZ");
 	case KVM_KVMCLOCK_CTRL:
-		/* only meaningful once the guest enabled kvmclock, which cused does not offer */
-		return refuse(-EINVAL, "KVM_KVMCLOCK_CTRL: the guest has no active kvmclock");
+		return kvmclock_ctrl(v);
 	case KVM_X86_SETUP_MCE: {
 		const uint64_t *cap = req_in(rq, sizeof(*cap));
 		int r;

@@ -17,6 +17,7 @@
 int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out)
 {
 	struct vm *vm;
+	struct kvmclock_master mc;
 	int r;
 
 	/* x86 KVM knows only KVM_X86_DEFAULT_VM (0) in the API we serve */
@@ -36,7 +37,9 @@ int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out)
 	atomic_init(&vm->refs, 1);
 	pthread_mutex_init(&vm->lock, NULL);
 	memslot_table_init(&vm->slots);
-	vm_misc_init(&vm->misc, kvmclock_host_ns());
+	kvmclock_master_now(&mc);
+	vm_misc_init(&vm->misc, mc.ns);
+	vm->misc.clock = mc;
 	msr_filter_ref_init(&vm->msr_filter);
 	r = irqchip_new(&vm->irqchip);
 	if (!r)

@@ -205,15 +205,21 @@ static long locked(struct vm *vm, struct ioctl_req *rq)
 
 		if (!d)
 			return -EFAULT;
-		kvmclock_get(&vm->misc, kvmclock_host_ns(), d);
+		struct kvmclock_sample s;
+
+		kvmclock_sample(&vm->misc.clock, &s);
+		kvmclock_get(&vm->misc, &s, d);
 		return 0;
 	}
 	case KVM_SET_CLOCK: {
 		const struct kvm_clock_data *d = req_in(rq, sizeof(*d));
 
+		struct kvmclock_sample s;
+
 		if (!d)
 			return -EFAULT;
-		return kvmclock_set(&vm->misc, kvmclock_host_ns(), kvmclock_real_ns(), d) ?
+		kvmclock_sample(&vm->misc.clock, &s);
+		return kvmclock_set(&vm->misc, &s, d) ?
 			refuse(-EINVAL, "KVM_SET_CLOCK: flags %#x", d->flags) : 0;
 	}
 	case KVM_ENABLE_CAP:

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <linux/kvm.h>
+#include "cused/x86/pvclock.h"
 
 #define VM_MIN_ALLOC_MMU_PAGES 64       /* KVM_MIN_ALLOC_MMU_PAGES */
 #define VM_MEMSLOT_PAGES_PER_MMU_PAGE 50 /* KVM_MEMSLOT_PAGES_TO_MMU_PAGES_RATIO */
@@ -34,6 +35,19 @@
 /* KVM_CLOCK_VALID_FLAGS */
 #define VM_CLOCK_VALID_FLAGS (KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME | KVM_CLOCK_HOST_TSC)
 
+/* kvmclock base ns as a function of the host TSC (KVM's master clock; clock.c) */
+struct kvmclock_master {
+	uint64_t tsc, ns;          /* reference: host TSC and CLOCK_BOOTTIME ns together */
+	uint32_t khz;              /* host TSC rate */
+	uint32_t mul;              /* ns per TSC cycle as pvclock_time_scale gives it */
+	int8_t shift;
+};
+
+/* one instant: host TSC, the master clock's ns and CLOCK_REALTIME */
+struct kvmclock_sample {
+	uint64_t host_tsc, ns, real_ns;
+};
+
 struct vm_misc {
 	unsigned created_vcpus;      /* KVM's created_vcpus: ever created, never decreases */
 	uint32_t tss_addr;
@@ -47,10 +61,13 @@ struct vm_misc {
 	bool exception_payload;
 	bool platform_info_readable; /* guest may read MSR_PLATFORM_INFO (default) */
 	uint32_t user_space_msr;     /* KVM_MSR_EXIT_REASON_* mask */
-	int64_t kvmclock_offset;     /* kvmclock = host boot-time ns + offset */
+	int64_t kvmclock_offset;     /* kvmclock = master clock ns + offset */
+	uint32_t kvmclock_gen;       /* bumped by KVM_SET_CLOCK: pvclock pages are stale */
+	struct kvmclock_master clock;
+	struct tsc_sync tsc_sync;    /* host TSC writes (kvm_synchronize_tsc) */
 };
 
-/* defaults of a new VM; now_ns is kvmclock_host_ns() (the clock starts at 0) */
+/* defaults of a new VM; now_ns is the master clock's ns now (the clock starts at 0) */
 void vm_misc_init(struct vm_misc *m, uint64_t now_ns);
 
 /* KVM_SET_TSS_ADDR: -EINVAL above 4 GiB - 3 pages */
@@ -71,12 +88,19 @@ int vm_misc_enable_cap(struct vm_misc *m, const struct kvm_enable_cap *cap, bool
 /* the vCPU-id part of KVM_CREATE_VCPU (kvm_arch_vcpu_precreate): 0 or -EINVAL */
 int vm_misc_vcpu_precreate(struct vm_misc *m, uint64_t id);
 
-/* clock.c: kvmclock on the host's boot-time clock, per-VM offset */
-uint64_t kvmclock_host_ns(void);
-uint64_t kvmclock_real_ns(void);
-void kvmclock_get(const struct vm_misc *m, uint64_t now_ns, struct kvm_clock_data *d);
-/* -EINVAL for flags outside KVM_CLOCK_VALID_FLAGS */
-int kvmclock_set(struct vm_misc *m, uint64_t now_ns, uint64_t now_real_ns,
+/* clock.c: the master clock; the host TSC rate, measured once per daemon (kHz) */
+uint32_t kvmclock_host_tsc_khz(void);
+void kvmclock_master_init(struct kvmclock_master *mc, uint32_t khz, uint64_t tsc, uint64_t ns);
+/* a master clock starting now, on the measured rate */
+void kvmclock_master_now(struct kvmclock_master *mc);
+uint64_t kvmclock_master_ns(const struct kvmclock_master *mc, uint64_t host_tsc);
+/* the host TSC, master ns and CLOCK_REALTIME now */
+void kvmclock_sample(const struct kvmclock_master *mc, struct kvmclock_sample *s);
+/* KVM_GET_CLOCK at s: TSC_STABLE | REALTIME | HOST_TSC, as KVM with a master clock */
+void kvmclock_get(const struct vm_misc *m, const struct kvmclock_sample *s,
+		  struct kvm_clock_data *d);
+/* KVM_SET_CLOCK at s: -EINVAL for flags outside KVM_CLOCK_VALID_FLAGS */
+int kvmclock_set(struct vm_misc *m, const struct kvmclock_sample *s,
 		 const struct kvm_clock_data *d);
 
 struct vm;

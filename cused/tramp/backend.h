@@ -167,6 +167,16 @@ struct tramp_ops {
 	int (*set_tsc_khz)(struct tramp_vcpu *vcpu, uint32_t khz);
 	/* a VM capability with guest-visible effect inside the backend (NULL: none) */
 	int (*vm_enable_cap)(struct tramp_vm *vm, const struct kvm_enable_cap *cap);
+	/* likewise for a vCPU capability (KVM_CAP_ENFORCE_PV_FEATURE_CPUID) */
+	int (*vcpu_enable_cap)(struct tramp_vcpu *vcpu, const struct kvm_enable_cap *cap);
+	/*
+	 * What the guest's RDTSC returns is host TSC + *off (unscaled rates).
+	 * get: the offset in force, exactly; set: ask for one, which a backend
+	 * may ignore (get then tells).  NULL: the daemon goes through the
+	 * CUSED_F_TSC field instead, to within the cost of a field access.
+	 */
+	int (*get_tsc_offset)(struct tramp_vcpu *vcpu, int64_t *off);
+	int (*set_tsc_offset)(struct tramp_vcpu *vcpu, int64_t off);
 
 	/* enter the guest until an exit the daemon must see */
 	int (*run)(struct tramp_vcpu *vcpu, struct tramp_exit *exit);

@@ -109,6 +109,11 @@ int hk_get_tsc_khz(struct tramp_vcpu *v);
 int hk_set_tsc_khz(struct tramp_vcpu *v, uint32_t khz);
 int hk_vm_enable_cap(struct tramp_vm *vm, const struct kvm_enable_cap *cap);
 
+/* hostkvm_tsc.c: the host vCPU's TSC offset (KVM_VCPU_TSC_OFFSET) and PV enforcement */
+int hk_get_tsc_offset(struct tramp_vcpu *v, int64_t *off);
+int hk_set_tsc_offset(struct tramp_vcpu *v, int64_t off);
+int hk_vcpu_enable_cap(struct tramp_vcpu *v, const struct kvm_enable_cap *cap);
+
 /* hostkvm_events.c */
 uint64_t hk_pending_get(const struct kvm_vcpu_events *e);
 int hk_pending_set(struct kvm_vcpu_events *e, uint64_t val);

@@ -12,13 +12,20 @@
 
 #define CUSED_MAX_CPUID_ENTRIES 256      /* KVM_MAX_CPUID_ENTRIES */
 
+/* KVM's PV leaves and the features cused offers in them (cpuid_policy.c) */
+#define CPUID_KVM_SIGNATURE 0x40000000
+#define CPUID_KVM_FEATURES  0x40000001
+/* CLOCKSOURCE, NOP_IO_DELAY, CLOCKSOURCE2, CLOCKSOURCE_STABLE_BIT */
+#define CPUID_KVM_PV_OFFERED ((1u << 0) | (1u << 1) | (1u << 3) | (1u << 24))
+
 enum cpuid_reg { CPUID_EAX, CPUID_EBX, CPUID_ECX, CPUID_EDX };
 
 /*
  * KVM_GET_SUPPORTED_CPUID: the host backend's table with cused's policy
  * applied (only features whose MSRs/state cused virtualizes, no x2APIC or
- * TSC-deadline without an in-daemon LAPIC, hypervisor bit set, no
- * 0x40000000 leaves, XSAVE leaf limited to non-dynamic host components).
+ * TSC-deadline without an in-daemon LAPIC, hypervisor bit set, KVM's PV
+ * leaves with only what cused implements (kvmclock) instead of the host's,
+ * XSAVE leaf limited to non-dynamic host components).
  * out->nent is set; -E2BIG if max entries cannot hold the result.
  */
 int cpuid_supported(const struct kvm_cpuid2 *host, struct kvm_cpuid2 *out, uint32_t max);

@@ -90,8 +90,9 @@ static uint64_t xcr0_offered(const struct kvm_cpuid2 *host)
 }
 
 /*
- * Leaves the guest must not see: hypervisor leaves (cused speaks no PV
- * interface), and XSAVE component sub-leaves for components not offered.
+ * Leaves the guest must not see: the host's hypervisor leaves (cused adds
+ * its own, pv_leaves), and XSAVE component sub-leaves for components not
+ * offered.
  */
 static bool drop_entry(const struct kvm_cpuid_entry2 *e, uint64_t xcr0)
 {
@@ -102,10 +103,24 @@ static bool drop_entry(const struct kvm_cpuid_entry2 *e, uint64_t xcr0)
 	return false;
 }
 
+/*
+ * KVM's signature and PV features leaves, last as in KVM's table.  Only the
+ * features the daemon implements: kvmclock (cused/kvm/kvmclock.c) and the
+ * I/O-delay hint, which needs nothing.  No async PF, steal time, PV EOI,
+ * PV unhalt/IPI/yield/TLB flush or poll control: their MSRs and hypercalls
+ * would need the daemon's scheduler and LAPIC in the host's hypercall path.
+ */
+static const struct kvm_cpuid_entry2 pv_leaves[] = {
+	{ .function = CPUID_KVM_SIGNATURE, .eax = CPUID_KVM_FEATURES,
+	  .ebx = 0x4b4d564b, .ecx = 0x564b4d56, .edx = 0x4d },   /* "KVMKVMKVM\0\0\0" */
+	{ .function = CPUID_KVM_FEATURES, .eax = CPUID_KVM_PV_OFFERED },
+};
+#define PV_LEAVES (sizeof(pv_leaves) / sizeof(pv_leaves[0]))
+
 int cpuid_supported(const struct kvm_cpuid2 *host, struct kvm_cpuid2 *out, uint32_t max)
 {
 	uint64_t xcr0 = xcr0_offered(host);
-	uint32_t n = 0;
+	uint32_t n = PV_LEAVES;
 
 	for (uint32_t i = 0; i < host->nent; i++)
 		n += !drop_entry(&host->entries[i], xcr0);
@@ -126,6 +141,8 @@ int cpuid_supported(const struct kvm_cpuid2 *host, struct kvm_cpuid2 *out, uint3
 			e->edx = (uint32_t)(xcr0 >> 32);
 		}
 	}
+	for (size_t i = 0; i < PV_LEAVES; i++)
+		out->entries[n++] = pv_leaves[i];
 	out->nent = n;
 	return 0;
 }

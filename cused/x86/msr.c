@@ -37,10 +37,17 @@ static uint64_t *slot(struct msr_file *mf, const struct msr_desc *d, uint32_t in
 	return &mf->val[d->slot + (index - d->index)];
 }
 
-/* guest_pv_has(KVM_FEATURE_CLOCKSOURCE): only enforced PV CPUID can hide them */
-static bool kvmclock_hidden(const struct msr_file *mf)
+bool msr_guest_pv_has(const struct msr_file *mf, unsigned feature)
 {
-	return mf->pv_enforce && *mf->pv_enforce && !mf->guest.kvmclock;
+	if (!mf->pv_enforce || !*mf->pv_enforce)
+		return true;
+	return feature < 32 && (mf->guest.kvm_pv & (1u << feature));
+}
+
+/* KVM_MSR_RET_UNSUPPORTED for both sides: an unknown MSR (user-space exit reason UNKNOWN) */
+static bool pv_hidden(const struct msr_file *mf, const struct msr_desc *d)
+{
+	return (d->flags & MSRF_KVM_PV) && !msr_guest_pv_has(mf, d->pv_feature);
 }
 
 static int vaddr_bits(const struct msr_io *io, unsigned *bits)
@@ -56,6 +63,8 @@ static int read_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t ind
 {
 	if (mce_bank_absent(mf, d, index))
 		return -EPERM;
+	if (pv_hidden(mf, d))
+		return -ENOENT;
 	switch (d->rule) {
 	case MSRR_TSC_AUX:
 		return !host && !mf->guest.tsc_aux ? -EPERM : 0;
@@ -66,8 +75,6 @@ static int read_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t ind
 		return host || (mf->mcg_cap & MCG_CTL_P) ? 0 : -EPERM;
 	case MSRR_MC_CTL2:
 		return host || (mf->mcg_cap & MCG_CMCI_P) ? 0 : -EPERM;
-	case MSRR_KVM_CLOCK:
-		return kvmclock_hidden(mf) ? -EPERM : 0;
 	default:
 		return 0;
 	}
@@ -88,6 +95,10 @@ int msr_read(struct msr_file *mf, const struct msr_io *io, uint32_t index, uint6
 	case MSR_FIELD:
 		return io->read_field(io->ctx, d->field, val);
 	case MSR_EMUL:
+		if (d->rule == MSRR_KVM_ASYNC_PF_ACK) {
+			*val = 0;
+			return 0;
+		}
 		/* relaxed atomics: the wall-clock slot is shared by the VM's vCPUs */
 		*val = __atomic_load_n(slot(mf, d, index), __ATOMIC_RELAXED);
 		return 0;
@@ -159,7 +170,10 @@ static int write_tsc(struct msr_file *mf, const struct msr_io *io, uint64_t v, b
 		if (r)
 			return r;
 	}
-	r = io->write_field(io->ctx, CUSED_F_TSC, v);
+	if (host && io->tsc_host_write)
+		r = io->tsc_host_write(io->ctx, v);
+	else
+		r = io->write_field(io->ctx, CUSED_F_TSC, v);
 	if (!r && !host)
 		mf->val[MSLOT_TSC_ADJUST] += v - old;
 	return r;
@@ -238,7 +252,29 @@ static int emul_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t ind
 		return 1;
 	case MSRR_KVM_CLOCK:
 		/* any value from either side, as KVM (a bad GPA only disables the page) */
-		return kvmclock_hidden(mf) ? -EPERM : 0;
+		return 0;
+	case MSRR_KVM_ASYNC_PF_EN:
+		/* kvm_pv_enable_async_pf: bits 5:4 reserved, delivery modes need their feature */
+		if ((*v & 0x30) || ((*v & (1ULL << 2)) && !msr_guest_pv_has(mf, KVM_PV_ASYNC_PF_VMEXIT)) ||
+		    ((*v & (1ULL << 3)) && !msr_guest_pv_has(mf, KVM_PV_ASYNC_PF_INT)))
+			return -EINVAL;
+		/* no async PF here: as KVM without an in-kernel LAPIC, only "off" is taken */
+		return *v ? -EINVAL : 0;
+	case MSRR_KVM_ASYNC_PF_INT:
+		/* likewise (kvm_pv_enable_async_pf_int); bits 63:8 reserved */
+		return *v ? -EINVAL : 0;
+	case MSRR_KVM_ASYNC_PF_ACK:
+		/* acknowledges a page-ready event; there never is one */
+		return 1;
+	case MSRR_KVM_STEAL_TIME:
+		/* KVM_STEAL_RESERVED_MASK: bits 5:1 */
+		return (*v & 0x3e) ? -EINVAL : 0;
+	case MSRR_KVM_PV_EOI:
+		/* kvm_lapic_set_pv_eoi: the flag byte's address must be 4-byte aligned */
+		return (*v & 0x2) ? -EINVAL : 0;
+	case MSRR_KVM_POLL_CONTROL:
+		/* only the enable bit */
+		return (*v & ~1ULL) ? -EINVAL : 0;
 	case MSRR_MISC_ENABLE:
 		if (host)
 			return 0;
@@ -311,6 +347,8 @@ int msr_write(struct msr_file *mf, const struct msr_io *io, uint32_t index, uint
 	case MSR_EMUL:
 		if (d->rule == MSRR_TSC_ADJUST)
 			return write_tsc_adjust(mf, io, val, host_initiated);
+		if (pv_hidden(mf, d))
+			return -ENOENT;
 		r = emul_rule(mf, d, index, &val, host_initiated);
 		if (r < 0)
 			return r;

@@ -29,10 +29,13 @@ enum msr_rule {
 	MSRR_MCG_STATUS, MSRR_MCG_CTL, MSRR_MC_BANK, MSRR_MC_CTL2,
 	MSRR_MCG_CAP,      /* MSR_CONST whose value is the vCPU's mcg_cap */
 	MSRR_TSC_DEADLINE,  /* no LAPIC: reads 0, writes ignored (the LAPIC's own path is vcpu_irq.c) */
-	MSRR_KVM_CLOCK,     /* kvmclock's MSR_KVM_WALL_CLOCK / MSR_KVM_SYSTEM_TIME (msr.c) */
+	MSRR_KVM_CLOCK,     /* kvmclock's wall-clock / system-time MSRs, old and new (msr.c) */
+	MSRR_KVM_ASYNC_PF_EN, MSRR_KVM_ASYNC_PF_INT, MSRR_KVM_ASYNC_PF_ACK,
+	MSRR_KVM_STEAL_TIME, MSRR_KVM_PV_EOI, MSRR_KVM_POLL_CONTROL,
 };
 
 #define MSRF_LISTED 1u   /* in KVM_GET_MSR_INDEX_LIST (KVM lists it too) */
+#define MSRF_KVM_PV 2u   /* a KVM PV MSR: absent for both sides when guest_pv_has() says so */
 
 /* storage slots of MSR_EMUL values in struct msr_file */
 enum msr_slot {
@@ -48,6 +51,8 @@ enum msr_slot {
 	MSLOT_TSC_DEADLINE = MSLOT_MC_BANK + 4 * 32,   /* stays 0 */
 	MSLOT_KVM_WALL_CLOCK,    /* used when msr_file.wall_clock is NULL */
 	MSLOT_KVM_SYSTEM_TIME,
+	MSLOT_KVM_ASYNC_PF_EN, MSLOT_KVM_ASYNC_PF_INT, MSLOT_KVM_ASYNC_PF_ACK,
+	MSLOT_KVM_STEAL_TIME, MSLOT_KVM_PV_EOI, MSLOT_KVM_POLL_CONTROL,
 	MSLOT_NR,
 };
 
@@ -61,6 +66,7 @@ struct msr_desc {
 	const char *name;
 	enum msr_rule rule;
 	uint32_t flags;     /* MSRF_* */
+	uint8_t pv_feature; /* MSRF_KVM_PV: its KVM_FEATURE_* bit in CPUID 0x40000001 EAX */
 };
 
 /* descriptor covering index, or NULL */
@@ -78,7 +84,7 @@ struct msr_guest {
 	bool tsc_aux;           /* RDTSCP or RDPID */
 	bool x2apic;
 	bool tsc_adjust;
-	bool kvmclock;          /* KVM signature leaf with KVM_FEATURE_CLOCKSOURCE */
+	uint32_t kvm_pv;        /* EAX of the KVM PV features leaf (0: none), as kvm_update_pv_runtime */
 };
 
 struct msr_file {
@@ -94,6 +100,22 @@ struct msr_file {
 	const bool *pv_enforce;
 };
 
+/* KVM_FEATURE_* bits of CPUID 0x40000001 EAX (arch/x86/include/uapi/asm/kvm_para.h) */
+#define KVM_PV_CLOCKSOURCE        0
+#define KVM_PV_CLOCKSOURCE2       3
+#define KVM_PV_ASYNC_PF           4
+#define KVM_PV_STEAL_TIME         5
+#define KVM_PV_PV_EOI             6
+#define KVM_PV_ASYNC_PF_VMEXIT    10
+#define KVM_PV_POLL_CONTROL       12
+#define KVM_PV_ASYNC_PF_INT       14
+#define KVM_PV_CLOCKSOURCE_STABLE 24
+
+/* guest_pv_has(): without KVM_CAP_ENFORCE_PV_FEATURE_CPUID every PV feature counts as present */
+bool msr_guest_pv_has(const struct msr_file *mf, unsigned feature);
+/* the EAX of the KVM PV features leaf of a CPUID table (0 if it has none) */
+uint32_t msr_kvm_pv_features(const struct kvm_cpuid2 *c);
+
 /* at vCPU creation: KVM's initial values, and "no CPUID set" */
 void msr_file_reset(struct msr_file *mf);
 /*
@@ -107,6 +129,11 @@ void msr_file_set_cpuid(struct msr_file *mf, const struct kvm_cpuid2 *c);
 struct msr_io {
 	int (*read_field)(void *ctx, uint32_t field, uint64_t *v);
 	int (*write_field)(void *ctx, uint32_t field, uint64_t v);
+	/*
+	 * A host-initiated IA32_TSC write (kvm_synchronize_tsc: a value close to
+	 * the VM's other TSCs joins them); NULL: write_field like the guest's.
+	 */
+	int (*tsc_host_write)(void *ctx, uint64_t v);
 	void *ctx;
 };
 

@@ -5,24 +5,24 @@
 #include "cused/x86/cpuid.h"
 #include "cused/x86/x86_bits.h"
 
-#define KVM_FEATURE_CLOCKSOURCE_BIT 1u
-
 /*
- * KVM_FEATURE_CLOCKSOURCE in the PV features leaf of the first KVM
- * signature leaf, as kvm_update_pv_runtime (kvm_get_hypervisor_cpuid scans
- * 0x40000000..0x4000ff00 in steps of 0x100; Hyper-V may move KVM's up).
+ * The PV features leaf of the first KVM signature leaf, as
+ * kvm_update_kvm_cpuid_base + kvm_update_pv_runtime (0x40000000..0x4000ff00
+ * in steps of 0x100; Hyper-V may move KVM's up).
  */
-static bool kvm_pv_clocksource(const struct kvm_cpuid2 *c)
+uint32_t msr_kvm_pv_features(const struct kvm_cpuid2 *c)
 {
 	if (!c)
-		return false;
+		return 0;
 	for (uint32_t base = 0x40000000; base < 0x40010000; base += 0x100) {
 		const struct kvm_cpuid_entry2 *e = cpuid_find(c, base, 0);
 
-		if (e && e->ebx == 0x4b4d564b && e->ecx == 0x564b4d56 && e->edx == 0x4d)
-			return cpuid_has(c, base + 1, 0, CPUID_EAX, KVM_FEATURE_CLOCKSOURCE_BIT);
+		if (e && e->ebx == 0x4b4d564b && e->ecx == 0x564b4d56 && e->edx == 0x4d) {
+			e = cpuid_find(c, base + 1, 0);
+			return e ? e->eax : 0;
+		}
 	}
-	return false;
+	return 0;
 }
 
 void msr_file_reset(struct msr_file *mf)
@@ -63,6 +63,6 @@ void msr_file_set_cpuid(struct msr_file *mf, const struct kvm_cpuid2 *c)
 			   cpuid_has(c, 7, 0, CPUID_ECX, CPUID_7_ECX_RDPID),
 		.x2apic = cpuid_has(c, 1, 0, CPUID_ECX, CPUID_1_ECX_X2APIC),
 		.tsc_adjust = cpuid_has(c, 7, 0, CPUID_EBX, CPUID_7_EBX_TSC_ADJUST),
-		.kvmclock = kvm_pv_clocksource(c),
+		.kvm_pv = msr_kvm_pv_features(c),
 	};
 }

@@ -15,6 +15,10 @@
 #define EMUL(idx, n, sl, rst, nm, rl, fl) \
 	{ .index = idx, .count = n, .slot = sl, .kind = MSR_EMUL, .reset = rst, \
 	  .name = nm, .rule = rl, .flags = fl }
+/* KVM PV MSR behind KVM_FEATURE_<feat>; listed, as in KVM's emulated_msrs */
+#define KVMPV(idx, sl, rst, nm, rl, feat) \
+	{ .index = idx, .count = 1, .slot = sl, .kind = MSR_EMUL, .reset = rst, \
+	  .name = nm, .rule = rl, .flags = MSRF_LISTED | MSRF_KVM_PV, .pv_feature = feat }
 #define CONST(idx, val, nm) \
 	{ .index = idx, .count = 1, .kind = MSR_CONST, .reset = val, .name = nm }
 
@@ -26,14 +30,14 @@ static const struct msr_desc table[] = {
 	CONST(0x00000001, 0, "P5_MC_TYPE"),
 	FIELD(0x00000010, CUSED_F_TSC, 0, "TSC", MSRR_TSC, MSRF_LISTED),
 	/*
-	 * kvmclock's original MSRs (emulated_msrs in KVM).  QEMU 7.2 writes and
-	 * reads both at every vCPU reset whatever the CPUID says.  cused offers
-	 * no kvmclock (no 0x4000000x leaves), so it keeps the values only:
-	 * neither the wall clock nor a pvclock page is written to guest memory.
+	 * kvmclock's original MSRs; the old and new (0x4b564d0x) pairs share
+	 * their values as in KVM.  Writes of system time (re)place the
+	 * pvclock page and of the wall clock write it (cused/kvm/kvmclock.c).
 	 */
-	EMUL(0x00000011, 1, MSLOT_KVM_WALL_CLOCK, 0, "KVM_WALL_CLOCK", MSRR_KVM_CLOCK, MSRF_LISTED),
-	EMUL(0x00000012, 1, MSLOT_KVM_SYSTEM_TIME, 0, "KVM_SYSTEM_TIME", MSRR_KVM_CLOCK,
-	     MSRF_LISTED),
+	KVMPV(0x00000011, MSLOT_KVM_WALL_CLOCK, 0, "KVM_WALL_CLOCK", MSRR_KVM_CLOCK,
+	      KVM_PV_CLOCKSOURCE),
+	KVMPV(0x00000012, MSLOT_KVM_SYSTEM_TIME, 0, "KVM_SYSTEM_TIME", MSRR_KVM_CLOCK,
+	      KVM_PV_CLOCKSOURCE),
 	/* no in-kernel LAPIC: KVM leaves the base 0 until userspace sets it */
 	FIELD(0x0000001b, CUSED_F_APIC_BASE, 0, "APIC_BASE", MSRR_APIC_BASE, 0),
 	EMUL(0x0000003a, 1, MSLOT_FEAT_CTL, 0, "FEATURE_CONTROL", MSRR_FEAT_CTL, MSRF_LISTED),
@@ -75,6 +79,27 @@ static const struct msr_desc table[] = {
 	     MSRR_MC_BANK, 0),
 	/* KVM lists it (emulated_msrs); with a LAPIC vcpu_irq.c answers before this table */
 	EMUL(0x000006e0, 1, MSLOT_TSC_DEADLINE, 0, "TSC_DEADLINE", MSRR_TSC_DEADLINE, MSRF_LISTED),
+	KVMPV(0x4b564d00, MSLOT_KVM_WALL_CLOCK, 0, "KVM_WALL_CLOCK_NEW", MSRR_KVM_CLOCK,
+	      KVM_PV_CLOCKSOURCE2),
+	KVMPV(0x4b564d01, MSLOT_KVM_SYSTEM_TIME, 0, "KVM_SYSTEM_TIME_NEW", MSRR_KVM_CLOCK,
+	      KVM_PV_CLOCKSOURCE2),
+	/*
+	 * PV features cused does not offer in CPUID (no async PF, steal time,
+	 * PV EOI or halt polling): the values are kept with KVM's checks and
+	 * have no effect, which is all a guest told nothing may expect.
+	 */
+	KVMPV(0x4b564d02, MSLOT_KVM_ASYNC_PF_EN, 0, "KVM_ASYNC_PF_EN", MSRR_KVM_ASYNC_PF_EN,
+	      KVM_PV_ASYNC_PF),
+	KVMPV(0x4b564d03, MSLOT_KVM_STEAL_TIME, 0, "KVM_STEAL_TIME", MSRR_KVM_STEAL_TIME,
+	      KVM_PV_STEAL_TIME),
+	KVMPV(0x4b564d04, MSLOT_KVM_PV_EOI, 0, "KVM_PV_EOI_EN", MSRR_KVM_PV_EOI, KVM_PV_PV_EOI),
+	/* kvm_arch_vcpu_create: polling allowed */
+	KVMPV(0x4b564d05, MSLOT_KVM_POLL_CONTROL, 1, "KVM_POLL_CONTROL", MSRR_KVM_POLL_CONTROL,
+	      KVM_PV_POLL_CONTROL),
+	KVMPV(0x4b564d06, MSLOT_KVM_ASYNC_PF_INT, 0, "KVM_ASYNC_PF_INT", MSRR_KVM_ASYNC_PF_INT,
+	      KVM_PV_ASYNC_PF_INT),
+	KVMPV(0x4b564d07, MSLOT_KVM_ASYNC_PF_ACK, 0, "KVM_ASYNC_PF_ACK", MSRR_KVM_ASYNC_PF_ACK,
+	      KVM_PV_ASYNC_PF_INT),
 	FIELD(0xc0000080, CUSED_F_EFER, 0, "EFER", MSRR_EFER, 0),
 	FIELD(0xc0000081, CUSED_F_STAR, 0, "STAR", MSRR_PLAIN, MSRF_LISTED),
 	FIELD(0xc0000082, CUSED_F_LSTAR, 0, "LSTAR", MSRR_CANONICAL, MSRF_LISTED),

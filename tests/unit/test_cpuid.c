@@ -50,7 +50,7 @@ static struct kvm_cpuid2 *host_table(void)
 	return c;
 }
 
-#define KEPT 12   /* host_table() minus two 0x4000000x leaves */
+#define KEPT 12   /* host_table() minus the AMX sub-leaves (its 0x4000000x leaves replaced) */
 
 static void test_supported_policy(void **state)
 {
@@ -58,11 +58,20 @@ static void test_supported_policy(void **state)
 	const struct kvm_cpuid_entry2 *e;
 
 	assert_int_equal(cpuid_supported(host, out, CUSED_MAX_CPUID_ENTRIES), 0);
-	/* the hypervisor leaves and the AMX sub-leaves are gone */
-	assert_int_equal(out->nent, KEPT - 2);
+	/* the AMX sub-leaves are gone, the host's PV leaves replaced by cused's */
+	assert_int_equal(out->nent, KEPT);
 	for (uint32_t i = 0; i < out->nent; i++)
-		assert_false(out->entries[i].function >= 0x40000000 &&
+		assert_false(out->entries[i].function > CPUID_KVM_FEATURES &&
 			     out->entries[i].function < 0x50000000);
+	e = cpuid_find(out, CPUID_KVM_SIGNATURE, 0);
+	assert_non_null(e);
+	assert_int_equal(e->eax, CPUID_KVM_FEATURES);
+	assert_int_equal(e->ebx, 0x4b4d564b);
+	assert_int_equal(e->ecx, 0x564b4d56);
+	assert_int_equal(e->edx, 0x4d);
+	/* kvmclock only: no steal time, async PF, PV EOI, unhalt, IPIs of the host's 0x01007afb */
+	e = cpuid_find(out, CPUID_KVM_FEATURES, 0);
+	assert_int_equal(e->eax, (1u << 0) | (1u << 1) | (1u << 3) | (1u << 24));
 	assert_null(cpuid_find(out, 0xd, 17));
 	assert_null(cpuid_find(out, 0xd, 18));
 	assert_non_null(cpuid_find(out, 0xd, 2));
@@ -103,9 +112,9 @@ static void test_supported_e2big(void **state)
 {
 	struct kvm_cpuid2 *host = host_table(), *out = alloc_cpuid(KEPT);
 
-	assert_int_equal(cpuid_supported(host, out, KEPT - 3), -E2BIG);
-	assert_int_equal(cpuid_supported(host, out, KEPT - 2), 0);
-	assert_int_equal(out->nent, KEPT - 2);
+	assert_int_equal(cpuid_supported(host, out, KEPT - 1), -E2BIG);
+	assert_int_equal(cpuid_supported(host, out, KEPT), 0);
+	assert_int_equal(out->nent, KEPT);
 	free(host);
 	free(out);
 }

@@ -20,10 +20,26 @@
 #include "cused/kvm/vcpu.h"
 #include "cused/shim_abi.h"
 #include "fake_backend.h"
+#include "cused/x86/pvclock.h"
+#include <x86intrin.h>
 
 /* ---- client memory is our own memory ---- */
-static int own_read(void *c, uint64_t a, void *b, size_t l) { memcpy(b, (void *)(uintptr_t)a, l); return 0; }
-static int own_write(void *c, uint64_t a, const void *b, size_t l) { memcpy((void *)(uintptr_t)a, b, l); return 0; }
+/* the client is this process; its first page stands for unmapped memory */
+static int own_read(void *c, uint64_t a, void *b, size_t l)
+{
+	if (a < 4096)
+		return -EFAULT;
+	memcpy(b, (void *)(uintptr_t)a, l);
+	return 0;
+}
+
+static int own_write(void *c, uint64_t a, const void *b, size_t l)
+{
+	if (a < 4096)
+		return -EFAULT;
+	memcpy((void *)(uintptr_t)a, b, l);
+	return 0;
+}
 static const struct client_mem own_mem = { own_read, own_write, NULL };
 
 struct fixture {
@@ -145,7 +161,9 @@ static void test_system(void **state)
 	assert_int_equal(call(f->sys, KVM_GET_SUPPORTED_CPUID, &cpuid), -E2BIG);
 	cpuid.c.nent = 8;
 	assert_int_equal(call(f->sys, KVM_GET_SUPPORTED_CPUID, &cpuid), 0);
-	assert_int_equal(cpuid.c.nent, 2);
+	/* the (fake) host's two leaves and KVM's two PV leaves */
+	assert_int_equal(cpuid.c.nent, 4);
+	assert_int_equal(cpuid.e[2].function, 0x40000000);
 	/* x2APIC is the daemon LAPIC's: offered as the (fake) host reports it */
 	assert_int_not_equal(cpuid.e[1].ecx & (1u << 21), 0);
 }
@@ -299,6 +317,131 @@ static void test_run_exits(void **state)
 	assert_int_equal(v->tv->kicks, 1);
 }
 
+static long msr_rw(struct fixture *f, bool set, uint32_t index, uint64_t *val)
+{
+	struct { struct kvm_msrs m; struct kvm_msr_entry e; } b = {
+		.m.nmsrs = 1, .e = { .index = index, .data = *val } };
+	long r = call(f->vcpu, set ? KVM_SET_MSRS : KVM_GET_MSRS, &b);
+
+	*val = b.e.data;
+	return r;
+}
+
+#define CLOSE(a, b) ((a) - (b) + (1ULL << 32) < (1ULL << 33))   /* within ~1.5 s at 3 GHz */
+
+/* KVM_VCPU_TSC_CTRL and the IA32_TSC the host sees (vcpu_tsc.c) */
+static void test_tsc_attr(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t off = 0, tsc = 0;
+	struct kvm_device_attr a = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
+				     .addr = (uintptr_t)&off };
+
+	/* a new vCPU's TSC starts at 0 */
+	assert_int_equal(msr_rw(f, false, 0x10, &tsc), 1);
+	assert_true(CLOSE(tsc, 0));
+	assert_int_equal(call(f->vcpu, KVM_HAS_DEVICE_ATTR, &a), 0);
+	a.group = 1;   /* KVM_VCPU_TSC_CTRL is 0 */
+	assert_int_equal(call(f->vcpu, KVM_HAS_DEVICE_ATTR, &a), -ENXIO);
+	assert_int_equal(call(f->vcpu, KVM_GET_DEVICE_ATTR, &a), -ENXIO);
+	a.group = KVM_VCPU_TSC_CTRL;
+	a.attr = 1;
+	assert_int_equal(call(f->vcpu, KVM_HAS_DEVICE_ATTR, &a), -ENXIO);
+	assert_int_equal(call(f->vcpu, KVM_SET_DEVICE_ATTR, &a), -ENXIO);
+	a.attr = KVM_VCPU_TSC_OFFSET;
+	/* the offset is host TSC + offset = guest TSC, exactly what was set */
+	off = 1ULL << 50;
+	assert_int_equal(call(f->vcpu, KVM_SET_DEVICE_ATTR, &a), 0);
+	off = 0;
+	assert_int_equal(call(f->vcpu, KVM_GET_DEVICE_ATTR, &a), 0);
+	assert_int_equal(off, 1ULL << 50);
+	assert_int_equal(msr_rw(f, false, 0x10, &tsc), 1);
+	assert_true(CLOSE(tsc, __rdtsc() + (1ULL << 50)));
+	/* the backend got it too: its guest TSC field follows */
+	assert_true(CLOSE(f->vcpu->vcpu->tv->fields[CUSED_F_TSC], __rdtsc() + (1ULL << 50)));
+	a.addr = 8;   /* unmapped */
+	assert_int_equal(call(f->vcpu, KVM_GET_DEVICE_ATTR, &a), -EFAULT);
+	assert_int_equal(call(f->vcpu, KVM_SET_DEVICE_ATTR, &a), -EFAULT);
+	/* host IA32_TSC write: the TSC moves, TSC_ADJUST does not */
+	tsc = 1ULL << 45;
+	assert_int_equal(msr_rw(f, true, 0x10, &tsc), 1);
+	assert_int_equal(msr_rw(f, false, 0x10, &tsc), 1);
+	assert_true(CLOSE(tsc, 1ULL << 45));
+	tsc = 0;
+	assert_int_equal(msr_rw(f, false, 0x3b, &tsc), 1);
+	assert_int_equal(tsc, 0);
+	/* host write of 0 (QEMU's reset) joins the VM's TSCs: stays where it is */
+	tsc = 0;
+	assert_int_equal(msr_rw(f, true, 0x10, &tsc), 1);
+	assert_int_equal(msr_rw(f, false, 0x10, &tsc), 1);
+	assert_true(CLOSE(tsc, 1ULL << 45));
+}
+
+/* the pvclock page in guest memory (kvmclock.c) */
+static void test_kvmclock_page(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t *ram = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, f->memfd, 0);
+	struct pvclock_vcpu_time_info p;
+	struct pvclock_wall_clock wc;
+	struct kvm_clock_data cd = { 0 };
+	uint64_t v;
+
+	assert_true(ram != MAP_FAILED);
+	assert_int_equal(set_mem(f, 0, 0, 0, 0x10000, (uintptr_t)ram), 0);
+	/* no page yet: KVMCLOCK_CTRL refuses */
+	assert_int_equal(call_val(f->vcpu, KVM_KVMCLOCK_CTRL, 0), -EINVAL);
+	/* a guest's junk version: made odd-then-even over it */
+	ram[0x1000] = 5;
+	v = 0x1000 | 1;
+	assert_int_equal(msr_rw(f, true, 0x4b564d01, &v), 1);
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), 0);   /* written before the entry */
+	memcpy(&p, ram + 0x1000, sizeof(p));
+	assert_int_equal(p.version, 8);
+	assert_int_equal(p.flags, PVCLOCK_TSC_STABLE_BIT);
+	assert_true(p.tsc_to_system_mul & 0x80000000u);
+	/* the page and KVM_GET_CLOCK are the same clock: the guest's read at GET's host TSC */
+	assert_int_equal(call(f->vm, KVM_GET_CLOCK, &cd), 0);
+	assert_int_equal(cd.flags, KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME | KVM_CLOCK_HOST_TSC);
+	v = pvclock_read(&p, cd.host_tsc + (uint64_t)f->vcpu->vcpu->tsc.hw_off);
+	assert_true(v - cd.clock + 2 <= 4);
+	/* KVM_SET_CLOCK moves it; the page follows at the next entry */
+	cd.clock = 1000ULL * 1000000000;
+	cd.flags = 0;
+	assert_int_equal(call(f->vm, KVM_SET_CLOCK, &cd), 0);
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), 0);
+	memcpy(&p, ram + 0x1000, sizeof(p));
+	assert_int_equal(p.version, 10);
+	assert_true(p.system_time >= 1000ULL * 1000000000);
+	/* KVMCLOCK_CTRL: GUEST_STOPPED in the next write, and kept until the guest clears it */
+	assert_int_equal(call_val(f->vcpu, KVM_KVMCLOCK_CTRL, 0), 0);
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), 0);
+	memcpy(&p, ram + 0x1000, sizeof(p));
+	assert_int_equal(p.flags, PVCLOCK_TSC_STABLE_BIT | PVCLOCK_GUEST_STOPPED);
+	/* hostile GPAs: outside RAM, straddling a page: no write, no crash, no page */
+	v = 0x100000 | 1;
+	assert_int_equal(msr_rw(f, true, 0x4b564d01, &v), 1);
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), 0);
+	assert_int_equal(call_val(f->vcpu, KVM_KVMCLOCK_CTRL, 0), -EINVAL);
+	v = 0x1ff0 | 1;
+	memset(ram + 0x1ff0, 0, 0x20);
+	assert_int_equal(msr_rw(f, true, 0x4b564d01, &v), 1);
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), 0);
+	assert_int_equal(ram[0x1ff0], 0);
+	v = ~0ULL;
+	assert_int_equal(msr_rw(f, true, 0x4b564d01, &v), 1);
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), 0);
+	/* the wall clock: written at once, seconds since the epoch at kvmclock 0 */
+	v = 0x2000;
+	assert_int_equal(msr_rw(f, true, 0x4b564d00, &v), 1);
+	memcpy(&wc, ram + 0x2000, sizeof(wc));
+	assert_int_equal(wc.version, 2);
+	assert_true(wc.sec > 1600000000u - 1000 * 2 && wc.nsec < 1000000000u);
+	v = 0xfffffff8;   /* not RAM: ignored */
+	assert_int_equal(msr_rw(f, true, 0x4b564d00, &v), 1);
+	munmap(ram, 1 << 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +450,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vcpu_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_exits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tsc_attr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kvmclock_page, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

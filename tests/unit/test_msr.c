@@ -85,10 +85,12 @@ static void test_table_sorted_and_findable(void **state)
 		if (t[i].kind == MSR_FIELD)
 			assert_true(t[i].field >= CUSED_F_CR0 && t[i].field < CUSED_F_MSR_END);
 	}
-	/* EMUL slots do not overlap */
+	/* EMUL slots do not overlap, but for kvmclock's old and new MSRs (one value in KVM) */
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned j = i + 1; j < n; j++)
-			if (t[i].kind == MSR_EMUL && t[j].kind == MSR_EMUL)
+			if (t[i].kind == MSR_EMUL && t[j].kind == MSR_EMUL &&
+			    !(t[i].rule == MSRR_KVM_CLOCK && t[j].rule == MSRR_KVM_CLOCK &&
+			      t[i].index + 0x4b564d00 - 0x11 == t[j].index))
 				assert_true(t[i].slot + t[i].count <= t[j].slot ||
 					    t[j].slot + t[j].count <= t[i].slot);
 	assert_null(msr_find(0x2));
@@ -346,6 +348,47 @@ static void test_tsc_and_adjust(void **state)
 	free(c);
 }
 
+static uint64_t synced;
+
+static int fake_tsc_sync(void *ctx, uint64_t v)
+{
+	synced = v;
+	return 0;
+}
+
+/* tsc_msrs_test's sequence: host writes synchronize (the hook), guest writes move TSC_ADJUST */
+static void test_tsc_host_hook(void **state)
+{
+	struct env *e = *state;
+	struct kvm_cpuid2 *c = cpuid_ext(0, 0, CPUID_7_EBX_TSC_ADJUST, 36);
+	const uint64_t step = 4ULL << 30, host_adjust = 64ULL << 30;
+
+	msr_file_set_cpuid(&e->mf, c);
+	e->io.tsc_host_write = fake_tsc_sync;
+	/* guest: TSC to 1 step moves both */
+	assert_int_equal(WR(0x10, step, false), 0);
+	assert_int_equal(RD(0x3b, true), step);
+	assert_int_equal(synced, 0);
+	/* guest: TSC_ADJUST to 2 steps moves the TSC by one */
+	assert_int_equal(WR(0x3b, 2 * step, false), 0);
+	assert_int_equal(RD(0x10, true), 2 * step);
+	/* host: TSC goes through kvm_synchronize_tsc, TSC_ADJUST stays */
+	assert_int_equal(WR(0x10, host_adjust + 2 * step, true), 0);
+	assert_int_equal(synced, host_adjust + 2 * step);
+	assert_int_equal(e->fk.f[CUSED_F_TSC], 2 * step);   /* not written directly */
+	assert_int_equal(RD(0x3b, true), 2 * step);
+	e->fk.f[CUSED_F_TSC] = host_adjust + 2 * step;      /* what the hook would have done */
+	/* host: TSC_ADJUST is the value only */
+	assert_int_equal(WR(0x3b, 123456ULL << 30, true), 0);
+	assert_int_equal(RD(0x10, true), host_adjust + 2 * step);
+	assert_int_equal(WR(0x3b, 2 * step, true), 0);
+	/* guest: TSC to 4 steps; the host's offset now shows in TSC_ADJUST */
+	assert_int_equal(WR(0x10, 4 * step, false), 0);
+	assert_int_equal(RD(0x3b, false), 4 * step - host_adjust);
+	e->io.tsc_host_write = NULL;
+	free(c);
+}
+
 static void test_tsc_aux(void **state)
 {
 	struct env *e = *state;
@@ -516,6 +559,52 @@ static void test_feat_ctl_ucode_platform(void **state)
 }
 
 /* QEMU 7.2 writes and reads kvmclock's 0x11/0x12 at every reset, whatever the CPUID */
+/* the PV MSRs of features cused does not offer: KVM's checks, no effect */
+static void test_pv_msrs(void **state)
+{
+	struct env *e = *state;
+	bool enforce = false;
+	uint64_t v;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 2 * sizeof(c->entries[0]));
+
+	e->mf.pv_enforce = &enforce;
+	/* not enforced: every PV MSR exists, whatever the CPUID says */
+	assert_int_equal(RD(0x4b564d05, true), 1);            /* POLL_CONTROL resets to 1 */
+	assert_int_equal(WR(0x4b564d05, 0, false), 0);
+	assert_int_equal(WR(0x4b564d05, 2, false), -EINVAL);
+	assert_int_equal(RD(0x4b564d05, false), 0);
+	assert_int_equal(WR(0x4b564d03, 0x1000 | 1, false), 0);  /* STEAL_TIME */
+	assert_int_equal(WR(0x4b564d03, 0x1002, false), -EINVAL);
+	assert_int_equal(RD(0x4b564d03, false), 0x1001);
+	assert_int_equal(WR(0x4b564d04, 0x2001, false), 0);      /* PV_EOI_EN */
+	assert_int_equal(WR(0x4b564d04, 0x2003, false), -EINVAL);
+	assert_int_equal(WR(0x4b564d02, 0, true), 0);            /* ASYNC_PF_EN: only off */
+	assert_int_equal(WR(0x4b564d02, 0x10, true), -EINVAL);
+	assert_int_equal(WR(0x4b564d02, 0x3000 | 1, false), -EINVAL);
+	assert_int_equal(WR(0x4b564d06, 0, true), 0);            /* ASYNC_PF_INT */
+	assert_int_equal(WR(0x4b564d06, 0x100, true), -EINVAL);
+	assert_int_equal(WR(0x4b564d07, 1, false), 0);           /* ACK: ignored, reads 0 */
+	assert_int_equal(RD(0x4b564d07, false), 0);
+	/* enforced with an empty features leaf: all of them #GP / unknown to the host */
+	enforce = true;
+	for (uint32_t i = 0x4b564d00; i <= 0x4b564d07; i++) {
+		assert_int_equal(msr_read(&e->mf, &e->io, i, &v, false), -ENOENT);
+		assert_int_equal(msr_write(&e->mf, &e->io, i, 0, false), -ENOENT);
+		assert_int_equal(msr_write(&e->mf, &e->io, i, 0, true), -ENOENT);
+	}
+	/* the feature bit brings its MSR back, and only it */
+	c->nent = 2;
+	c->entries[0] = (struct kvm_cpuid_entry2){ .function = 0x40000100, .eax = 0x40000101,
+		.ebx = 0x4b4d564b, .ecx = 0x564b4d56, .edx = 0x4d };
+	c->entries[1] = (struct kvm_cpuid_entry2){ .function = 0x40000101,
+		.eax = 1u << KVM_PV_POLL_CONTROL };
+	msr_file_set_cpuid(&e->mf, c);
+	assert_int_equal(msr_read(&e->mf, &e->io, 0x4b564d05, &v, false), 0);
+	assert_int_equal(msr_read(&e->mf, &e->io, 0x4b564d03, &v, false), -ENOENT);
+	e->mf.pv_enforce = NULL;
+	free(c);
+}
+
 static void test_kvmclock(void **state)
 {
 	struct env *e = *state;
@@ -534,13 +623,21 @@ static void test_kvmclock(void **state)
 	assert_int_equal(vm_wall, 0x6000);
 	vm_wall = 0x7000;
 	assert_int_equal(RD(0x11, true), 0x7000);
-	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID without KVM_FEATURE_CLOCKSOURCE: both sides refused */
+	/* the new MSRs are the same values */
+	assert_int_equal(RD(0x4b564d01, false), 0x5001);
+	assert_int_equal(WR(0x4b564d00, 0x8000, false), 0);
+	assert_int_equal(RD(0x11, false), 0x8000);
+	/*
+	 * KVM_CAP_ENFORCE_PV_FEATURE_CPUID without the feature: both sides get
+	 * "unknown MSR" (KVM_MSR_RET_UNSUPPORTED, user-space exit reason UNKNOWN)
+	 */
 	e->mf.pv_enforce = &enforce;
 	enforce = true;
 	uint64_t v;
-	assert_int_equal(msr_read(&e->mf, &e->io, 0x12, &v, true), -EPERM);
-	assert_int_equal(msr_write(&e->mf, &e->io, 0x11, 0, false), -EPERM);
-	/* ... and allowed again once the KVM leaves offer it */
+	assert_int_equal(msr_read(&e->mf, &e->io, 0x12, &v, true), -ENOENT);
+	assert_int_equal(msr_write(&e->mf, &e->io, 0x11, 0, false), -ENOENT);
+	assert_int_equal(msr_write(&e->mf, &e->io, 0x4b564d01, 0, true), -ENOENT);
+	/* ... and allowed again once the KVM leaves offer it; CLOCKSOURCE2 is a separate bit */
 	c->nent = 2;
 	c->entries[0] = (struct kvm_cpuid_entry2){ .function = 0x40000000, .eax = 0x40000001,
 		.ebx = 0x4b4d564b, .ecx = 0x564b4d56, .edx = 0x4d };
@@ -548,10 +645,15 @@ static void test_kvmclock(void **state)
 	msr_file_set_cpuid(&e->mf, c);
 	assert_int_equal(msr_read(&e->mf, &e->io, 0x12, &v, false), 0);
 	assert_int_equal(v, 0x5001);
+	assert_int_equal(msr_read(&e->mf, &e->io, 0x4b564d01, &v, false), -ENOENT);
+	c->entries[1].eax = 1u << KVM_PV_CLOCKSOURCE2;
+	msr_file_set_cpuid(&e->mf, c);
+	assert_int_equal(msr_read(&e->mf, &e->io, 0x4b564d01, &v, false), 0);
+	assert_int_equal(msr_read(&e->mf, &e->io, 0x12, &v, false), -ENOENT);
 	/* a wrong signature hides the leaf again */
 	c->entries[0].edx = 0;
 	msr_file_set_cpuid(&e->mf, c);
-	assert_int_equal(msr_read(&e->mf, &e->io, 0x12, &v, true), -EPERM);
+	assert_int_equal(msr_read(&e->mf, &e->io, 0x4b564d01, &v, true), -ENOENT);
 	e->mf.pv_enforce = NULL;
 	e->mf.wall_clock = NULL;
 	free(c);
@@ -563,9 +665,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_table_sorted_and_findable), T(test_index_list), T(test_reset_values),
 		T(test_unknown), T(test_const), T(test_field_plain_and_errors), T(test_canonical),
-		T(test_pat), T(test_efer), T(test_apic_base), T(test_tsc_and_adjust),
+		T(test_pat), T(test_efer), T(test_apic_base), T(test_tsc_and_adjust), T(test_tsc_host_hook),
 		T(test_tsc_aux), T(test_misc_enable), T(test_mtrr), T(test_mce), T(test_setup_mce), T(test_platform_info_hidden),
-		T(test_feat_ctl_ucode_platform), T(test_kvmclock),
+		T(test_feat_ctl_ucode_platform), T(test_kvmclock), T(test_pv_msrs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,44 +120,66 @@ static void test_enable_cap(void **state)
 	assert_true(m.exception_payload);
 }
 
+#define S(n, r) ((struct kvmclock_sample){ .host_tsc = 77, .ns = (n), .real_ns = (r) })
+
 static void test_clock(void **state)
 {
 	struct vm_misc m;
 	struct kvm_clock_data d;
 
 	vm_misc_init(&m, 1000);
-	kvmclock_get(&m, 1500, &d);
+	kvmclock_get(&m, &S(1500, 0), &d);
 	assert_int_equal(d.clock, 500);
-	assert_int_equal(d.flags, 0);
+	/* as KVM with a master clock: the (realtime, host TSC) pair of the same instant */
+	assert_int_equal(d.flags, KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME | KVM_CLOCK_HOST_TSC);
+	assert_int_equal(d.host_tsc, 77);
+	assert_int_equal(d.realtime, 0);
 
 	memset(&d, 0, sizeof(d));
 	d.clock = 10000;
-	assert_int_equal(kvmclock_set(&m, 2000, 0, &d), 0);
-	kvmclock_get(&m, 2500, &d);
+	assert_int_equal(kvmclock_set(&m, &S(2000, 0), &d), 0);
+	assert_int_equal(m.kvmclock_gen, 1);    /* pvclock pages must be rewritten */
+	kvmclock_get(&m, &S(2500, 0), &d);
 	assert_int_equal(d.clock, 10500);
 
 	/* what GET_CLOCK returns may come back; unknown flags may not */
 	d.flags = KVM_CLOCK_TSC_STABLE | KVM_CLOCK_HOST_TSC;
-	assert_int_equal(kvmclock_set(&m, 2500, 0, &d), 0);
+	assert_int_equal(kvmclock_set(&m, &S(2500, 0), &d), 0);
 	d.flags = 1;
-	assert_int_equal(kvmclock_set(&m, 2500, 0, &d), -EINVAL);
+	assert_int_equal(kvmclock_set(&m, &S(2500, 0), &d), -EINVAL);
 	d.flags = 0x10;
-	assert_int_equal(kvmclock_set(&m, 2500, 0, &d), -EINVAL);
+	assert_int_equal(kvmclock_set(&m, &S(2500, 0), &d), -EINVAL);
 
 	/* REALTIME: the time since the sample is added, never subtracted */
 	memset(&d, 0, sizeof(d));
 	d.flags = KVM_CLOCK_REALTIME;
 	d.clock = 100;
 	d.realtime = 7000;
-	assert_int_equal(kvmclock_set(&m, 3000, 7040, &d), 0);
-	kvmclock_get(&m, 3000, &d);
+	assert_int_equal(kvmclock_set(&m, &S(3000, 7040), &d), 0);
+	kvmclock_get(&m, &S(3000, 7040), &d);
 	assert_int_equal(d.clock, 140);
 	d.flags = KVM_CLOCK_REALTIME;
 	d.clock = 100;
 	d.realtime = 9000;
-	assert_int_equal(kvmclock_set(&m, 3000, 7040, &d), 0);
-	kvmclock_get(&m, 3000, &d);
+	assert_int_equal(kvmclock_set(&m, &S(3000, 7040), &d), 0);
+	kvmclock_get(&m, &S(3000, 7040), &d);
 	assert_int_equal(d.clock, 100);
+}
+
+/* the master clock: ns from the host TSC by the pvclock arithmetic */
+static void test_kvmclock_master(void **state)
+{
+	struct kvmclock_master mc;
+
+	/* 2.5 GHz: 2500 cycles per microsecond */
+	kvmclock_master_init(&mc, 2500000, 1000000, 5000);
+	assert_int_equal(kvmclock_master_ns(&mc, 1000000), 5000);
+	/* a 32-bit fraction truncates: within a nanosecond per second */
+	assert_in_range(kvmclock_master_ns(&mc, 1000000 + 2500ULL * 1000000),
+			5000 + 1000000000ULL - 1, 5000 + 1000000000ULL);
+	/* a TSC a little behind the reference (another CPU) goes back, not to 2^64 */
+	assert_in_range(kvmclock_master_ns(&mc, 1000000 - 2500), 4000, 4001);
+	assert_in_range(kvmclock_host_tsc_khz(), 1, UINT32_MAX);
 }
 
 /* what QEMU 7.2 and kvmtool require, and the per-backend answers */
@@ -209,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_max_vcpu_id),
 		cmocka_unit_test(test_enable_cap),
 		cmocka_unit_test(test_clock),
+		cmocka_unit_test(test_kvmclock_master),
 		cmocka_unit_test(test_caps),
 	};
 
