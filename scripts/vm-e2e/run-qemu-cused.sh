@@ -171,6 +171,10 @@ for lib in $(ldd "$CUSED_BIN" "$CUSED_RUN_BIN" "$LIBCUSED" "$KVMTEST_BIN" 2>/dev
 	mkdir -p "$over$(dirname "$lib")"
 	cp -L "$lib" "$over$lib"
 done
+# glibc dlopen()s libgcc_s for pthread_cancel and unwinding (xapic_ipi_test
+# cancels its vCPU threads); ldd does not list it
+gcc_s=$(ldconfig -p | awk '$1 == "libgcc_s.so.1" && $NF ~ /x86_64|^\/lib\/x86_64/ { print $NF; exit }')
+[ -n "$gcc_s" ] && mkdir -p "$over$(dirname "$gcc_s")" && cp -L "$gcc_s" "$over$gcc_s"
 for t in $SELFTESTS; do
 	mkdir -p "$over/opt/selftests/$(dirname "$t")"
 	cp "$CONF_SELFTESTS_DIR/$t" "$over/opt/selftests/$t" || { echo "FAIL: no selftest $t"; exit 1; }
