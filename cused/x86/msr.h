@@ -48,6 +48,7 @@ enum msr_slot {
 	MSLOT_TSC_DEADLINE = MSLOT_MC_BANK + 4 * 32,   /* stays 0 */
 	MSLOT_KVM_WALL_CLOCK,    /* used when msr_file.wall_clock is NULL */
 	MSLOT_KVM_SYSTEM_TIME,
+	MSLOT_POWER_CTL,
 	MSLOT_NR,
 };
 

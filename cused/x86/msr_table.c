@@ -62,6 +62,12 @@ static const struct msr_desc table[] = {
 	/* PEBS_UNAVAIL | BTS_UNAVAIL, as kvm_vcpu_reset */
 	EMUL(0x000001a0, 1, MSLOT_MISC_ENABLE, 0x1800, "MISC_ENABLE", MSRR_MISC_ENABLE,
 	     MSRF_LISTED),
+	/*
+	 * KVM keeps whatever is written (vcpu->arch.msr_ia32_power_ctl) and
+	 * lists it; guests (and userspace_msr_exit_test) expect it handled
+	 * in the kernel, not as an unknown-MSR exit.
+	 */
+	EMUL(0x000001fc, 1, MSLOT_POWER_CTL, 0, "POWER_CTL", MSRR_PLAIN, MSRF_LISTED),
 	EMUL(0x00000200, 2 * KVM_NR_VAR_MTRR, MSLOT_MTRR_VAR, 0, "MTRRphysBase/Mask",
 	     MSRR_MTRR_VAR, 0),
 	EMUL(0x00000250, 1, MSLOT_MTRR_FIX64K, 0, "MTRRfix64K_00000", MSRR_MTRR_FIX, 0),

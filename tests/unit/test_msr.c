@@ -387,6 +387,23 @@ static void test_misc_enable(void **state)
 	assert_int_equal(RD(0x1a0, false), 0x80);
 }
 
+/* POWER_CTL: KVM stores any value from either side and lists it (emulated_msrs) */
+static void test_power_ctl(void **state)
+{
+	struct env *e = *state;
+	uint32_t idx[256];
+	unsigned i, total = msr_index_list(idx, 256);
+
+	assert_int_equal(RD(0x1fc, false), 0);
+	assert_int_equal(WR(0x1fc, 0x1234, false), 0);
+	assert_int_equal(RD(0x1fc, false), 0x1234);
+	assert_int_equal(WR(0x1fc, ~0ULL, true), 0);
+	assert_int_equal(RD(0x1fc, true), ~0ULL);
+	for (i = 0; i < total && idx[i] != 0x1fc; i++)
+		;
+	assert_true(i < total);
+}
+
 static void test_mtrr(void **state)
 {
 	struct env *e = *state;
@@ -564,7 +581,7 @@ int main(void)
 		T(test_table_sorted_and_findable), T(test_index_list), T(test_reset_values),
 		T(test_unknown), T(test_const), T(test_field_plain_and_errors), T(test_canonical),
 		T(test_pat), T(test_efer), T(test_apic_base), T(test_tsc_and_adjust),
-		T(test_tsc_aux), T(test_misc_enable), T(test_mtrr), T(test_mce), T(test_setup_mce), T(test_platform_info_hidden),
+		T(test_tsc_aux), T(test_misc_enable), T(test_power_ctl), T(test_mtrr), T(test_mce), T(test_setup_mce), T(test_platform_info_hidden),
 		T(test_feat_ctl_ucode_platform), T(test_kvmclock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
