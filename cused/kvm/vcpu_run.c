@@ -168,6 +168,21 @@ static bool take_kick(struct vcpu *v, struct ioctl_req *rq)
 	       (rq && atomic_load(&rq->interrupted));
 }
 
+/*
+ * KVM runs complete_userspace_io at every KVM_RUN, before it looks at
+ * immediate_exit or signals: the answered instruction retires even when the
+ * run returns at once.  0 retired, 1 a new exit in *ex, or -errno.
+ */
+static int settle(struct vcpu *v, struct tramp_exit *ex)
+{
+	const struct tramp_ops *ops = v->vm->ctx->ops;
+
+	if (!ops->settle)
+		return 0;
+	memset(ex, 0, sizeof(*ex));
+	return ops->settle(v->tv, ex);
+}
+
 static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 {
 	const struct tramp_ops *ops = v->vm->ctx->ops;
@@ -187,12 +202,23 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 		ops->request_irq_window(v->tv, v->irq_window_requested);
 	}
 	for (;;) {
-		/* KVM leaves exit_reason alone for immediate_exit ... */
-		if (run->immediate_exit)
-			return -EINTR;
-		/* ... and reports a signal (our kick) as KVM_EXIT_INTR */
-		if (take_kick(v, rq)) {
-			run->exit_reason = KVM_EXIT_INTR;
+		bool intr = !run->immediate_exit && take_kick(v, rq);
+
+		if (run->immediate_exit || intr) {
+			r = settle(v, ex);
+			if (r < 0)
+				return refuse(r, "vcpu %u: backend could not retire the last exit: %d",
+					      v->id, r);
+			if (r == 1) {
+				/* KVM reports the new exit; the signal stays pending */
+				if (intr)
+					atomic_store(&v->kicked, true);
+				goto exit_in_hand;
+			}
+			/* KVM leaves exit_reason alone for immediate_exit, reports a signal
+			 * (our kick) as KVM_EXIT_INTR */
+			if (intr)
+				run->exit_reason = KVM_EXIT_INTR;
 			return -EINTR;
 		}
 		/* the device is going away: no more guest time */
@@ -211,6 +237,7 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 		vcpu_irq_exited(v, ex);
 		if (r)
 			return refuse(r, "vcpu %u: backend run failed: %d", v->id, r);
+exit_in_hand:
 		stats_exit(&v->stats, ex);
 		run->if_flag = ex->if_flag;
 		run->ready_for_interrupt_injection = ex->irq_ready;

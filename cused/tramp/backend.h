@@ -172,6 +172,18 @@ struct tramp_ops {
 	 * written the registers and RIP through write_fields().
 	 */
 	int (*complete)(struct tramp_vcpu *vcpu, const struct tramp_exit *exit);
+	/*
+	 * Optional (NULL: complete() already retires the instruction): retire
+	 * what complete() answered without entering the guest, as KVM's
+	 * complete_userspace_io does when KVM_RUN returns at once
+	 * (immediate_exit, a pending signal).  Without it a client that saves
+	 * the state after such a run (the selftests' vcpu_save_state) would
+	 * save RIP still at the I/O instruction.  0 when retired (or nothing
+	 * was pending), 1 when retiring it made a new exit, filled in *exit as
+	 * run() fills it (KVM_RUN then reports that exit instead of -EINTR),
+	 * or -errno.
+	 */
+	int (*settle)(struct tramp_vcpu *vcpu, struct tramp_exit *exit);
 	/* make a concurrent or the next run() return TX_KICKED; any thread */
 	void (*kick)(struct tramp_vcpu *vcpu);
 };

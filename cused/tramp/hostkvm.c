@@ -188,5 +188,6 @@ const struct tramp_ops tramp_hostkvm_ops = {
 	.vm_enable_cap = hk_vm_enable_cap,
 	.run = hk_run,
 	.complete = hk_complete,
+	.settle = hk_settle,
 	.kick = hk_kick,
 };

@@ -88,6 +88,8 @@ struct tramp_vcpu {
 	struct strio sio;
 	uint64_t sio_next_rip;
 	uint8_t iobuf[STRIO_BUF];
+	/* complete() answered a host exit the host retires only at its next KVM_RUN */
+	bool host_retire_pending;
 };
 
 /* hostkvm_state.c */
@@ -119,6 +121,9 @@ int hk_activity_set(struct tramp_vcpu *v, uint64_t val);
 /* hostkvm_exit.c */
 void hk_exit_translate(struct tramp_vcpu *v, int r, int err, struct tramp_exit *ex);
 int hk_complete(struct tramp_vcpu *v, const struct tramp_exit *ex);
+/* tramp_ops.settle: a host KVM_RUN with immediate_exit retires it (KVM runs
+ * complete_userspace_io before it looks at immediate_exit) */
+int hk_settle(struct tramp_vcpu *v, struct tramp_exit *ex);
 
 /*
  * hostkvm_emul.c: an emulation failure the host reported (suberror

@@ -119,6 +119,7 @@ int hk_run(struct tramp_vcpu *v, struct tramp_exit *ex)
 	if (r < 0)
 		err = errno;
 	atomic_store(&v->in_run, false);
+	v->host_retire_pending = false;
 	/* whatever happened, the host may have changed every register */
 	hk_state_invalidate(&v->st);
 	if (r < 0 && err != EINTR)

@@ -663,6 +663,94 @@ static void user_msr(const char *dev)
 	close(sys);
 }
 
+/*
+ * KVM_RUN with immediate_exit after an I/O or MSR exit still retires the
+ * answered instruction (complete_userspace_io runs first): the state saved
+ * right after it has RIP past the OUT/IN/RDMSR, the IN data in AL and the
+ * RDMSR result in EDX:EAX.  The selftests' vcpu_save_state relies on this
+ * (their ucall is an IN).
+ */
+static void immediate(const char *dev)
+{
+	static const uint8_t code[] = {
+		0xba, 0xf8, 0x03,                     /* 0x1000 mov $0x3f8, %dx */
+		0xb0, 'h',                            /* 0x1003 mov $'h', %al */
+		0xee,                                 /* 0x1005 out %al, (%dx) */
+		0xec,                                 /* 0x1006 in (%dx), %al */
+		0x66, 0xb9, 0x45, 0x23, 0x01, 0x00,   /* 0x1007 mov $0x12345, %ecx */
+		0x0f, 0x32,                           /* 0x100d rdmsr (unknown: to us) */
+		0xf4,                                 /* 0x100f hlt */
+	};
+	struct kvm_userspace_memory_region mr;
+	struct kvm_regs regs = { .rip = 0x1000, .rflags = 0x2 };
+	struct kvm_sregs sregs;
+	struct kvm_run *run;
+	int sys, vmfd, vcpufd, sz;
+	uint8_t *mem;
+
+	sys = open(dev, O_RDWR | O_CLOEXEC);
+	if (sys < 0)
+		die("open %s: %s", dev, strerror(errno));
+	vmfd = IOC(sys, KVM_CREATE_VM, 0);
+	SHOW("immediate.enable_msr_exit",
+	     enable_cap(vmfd, KVM_CAP_X86_USER_SPACE_MSR, KVM_MSR_EXIT_REASON_UNKNOWN, 0), "");
+	mem = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	memcpy(mem + 0x1000, code, sizeof(code));
+	mr = (struct kvm_userspace_memory_region){ .slot = 0, .guest_phys_addr = 0,
+		.memory_size = 0x4000, .userspace_addr = (uintptr_t)mem };
+	IOC(vmfd, KVM_SET_USER_MEMORY_REGION, &mr);
+	vcpufd = IOC(vmfd, KVM_CREATE_VCPU, 0);
+	sz = IOC(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpufd, 0);
+	if (run == MAP_FAILED)
+		die("mmap run: %s", strerror(errno));
+	IOC(vcpufd, KVM_GET_SREGS, &sregs);
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	IOC(vcpufd, KVM_SET_SREGS, &sregs);
+	IOC(vcpufd, KVM_SET_REGS, &regs);
+
+	SHOW("immediate.run_out", ioctl(vcpufd, KVM_RUN, 0), "exit=%s port=%#x",
+	     exit_name(run->exit_reason), run->io.port);
+	run->immediate_exit = 1;
+	SHOW("immediate.run_retire_out", ioctl(vcpufd, KVM_RUN, 0), "");
+	run->immediate_exit = 0;
+	IOC(vcpufd, KVM_GET_REGS, &regs);
+	printf("immediate.after_out rip=%#llx\n", (unsigned long long)regs.rip);
+
+	SHOW("immediate.run_in", ioctl(vcpufd, KVM_RUN, 0), "exit=%s in=%d",
+	     exit_name(run->exit_reason), run->io.direction == KVM_EXIT_IO_IN);
+	*((uint8_t *)run + run->io.data_offset) = 0x5a;
+	run->immediate_exit = 1;
+	SHOW("immediate.run_retire_in", ioctl(vcpufd, KVM_RUN, 0), "");
+	run->immediate_exit = 0;
+	IOC(vcpufd, KVM_GET_REGS, &regs);
+	printf("immediate.after_in rip=%#llx al=%#llx\n", (unsigned long long)regs.rip,
+	       (unsigned long long)regs.rax & 0xff);
+
+	SHOW("immediate.run_rdmsr", ioctl(vcpufd, KVM_RUN, 0), "exit=%s index=%#x",
+	     exit_name(run->exit_reason), run->msr.index);
+	run->msr.data = 0x1122334455667788ULL;
+	run->immediate_exit = 1;
+	SHOW("immediate.run_retire_rdmsr", ioctl(vcpufd, KVM_RUN, 0), "");
+	run->immediate_exit = 0;
+	IOC(vcpufd, KVM_GET_REGS, &regs);
+	printf("immediate.after_rdmsr rip=%#llx eax=%#llx edx=%#llx\n",
+	       (unsigned long long)regs.rip, (unsigned long long)regs.rax & 0xffffffff,
+	       (unsigned long long)regs.rdx & 0xffffffff);
+	/* nothing pending any more: a second immediate exit changes nothing */
+	run->immediate_exit = 1;
+	SHOW("immediate.run_again", ioctl(vcpufd, KVM_RUN, 0), "");
+	run->immediate_exit = 0;
+	SHOW("immediate.run_hlt", ioctl(vcpufd, KVM_RUN, 0), "exit=%s",
+	     exit_name(run->exit_reason));
+	close(vcpufd);
+	close(vmfd);
+	close(sys);
+}
+
 int cmd_state(const char *dev)
 {
 	struct vm vm;
@@ -684,6 +772,7 @@ int cmd_state(const char *dev)
 	classic(dev);
 	sync_regs(dev);
 	user_msr(dev);
+	immediate(dev);
 	printf("result: ok\n");
 	return 0;
 }
