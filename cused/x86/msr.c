@@ -68,6 +68,8 @@ static int read_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t ind
 		return host || (mf->mcg_cap & MCG_CMCI_P) ? 0 : -EPERM;
 	case MSRR_KVM_CLOCK:
 		return kvmclock_hidden(mf) ? -EPERM : 0;
+	case MSRR_PERF_CAPS:
+		return !host && !mf->guest.pdcm ? -EPERM : 0;
 	default:
 		return 0;
 	}
@@ -261,6 +263,11 @@ static int emul_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t ind
 		return (*v & PLATFORM_INFO_CPUID_FAULT) ? -EINVAL : 0;
 	case MSRR_MISC_FEATURES:
 		/* only CPUID faulting exists, and PLATFORM_INFO never offers it */
+		return *v ? -EINVAL : 0;
+	case MSRR_PERF_CAPS:
+		/* kvm_set_msr_common: host only, no bit beyond the feature MSR's 0 */
+		if (!host)
+			return -EPERM;
 		return *v ? -EINVAL : 0;
 	case MSRR_MTRR_DEF:
 		return msr_mtrr_def_valid(*v) ? 0 : -EINVAL;

@@ -30,6 +30,7 @@ enum msr_rule {
 	MSRR_MCG_CAP,      /* MSR_CONST whose value is the vCPU's mcg_cap */
 	MSRR_TSC_DEADLINE,  /* no LAPIC: reads 0, writes ignored (the LAPIC's own path is vcpu_irq.c) */
 	MSRR_KVM_CLOCK,     /* kvmclock's MSR_KVM_WALL_CLOCK / MSR_KVM_SYSTEM_TIME (msr.c) */
+	MSRR_PERF_CAPS,     /* no PMU: only the host writes it, only 0; guest reads need PDCM */
 };
 
 #define MSRF_LISTED 1u   /* in KVM_GET_MSR_INDEX_LIST (KVM lists it too) */
@@ -49,6 +50,7 @@ enum msr_slot {
 	MSLOT_KVM_WALL_CLOCK,    /* used when msr_file.wall_clock is NULL */
 	MSLOT_KVM_SYSTEM_TIME,
 	MSLOT_POWER_CTL,
+	MSLOT_PERF_CAPS,
 	MSLOT_NR,
 };
 
@@ -80,6 +82,7 @@ struct msr_guest {
 	bool x2apic;
 	bool tsc_adjust;
 	bool kvmclock;          /* KVM signature leaf with KVM_FEATURE_CLOCKSOURCE */
+	bool pdcm;              /* PERF_CAPABILITIES readable by the guest */
 };
 
 struct msr_file {

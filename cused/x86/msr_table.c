@@ -77,6 +77,12 @@ static const struct msr_desc table[] = {
 	FIELD(0x00000277, CUSED_F_PAT, 0x0007040600070406ULL, "PAT", MSRR_PAT, MSRF_LISTED),
 	EMUL(0x00000280, KVM_MCE_BANKS, MSLOT_MC_CTL2, 0, "MCi_CTL2", MSRR_MC_CTL2, 0),
 	EMUL(0x000002ff, 1, MSLOT_MTRR_DEF, 0, "MTRRdefType", MSRR_MTRR_DEF, 0),
+	/*
+	 * KVM lists it on both vendors (emulated_msrs) with the value
+	 * kvm_caps.supported_perf_cap, 0 without a guest PMU, which cused
+	 * never offers; it is a feature MSR too (system.c).
+	 */
+	EMUL(0x00000345, 1, MSLOT_PERF_CAPS, 0, "PERF_CAPABILITIES", MSRR_PERF_CAPS, MSRF_LISTED),
 	EMUL(0x00000400, 4 * KVM_MCE_BANKS, MSLOT_MC_BANK, 0, "MCi_CTL/STATUS/ADDR/MISC",
 	     MSRR_MC_BANK, 0),
 	/* KVM lists it (emulated_msrs); with a LAPIC vcpu_irq.c answers before this table */

@@ -404,6 +404,24 @@ static void test_power_ctl(void **state)
 	assert_true(i < total);
 }
 
+/* PERF_CAPABILITIES without a guest PMU: host reads and writes 0; the guest reads with PDCM */
+static void test_perf_caps(void **state)
+{
+	struct env *e = *state;
+	struct kvm_cpuid2 *c = cpuid_ext(0, CPUID_1_ECX_PDCM, 0, 36);
+
+	assert_int_equal(RD(0x345, true), 0);
+	assert_int_equal(WR(0x345, 0, true), 0);
+	assert_int_equal(WR(0x345, 1ULL << 13, true), -EINVAL);   /* FW_WRITES: not supported */
+	assert_int_equal(WR(0x345, 0, false), -EPERM);            /* read-only to the guest */
+	uint64_t v;
+
+	assert_int_equal(msr_read(&e->mf, &e->io, 0x345, &v, false), -EPERM);   /* no PDCM */
+	msr_file_set_cpuid(&e->mf, c);
+	assert_int_equal(RD(0x345, false), 0);
+	free(c);
+}
+
 static void test_mtrr(void **state)
 {
 	struct env *e = *state;
@@ -581,7 +599,7 @@ int main(void)
 		T(test_table_sorted_and_findable), T(test_index_list), T(test_reset_values),
 		T(test_unknown), T(test_const), T(test_field_plain_and_errors), T(test_canonical),
 		T(test_pat), T(test_efer), T(test_apic_base), T(test_tsc_and_adjust),
-		T(test_tsc_aux), T(test_misc_enable), T(test_power_ctl), T(test_mtrr), T(test_mce), T(test_setup_mce), T(test_platform_info_hidden),
+		T(test_tsc_aux), T(test_misc_enable), T(test_power_ctl), T(test_perf_caps), T(test_mtrr), T(test_mce), T(test_setup_mce), T(test_platform_info_hidden),
 		T(test_feat_ctl_ucode_platform), T(test_kvmclock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
