@@ -182,6 +182,24 @@ static long nr_mmu_pages(struct vm *vm)
 	return (int)n;
 }
 
+/* the backend's shadow MMU, if it has one, takes the limit too */
+static long set_nr_mmu_pages(struct vm *vm, uint64_t n)
+{
+	const struct tramp_ops *ops = vm->ctx->ops;
+	uint64_t old = vm->misc.requested_mmu_pages;
+	int r = vm_misc_set_nr_mmu_pages(&vm->misc, n);
+
+	if (r || !ops->vm_set_mmu_pages)
+		return r;
+	r = ops->vm_set_mmu_pages(vm->tvm, n);
+	if (r) {
+		vm->misc.requested_mmu_pages = old;
+		return refuse(r, "KVM_SET_NR_MMU_PAGES: backend %s refused %llu: %d", ops->name,
+			      (unsigned long long)n, r);
+	}
+	return 0;
+}
+
 static long locked(struct vm *vm, struct ioctl_req *rq)
 {
 	switch (rq->cmd) {
@@ -197,7 +215,7 @@ static long locked(struct vm *vm, struct ioctl_req *rq)
 	case KVM_SET_BOOT_CPU_ID:
 		return vm_misc_set_boot_cpu_id(&vm->misc, rq->arg);
 	case KVM_SET_NR_MMU_PAGES:
-		return vm_misc_set_nr_mmu_pages(&vm->misc, rq->arg);
+		return set_nr_mmu_pages(vm, rq->arg);
 	case KVM_GET_NR_MMU_PAGES:
 		return nr_mmu_pages(vm);
 	case KVM_GET_CLOCK: {

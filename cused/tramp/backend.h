@@ -161,6 +161,13 @@ struct tramp_ops {
 	int (*set_tsc_khz)(struct tramp_vcpu *vcpu, uint32_t khz);
 	/* a VM capability with guest-visible effect inside the backend (NULL: none) */
 	int (*vm_enable_cap)(struct tramp_vm *vm, const struct kvm_enable_cap *cap);
+	/*
+	 * KVM_SET_NR_MMU_PAGES (already validated) for a backend whose guest
+	 * runs on a shadow MMU with that limit (NULL: none).  A shadow MMU
+	 * whose VM has no memslot yet has no pages at all: KVM_RUN fails with
+	 * ENOSPC, as in KVM without TDP, unless the client sets a limit.
+	 */
+	int (*vm_set_mmu_pages)(struct tramp_vm *vm, uint64_t pages);
 
 	/* enter the guest until an exit the daemon must see */
 	int (*run)(struct tramp_vcpu *vcpu, struct tramp_exit *exit);

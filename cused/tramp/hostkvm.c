@@ -186,6 +186,7 @@ const struct tramp_ops tramp_hostkvm_ops = {
 	.get_tsc_khz = hk_get_tsc_khz,
 	.set_tsc_khz = hk_set_tsc_khz,
 	.vm_enable_cap = hk_vm_enable_cap,
+	.vm_set_mmu_pages = hk_vm_set_mmu_pages,
 	.run = hk_run,
 	.complete = hk_complete,
 	.settle = hk_settle,

@@ -109,6 +109,7 @@ int hk_set_xsave(struct tramp_vcpu *v, const struct kvm_xsave *xs);
 int hk_get_tsc_khz(struct tramp_vcpu *v);
 int hk_set_tsc_khz(struct tramp_vcpu *v, uint32_t khz);
 int hk_vm_enable_cap(struct tramp_vm *vm, const struct kvm_enable_cap *cap);
+int hk_vm_set_mmu_pages(struct tramp_vm *vm, uint64_t pages);
 
 /* hostkvm_events.c */
 uint64_t hk_pending_get(const struct kvm_vcpu_events *e);
