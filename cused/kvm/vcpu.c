@@ -51,6 +51,7 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 	v->msrs.platform_info_readable = &vm->misc.platform_info_readable;
 	v->msrs.wall_clock = &vm->kvm_wall_clock;
 	v->msrs.pv_enforce = &v->misc.pv_cpuid_enforce;
+	v->msrs.disabled_quirks = &vm->misc.disabled_quirks;
 	vm_get(vm);
 	v->vm = vm;
 	r = vcpu_irq_create(v);
@@ -227,6 +228,19 @@ static long set_sregs(struct vcpu *v, struct ioctl_req *rq)
 	return r;
 }
 
+void vcpu_cpuid_runtime(struct vcpu *v, uint32_t index)
+{
+	uint64_t misc = 0;
+	struct msr_io io = vcpu_msr_io(v);
+
+	if (index != 0x1a0 && index != ~0u)
+		return;
+	if (msr_read(&v->msrs, &io, 0x1a0, &misc, true))
+		return;
+	cpuid_runtime_mwait(v->cpuid, __atomic_load_n(&v->vm->misc.disabled_quirks,
+						      __ATOMIC_RELAXED), misc);
+}
+
 static int vcpu_msr_one(void *ctx, uint32_t index, uint64_t *val, bool set)
 {
 	struct vcpu *v = ctx;
@@ -235,8 +249,12 @@ static int vcpu_msr_one(void *ctx, uint32_t index, uint64_t *val, bool set)
 
 	if (vcpu_irq_msr(v, set, index, val, true, &r))
 		return r;
-	return set ? msr_write(&v->msrs, &io, index, *val, true)
-		   : msr_read(&v->msrs, &io, index, val, true);
+	if (!set)
+		return msr_read(&v->msrs, &io, index, val, true);
+	r = msr_write(&v->msrs, &io, index, *val, true);
+	if (!r)
+		vcpu_cpuid_runtime(v, index);
+	return r;
 }
 
 static long translate(struct vcpu *v, struct ioctl_req *rq)
@@ -298,6 +316,7 @@ static long set_cpuid2(struct vcpu *v, struct ioctl_req *rq)
 	v->cpuid = c;
 	/* which MSR values are valid depends on the guest's CPUID */
 	msr_file_set_cpuid(&v->msrs, c);
+	vcpu_cpuid_runtime(v, ~0u);
 	vcpu_irq_cpuid_changed(v);
 	return 0;
 }

@@ -89,6 +89,11 @@ void vcpu_sync_regs_out(struct vcpu *v);
  */
 bool vcpu_msr_to_user(struct vcpu *v, struct tramp_exit *ex, int r);
 void vcpu_msr_from_user(struct vcpu *v, struct tramp_exit *ex);
+/*
+ * vcpu.c: after KVM_SET_CPUID2 or a write of MSR index (any side): the
+ * CPUID bits KVM derives from vCPU state (cpuid_runtime_mwait)
+ */
+void vcpu_cpuid_runtime(struct vcpu *v, uint32_t index);
 
 /*
  * vcpu_vapic.c: KVM_TPR_ACCESS_REPORTING and KVM_SET_VAPIC_ADDR (only their

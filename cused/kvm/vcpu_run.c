@@ -11,6 +11,7 @@
 #include "cused/kvm/vm_evfd.h"
 #include "cused/kvm/vcpu_irq.h"
 #include "cused/x86/cpuid.h"
+#include "cused/x86/x86_bits.h"
 #include "cused/util/log.h"
 
 /* the client answered the last exit in kvm_run; hand that to the backend */
@@ -46,8 +47,8 @@ static bool guest_msr_access(struct vcpu *v, struct tramp_exit *ex)
 		;
 	else if (ex->reason == TX_RDMSR)
 		r = msr_read(&v->msrs, &io, ex->msr.index, &ex->msr.data, false);
-	else
-		r = msr_write(&v->msrs, &io, ex->msr.index, ex->msr.data, false);
+	else if (!(r = msr_write(&v->msrs, &io, ex->msr.index, ex->msr.data, false)))
+		vcpu_cpuid_runtime(v, ex->msr.index);   /* MISC_ENABLE may move CPUID bits */
 	if (vcpu_msr_to_user(v, ex, r))
 		return true;
 	/* what real hardware does for an MSR the VMM refuses: #GP */
@@ -75,6 +76,21 @@ static void guest_cpuid(struct vcpu *v, struct tramp_exit *ex)
 	ex->cpuid.ebx = e ? e->ebx : 0;
 	ex->cpuid.ecx = e ? e->ecx : 0;
 	ex->cpuid.edx = e ? e->edx : 0;
+}
+
+/*
+ * kvm_emulate_monitor_mwait: a NOP, unless MWAIT_NEVER_UD_FAULTS is off and
+ * the guest's CPUID lacks MWAIT; at CPL > 0 the CPU's own #UD comes first.
+ */
+static void guest_monitor_mwait(struct vcpu *v, struct tramp_exit *ex)
+{
+	uint64_t quirks = __atomic_load_n(&v->vm->misc.disabled_quirks, __ATOMIC_RELAXED);
+
+	ex->mwait.ud = ex->mwait.cpl > 0 ||
+		       ((quirks & KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS) &&
+			!cpuid_has(v->cpuid, 1, 0, CPUID_ECX, CPUID_1_ECX_MONITOR));
+	log_debug("vcpu %u: guest %s -> %s", v->id, ex->mwait.is_mwait ? "MWAIT" : "MONITOR",
+		  ex->mwait.ud ? "#UD" : "NOP");
 }
 
 /* fill kvm_run for an exit the client handles; false if the daemon handled it */
@@ -148,6 +164,13 @@ static bool exit_to_user(struct vcpu *v, struct tramp_exit *ex)
 		guest_cpuid(v, ex);
 		v->vm->ctx->ops->complete(v->tv, ex);
 		return false;
+	case TX_MWAIT:
+		guest_monitor_mwait(v, ex);
+		if (!v->vm->ctx->ops->complete(v->tv, ex))
+			return false;
+		/* the host would not take the answer: the client sees the emulation failure */
+		internal_error_from_backend(ex);
+		return exit_to_user(v, ex);
 	case TX_NPF:
 		/* becomes TX_MMIO (or TX_INTERNAL) and goes round once more */
 		if (mmio_begin(v, ex)) {

@@ -92,8 +92,8 @@ int vm_misc_enable_cap(struct vm_misc *m, const struct kvm_enable_cap *cap, bool
 				      (unsigned long long)(a & ~VM_VALID_QUIRKS));
 		/* fall through */
 	case KVM_CAP_DISABLE_QUIRKS:
-		/* the original cap takes any bits */
-		m->disabled_quirks = a;
+		/* the original cap takes any bits; vCPUs read them without the VM lock */
+		__atomic_store_n(&m->disabled_quirks, a, __ATOMIC_RELAXED);
 		return 0;
 	case KVM_CAP_X2APIC_API:
 		if (a & ~(uint64_t)VM_X2APIC_API_VALID)

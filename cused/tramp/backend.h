@@ -40,6 +40,12 @@ enum tramp_exit_reason {
 	 */
 	TX_NPF,         /* access to guest-physical memory with no RAM behind it; .npf */
 	TX_CPUID,       /* .cpuid; the daemon answers from the vCPU's CPUID table */
+	/*
+	 * MONITOR or MWAIT, which KVM intercepts (.mwait): the daemon decides
+	 * between KVM's NOP and #UD, complete() retires it or queues the #UD.
+	 * hostkvm reports it when its host's emulator refuses the instruction.
+	 */
+	TX_MWAIT,
 };
 
 struct tramp_exit {
@@ -83,6 +89,11 @@ struct tramp_exit {
 			uint32_t function, index;          /* in: EAX, ECX */
 			uint32_t eax, ebx, ecx, edx;       /* out, via complete() */
 		} cpuid;
+		struct {
+			uint8_t is_mwait;  /* 0: MONITOR */
+			uint8_t cpl;
+			uint8_t ud;        /* set by daemon: #UD instead of retiring */
+		} mwait;
 	};
 	/* interrupt-window facts valid after every exit */
 	bool if_flag;
@@ -175,7 +186,7 @@ struct tramp_ops {
 	 * Retire the instruction behind the last exit with the daemon's answer
 	 * (IN data in exit->io.data, MMIO read data, RDMSR value, #GP, CPUID
 	 * registers).  Called before the next run() for TX_IO, TX_MMIO,
-	 * TX_RDMSR, TX_WRMSR and TX_CPUID.  For TX_NPF the daemon has already
+	 * TX_RDMSR, TX_WRMSR, TX_CPUID and TX_MWAIT.  For TX_NPF the daemon has already
 	 * written the registers and RIP through write_fields().
 	 */
 	int (*complete)(struct tramp_vcpu *vcpu, const struct tramp_exit *exit);

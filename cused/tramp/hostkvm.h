@@ -87,6 +87,8 @@ struct tramp_vcpu {
 	bool sio_active;
 	struct strio sio;
 	uint64_t sio_next_rip;
+	/* the RIP after the MONITOR/MWAIT of the last TX_MWAIT (hostkvm_emul.c) */
+	uint64_t mwait_next_rip;
 	uint8_t iobuf[STRIO_BUF];
 	/* complete() answered a host exit the host retires only at its next KVM_RUN */
 	bool host_retire_pending;
@@ -136,6 +138,8 @@ int hk_settle(struct tramp_vcpu *v, struct tramp_exit *ex);
  */
 bool hk_emul_exit(struct tramp_vcpu *v, struct tramp_exit *ex);
 int hk_emul_complete(struct tramp_vcpu *v, const struct tramp_exit *ex);
+/* retire the TX_MWAIT exit made: RIP past it, or #UD queued if ex->mwait.ud */
+int hk_emul_mwait_complete(struct tramp_vcpu *v, const struct tramp_exit *ex);
 
 /* hostkvm_kick.c */
 int hk_kick_init(void);

@@ -169,6 +169,8 @@ int hk_complete(struct tramp_vcpu *v, const struct tramp_exit *ex)
 			run->msr.data = ex->msr.data;
 		v->host_retire_pending = true;
 		return 0;
+	case TX_MWAIT:
+		return hk_emul_mwait_complete(v, ex);
 	default:
 		return 0;
 	}

@@ -5,6 +5,7 @@
  * vmx.c for FEATURE_CONTROL) for the MSRs in msr_table.c.
  */
 #include <errno.h>
+#include <linux/kvm.h>
 #include "cused/x86/msr.h"
 #include "cused/x86/msr_values.h"
 #include "cused/x86/x86_bits.h"
@@ -13,6 +14,7 @@
 #define FEAT_CTL_LOCKED          (1ULL << 0)
 #define MISC_ENABLE_EMON         (1ULL << 7)
 #define MISC_ENABLE_PMU_RO_MASK  ((1ULL << 11) | (1ULL << 12))   /* BTS/PEBS unavailable */
+
 #define PLATFORM_INFO_CPUID_FAULT (1ULL << 31)
 #define EFER_KNOWN (EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | EFER_FFXSR)
 #define MCG_CTL_P                (1ULL << 8)
@@ -242,12 +244,21 @@ static int emul_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t ind
 		/* any value from either side, as KVM (a bad GPA only disables the page) */
 		return kvmclock_hidden(mf) ? -EPERM : 0;
 	case MSRR_MISC_ENABLE:
-		if (host)
-			return 0;
-		if ((old ^ *v) & MISC_ENABLE_PMU_RO_MASK)
+		if (!host) {
+			if ((old ^ *v) & MISC_ENABLE_PMU_RO_MASK)
+				return -EINVAL;
+			/* EMON is read-only but writes to it do not fault */
+			*v = (*v & ~MISC_ENABLE_EMON) | (old & MISC_ENABLE_EMON);
+		}
+		/*
+		 * Without the quirk, MWAIT enable is real (CPUID follows it, the
+		 * caller's job) and needs SSE3, from either side.
+		 */
+		if (mf->disabled_quirks &&
+		    (__atomic_load_n(mf->disabled_quirks, __ATOMIC_RELAXED) &
+		     KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT) &&
+		    ((old ^ *v) & MISC_ENABLE_MWAIT) && !mf->guest.sse3)
 			return -EINVAL;
-		/* EMON is read-only but writes to it do not fault */
-		*v = (*v & ~MISC_ENABLE_EMON) | (old & MISC_ENABLE_EMON);
 		return 0;
 	case MSRR_FEAT_CTL:
 		/* only the lock bit: no VMX, SGX or LMCE for the guest */

@@ -83,6 +83,7 @@ struct msr_guest {
 	bool tsc_adjust;
 	bool kvmclock;          /* KVM signature leaf with KVM_FEATURE_CLOCKSOURCE */
 	bool pdcm;              /* PERF_CAPABILITIES readable by the guest */
+	bool sse3;              /* MISC_ENABLE.MWAIT may change (without the quirk) */
 };
 
 struct msr_file {
@@ -96,6 +97,8 @@ struct msr_file {
 	uint64_t *wall_clock;
 	/* the vCPU's KVM_CAP_ENFORCE_PV_FEATURE_CPUID; NULL: not enforced */
 	const bool *pv_enforce;
+	/* the VM's KVM_CAP_DISABLE_QUIRKS2 bits; NULL: every quirk on */
+	const uint64_t *disabled_quirks;
 };
 
 /* at vCPU creation: KVM's initial values, and "no CPUID set" */

@@ -65,5 +65,6 @@ void msr_file_set_cpuid(struct msr_file *mf, const struct kvm_cpuid2 *c)
 		.tsc_adjust = cpuid_has(c, 7, 0, CPUID_EBX, CPUID_7_EBX_TSC_ADJUST),
 		.kvmclock = kvm_pv_clocksource(c),
 		.pdcm = cpuid_has(c, 1, 0, CPUID_ECX, CPUID_1_ECX_PDCM),
+		.sse3 = cpuid_has(c, 1, 0, CPUID_ECX, CPUID_1_ECX_SSE3),
 	};
 }

@@ -422,6 +422,28 @@ static void test_perf_caps(void **state)
 	free(c);
 }
 
+/* without KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT, changing MISC_ENABLE.MWAIT needs SSE3 */
+static void test_misc_enable_mwait(void **state)
+{
+	struct env *e = *state;
+	struct kvm_cpuid2 *sse3 = cpuid_ext(0, 1u << 0, 0, 36);
+	uint64_t quirks = 0;
+
+	e->mf.disabled_quirks = &quirks;
+	assert_int_equal(WR(0x1a0, 0x1800 | (1u << 18), true), 0);   /* quirk on: any */
+	assert_int_equal(WR(0x1a0, 0x1800, false), 0);
+	quirks = KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT;
+	assert_int_equal(WR(0x1a0, 0x1800 | (1u << 18), true), -EINVAL);
+	assert_int_equal(WR(0x1a0, 0x1800 | (1u << 18), false), -EINVAL);
+	assert_int_equal(WR(0x1a0, 0x1801, false), 0);                /* MWAIT unchanged: fine */
+	msr_file_set_cpuid(&e->mf, sse3);
+	assert_int_equal(WR(0x1a0, 0x1800 | (1u << 18), true), 0);
+	assert_int_equal(RD(0x1a0, true), 0x1800 | (1u << 18));
+	assert_int_equal(WR(0x1a0, 0x1800, false), 0);
+	e->mf.disabled_quirks = NULL;
+	free(sse3);
+}
+
 static void test_mtrr(void **state)
 {
 	struct env *e = *state;
@@ -599,7 +621,8 @@ int main(void)
 		T(test_table_sorted_and_findable), T(test_index_list), T(test_reset_values),
 		T(test_unknown), T(test_const), T(test_field_plain_and_errors), T(test_canonical),
 		T(test_pat), T(test_efer), T(test_apic_base), T(test_tsc_and_adjust),
-		T(test_tsc_aux), T(test_misc_enable), T(test_power_ctl), T(test_perf_caps), T(test_mtrr), T(test_mce), T(test_setup_mce), T(test_platform_info_hidden),
+		T(test_tsc_aux), T(test_misc_enable), T(test_power_ctl), T(test_perf_caps), T(test_misc_enable_mwait),
+		T(test_mtrr), T(test_mce), T(test_setup_mce), T(test_platform_info_hidden),
 		T(test_feat_ctl_ucode_platform), T(test_kvmclock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
