@@ -87,6 +87,8 @@ struct tramp_vcpu {
 	bool sio_active;
 	struct strio sio;
 	uint64_t sio_next_rip;
+	/* KVM_SET_GUEST_DEBUG's control as last set (hostkvm_emul.c: INT3 with USE_SW_BP) */
+	uint32_t debug_control;
 	/* the RIP after the MONITOR/MWAIT of the last TX_MWAIT (hostkvm_emul.c) */
 	uint64_t mwait_next_rip;
 	uint8_t iobuf[STRIO_BUF];

@@ -14,6 +14,9 @@
  *    has done a few thousand string I/O exits (x86_64/userspace_io_test),
  *    and refuses it again on every retry; the daemon zeroes the register
  *    through KVM_GET/SET_FPU and moves RIP past it.
+ *  - INT3 under KVM_GUESTDBG_USE_SW_BP: PVM refuses it instead of exiting;
+ *    KVM reports KVM_EXIT_DEBUG, exception #BP, pc the INT3's linear
+ *    address, RIP left on it (vmx handle_exception_nmi, svm bp_interception).
  *  - MONITOR/MWAIT (0F 01 C8/C9): KVM intercepts both and retires them as
  *    a NOP or makes them #UD (kvm_emulate_monitor_mwait); the daemon
  *    decides which (TX_MWAIT), here they only retire or fault.
@@ -202,6 +205,21 @@ int hk_emul_mwait_complete(struct tramp_vcpu *v, const struct tramp_exit *ex)
 	return hk_set_events(v, &ev);
 }
 
+/* INT3 with the client's software breakpoints on: the client's, not the guest's */
+static bool emul_sw_bp(struct tramp_vcpu *v, struct tramp_exit *ex, const struct kvm_sregs *s,
+		       uint64_t rip, const uint8_t *insn, size_t len, enum x86_mode mode)
+{
+	const uint32_t sw_bp = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
+
+	if ((v->debug_control & sw_bp) != sw_bp || len < 1 || insn[0] != 0xcc)
+		return false;
+	ex->reason = TX_DEBUG;
+	memset(&ex->debug, 0, sizeof(ex->debug));
+	ex->debug.exception = 3;   /* #BP */
+	ex->debug.pc = s->cs.base + (mode == X86_MODE_LONG64 ? rip : (uint32_t)rip);
+	return true;
+}
+
 bool hk_emul_exit(struct tramp_vcpu *v, struct tramp_exit *ex)
 {
 	struct kvm_regs regs;
@@ -223,6 +241,8 @@ bool hk_emul_exit(struct tramp_vcpu *v, struct tramp_exit *ex)
 	iopl = (regs.rflags >> 12) & 3;
 	len = fetch_insn(v, &sregs, regs.rip, insn);
 	if (emul_xmm_zero(v, ex, &regs, &sregs, insn, len, mode))
+		return true;
+	if (emul_sw_bp(v, ex, &sregs, regs.rip, insn, len, mode))
 		return true;
 	if (!(regs.rflags & RFLAGS_VM) &&
 	    emul_monitor_mwait(v, ex, regs.rip, insn, len, mode, cpl))

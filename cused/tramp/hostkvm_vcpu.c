@@ -75,6 +75,8 @@ int hk_set_debug(struct tramp_vcpu *v, const struct kvm_guest_debug *dbg)
 		return r;
 	r = tramp_ioctl(v->fd, KVM_SET_GUEST_DEBUG, (void *)dbg);
 	hk_state_invalidate(&v->st);
+	if (!r)
+		v->debug_control = dbg->control;
 	return r;
 }
 
