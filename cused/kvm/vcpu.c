@@ -228,14 +228,15 @@ static long set_sregs(struct vcpu *v, struct ioctl_req *rq)
 	return r;
 }
 
-void vcpu_cpuid_runtime(struct vcpu *v, uint32_t index)
+void vcpu_cpuid_runtime(struct vcpu *v, bool always)
 {
 	uint64_t misc = 0;
 	struct msr_io io = vcpu_msr_io(v);
 
-	if (index != 0x1a0 && index != ~0u)
+	if (!always && !v->msrs.cpuid_stale)
 		return;
-	if (msr_read(&v->msrs, &io, 0x1a0, &misc, true))
+	v->msrs.cpuid_stale = false;
+	if (msr_read(&v->msrs, &io, 0x1a0, &misc, true))   /* IA32_MISC_ENABLE */
 		return;
 	cpuid_runtime_mwait(v->cpuid, __atomic_load_n(&v->vm->misc.disabled_quirks,
 						      __ATOMIC_RELAXED), misc);
@@ -252,8 +253,7 @@ static int vcpu_msr_one(void *ctx, uint32_t index, uint64_t *val, bool set)
 	if (!set)
 		return msr_read(&v->msrs, &io, index, val, true);
 	r = msr_write(&v->msrs, &io, index, *val, true);
-	if (!r)
-		vcpu_cpuid_runtime(v, index);
+	vcpu_cpuid_runtime(v, false);
 	return r;
 }
 
@@ -316,7 +316,7 @@ static long set_cpuid2(struct vcpu *v, struct ioctl_req *rq)
 	v->cpuid = c;
 	/* which MSR values are valid depends on the guest's CPUID */
 	msr_file_set_cpuid(&v->msrs, c);
-	vcpu_cpuid_runtime(v, ~0u);
+	vcpu_cpuid_runtime(v, true);
 	vcpu_irq_cpuid_changed(v);
 	return 0;
 }

@@ -90,10 +90,10 @@ void vcpu_sync_regs_out(struct vcpu *v);
 bool vcpu_msr_to_user(struct vcpu *v, struct tramp_exit *ex, int r);
 void vcpu_msr_from_user(struct vcpu *v, struct tramp_exit *ex);
 /*
- * vcpu.c: after KVM_SET_CPUID2 or a write of MSR index (any side): the
- * CPUID bits KVM derives from vCPU state (cpuid_runtime_mwait)
+ * vcpu.c: the CPUID bits KVM derives from vCPU state (cpuid_runtime_mwait),
+ * after KVM_SET_CPUID2 (always) or an MSR write that made them stale
  */
-void vcpu_cpuid_runtime(struct vcpu *v, uint32_t index);
+void vcpu_cpuid_runtime(struct vcpu *v, bool always);
 
 /*
  * vcpu_vapic.c: KVM_TPR_ACCESS_REPORTING and KVM_SET_VAPIC_ADDR (only their

@@ -47,8 +47,10 @@ static bool guest_msr_access(struct vcpu *v, struct tramp_exit *ex)
 		;
 	else if (ex->reason == TX_RDMSR)
 		r = msr_read(&v->msrs, &io, ex->msr.index, &ex->msr.data, false);
-	else if (!(r = msr_write(&v->msrs, &io, ex->msr.index, ex->msr.data, false)))
-		vcpu_cpuid_runtime(v, ex->msr.index);   /* MISC_ENABLE may move CPUID bits */
+	else {
+		r = msr_write(&v->msrs, &io, ex->msr.index, ex->msr.data, false);
+		vcpu_cpuid_runtime(v, false);   /* MISC_ENABLE may move CPUID bits */
+	}
 	if (vcpu_msr_to_user(v, ex, r))
 		return true;
 	/* what real hardware does for an MSR the VMM refuses: #GP */

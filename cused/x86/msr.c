@@ -257,8 +257,11 @@ static int emul_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t ind
 		if (mf->disabled_quirks &&
 		    (__atomic_load_n(mf->disabled_quirks, __ATOMIC_RELAXED) &
 		     KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT) &&
-		    ((old ^ *v) & MISC_ENABLE_MWAIT) && !mf->guest.sse3)
-			return -EINVAL;
+		    ((old ^ *v) & MISC_ENABLE_MWAIT)) {
+			if (!mf->guest.sse3)
+				return -EINVAL;
+			mf->cpuid_stale = true;
+		}
 		return 0;
 	case MSRR_FEAT_CTL:
 		/* only the lock bit: no VMX, SGX or LMCE for the guest */

@@ -99,6 +99,12 @@ struct msr_file {
 	const bool *pv_enforce;
 	/* the VM's KVM_CAP_DISABLE_QUIRKS2 bits; NULL: every quirk on */
 	const uint64_t *disabled_quirks;
+	/*
+	 * Set by a write KVM mirrors into the guest's CPUID (MISC_ENABLE.MWAIT
+	 * changed without the MISC_ENABLE_NO_MWAIT quirk); the vCPU layer
+	 * updates its table (cpuid_runtime_mwait) and clears it.
+	 */
+	bool cpuid_stale;
 };
 
 /* at vCPU creation: KVM's initial values, and "no CPUID set" */

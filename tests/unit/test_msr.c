@@ -436,10 +436,16 @@ static void test_misc_enable_mwait(void **state)
 	assert_int_equal(WR(0x1a0, 0x1800 | (1u << 18), true), -EINVAL);
 	assert_int_equal(WR(0x1a0, 0x1800 | (1u << 18), false), -EINVAL);
 	assert_int_equal(WR(0x1a0, 0x1801, false), 0);                /* MWAIT unchanged: fine */
+	assert_false(e->mf.cpuid_stale);
 	msr_file_set_cpuid(&e->mf, sse3);
 	assert_int_equal(WR(0x1a0, 0x1800 | (1u << 18), true), 0);
 	assert_int_equal(RD(0x1a0, true), 0x1800 | (1u << 18));
+	assert_true(e->mf.cpuid_stale);                             /* CPUID.MWAIT must follow */
+	e->mf.cpuid_stale = false;
+	assert_int_equal(WR(0x1a0, 0x1801 | (1u << 18), false), 0);   /* MWAIT unchanged */
+	assert_false(e->mf.cpuid_stale);
 	assert_int_equal(WR(0x1a0, 0x1800, false), 0);
+	assert_true(e->mf.cpuid_stale);
 	e->mf.disabled_quirks = NULL;
 	free(sse3);
 }
