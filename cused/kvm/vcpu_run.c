@@ -227,9 +227,11 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 		ops->request_irq_window(v->tv, v->irq_window_requested);
 	}
 	for (;;) {
-		bool intr = !run->immediate_exit && take_kick(v, rq);
+		/* the client's page: read once */
+		bool imm = __atomic_load_n(&run->immediate_exit, __ATOMIC_RELAXED);
+		bool intr = !imm && take_kick(v, rq);
 
-		if (run->immediate_exit || intr) {
+		if (imm || intr) {
 			r = settle(v, ex);
 			if (r < 0)
 				return refuse(r, "vcpu %u: backend could not retire the last exit: %d",
