@@ -115,6 +115,14 @@ int vm_misc_enable_cap(struct vm_misc *m, const struct kvm_enable_cap *cap, bool
 		m->exception_payload = !!a;
 		*backend = true;
 		return 0;
+	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+		if (a & ~1ULL)
+			return refuse(-EINVAL, "KVM_CAP_EXIT_ON_EMULATION_FAILURE: %#llx",
+				      (unsigned long long)a);
+		/* without it KVM also queues #UD for the failed instruction: a host's doing */
+		m->exit_on_emulation_error = a;
+		*backend = true;
+		return 0;
 	case KVM_CAP_MSR_PLATFORM_INFO:
 		/* every vCPU's MSR file looks at this (msr.c read_rule) */
 		__atomic_store_n(&m->platform_info_readable, !!a, __ATOMIC_RELAXED);

@@ -112,6 +112,8 @@ struct tramp_caps {
 	bool events_queue;         /* inject_nmi; pending NMIs and exceptions are kept */
 	bool xsave;                /* get_xsave, set_xsave */
 	bool tsc_khz;              /* get_tsc_khz, set_tsc_khz */
+	/* a guest MAXPHYADDR below the silicon's gets its reserved-bit faults (KVM_CAP_SMALLER_MAXPHYADDR) */
+	bool smaller_maxphyaddr;
 };
 
 /*

@@ -105,6 +105,8 @@ static int hostkvm_init(struct tramp_backend **out)
 	be->max_memslots = check_ext(fd, KVM_CAP_NR_MEMSLOTS);
 	be->readonly_mem = check_ext(fd, KVM_CAP_READONLY_MEM) > 0;
 	be->guest_debug = check_ext(fd, KVM_CAP_SET_GUEST_DEBUG) > 0;
+	/* the host walks the guest's page tables: its answer is the guest's */
+	be->smaller_maxphyaddr = check_ext(fd, KVM_CAP_SMALLER_MAXPHYADDR) > 0;
 	/* without these every guest MSR access could not reach the daemon */
 	if (!check_ext(fd, KVM_CAP_X86_USER_SPACE_MSR) || !check_ext(fd, KVM_CAP_X86_MSR_FILTER)) {
 		r = refuse(-EOPNOTSUPP, "hostkvm: host KVM lacks MSR filtering to userspace");
@@ -146,6 +148,7 @@ static void hostkvm_caps(struct tramp_backend *be, struct tramp_caps *caps)
 		.events_queue = true,
 		.xsave = true,
 		.tsc_khz = true,
+		.smaller_maxphyaddr = be->smaller_maxphyaddr,
 	};
 }
 

@@ -39,6 +39,7 @@ struct tramp_backend {
 	uint32_t max_memslots;
 	bool readonly_mem;
 	bool guest_debug;
+	bool smaller_maxphyaddr;  /* the host's KVM_CAP_SMALLER_MAXPHYADDR */
 };
 
 /* one host memslot mirroring one daemon slot */

@@ -69,6 +69,9 @@ int hk_vm_enable_cap(struct tramp_vm *vm, const struct kvm_enable_cap *cap)
 	case KVM_CAP_EXCEPTION_PAYLOAD:
 		/* KVM_GET/SET_VCPU_EVENTS pass through, so the host must agree */
 		return tramp_ioctl(vm->fd, KVM_ENABLE_CAP, (void *)cap);
+	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+		/* the host's emulator fails the instructions: it must not queue #UD too */
+		return tramp_ioctl(vm->fd, KVM_ENABLE_CAP, (void *)cap);
 	default:
 		return 0;
 	}

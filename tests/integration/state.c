@@ -863,6 +863,67 @@ static void mwait(const char *dev, bool ud)
 	close(sys);
 }
 
+/*
+ * KVM_CAP_EXIT_ON_EMULATION_FAILURE: an instruction KVM's emulator cannot
+ * do (x87 FLDS from MMIO) exits with KVM_EXIT_INTERNAL_ERROR and, with the
+ * cap, no #UD queued: the client skips it and the guest goes on (IO 7, HLT).
+ * Without the cap the queued #UD would hit the empty IVT.
+ */
+static void emul_failure(const char *dev)
+{
+	static const uint8_t code[] = {
+		0xbb, 0x00, 0x80,   /* 0x1000 mov $0x8000, %bx (no memory there) */
+		0xd9, 0x07,         /* 0x1003 flds (%bx) */
+		0xba, 0x10, 0x00,   /* 0x1005 mov $0x10, %dx */
+		0xb0, 0x07,         /* 0x1008 mov $7, %al */
+		0xee,               /* 0x100a out %al, (%dx) */
+		0xf4,               /* 0x100b hlt */
+	};
+	struct kvm_userspace_memory_region mr;
+	struct kvm_regs regs = { .rip = 0x1000, .rsp = 0x3000, .rflags = 0x2 };
+	struct kvm_sregs sregs;
+	struct kvm_run *run;
+	int sys, vmfd, vcpufd, sz;
+	uint8_t *mem;
+
+	sys = open(dev, O_RDWR | O_CLOEXEC);
+	if (sys < 0)
+		die("open %s: %s", dev, strerror(errno));
+	vmfd = IOC(sys, KVM_CREATE_VM, 0);
+	SHOW("emulfail.check", ioctl(vmfd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_ON_EMULATION_FAILURE), "");
+	SHOW("emulfail.enable_bad", enable_cap(vmfd, KVM_CAP_EXIT_ON_EMULATION_FAILURE, 2, 0), "");
+	SHOW("emulfail.enable", enable_cap(vmfd, KVM_CAP_EXIT_ON_EMULATION_FAILURE, 1, 0), "");
+	mem = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	memcpy(mem + 0x1000, code, sizeof(code));
+	mr = (struct kvm_userspace_memory_region){ .slot = 0, .guest_phys_addr = 0,
+		.memory_size = 0x4000, .userspace_addr = (uintptr_t)mem };
+	IOC(vmfd, KVM_SET_USER_MEMORY_REGION, &mr);
+	vcpufd = IOC(vmfd, KVM_CREATE_VCPU, 0);
+	sz = IOC(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpufd, 0);
+	if (run == MAP_FAILED)
+		die("mmap run: %s", strerror(errno));
+	IOC(vcpufd, KVM_GET_SREGS, &sregs);
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	IOC(vcpufd, KVM_SET_SREGS, &sregs);
+	IOC(vcpufd, KVM_SET_REGS, &regs);
+	SHOW("emulfail.run", ioctl(vcpufd, KVM_RUN, 0), "exit=%s suberror=%u",
+	     exit_name(run->exit_reason), run->internal.suberror);
+	IOC(vcpufd, KVM_GET_REGS, &regs);
+	printf("emulfail.rip %#llx\n", (unsigned long long)regs.rip);
+	regs.rip += 2;
+	IOC(vcpufd, KVM_SET_REGS, &regs);
+	SHOW("emulfail.run_on", ioctl(vcpufd, KVM_RUN, 0), "exit=%s data=%u",
+	     exit_name(run->exit_reason), *((uint8_t *)run + run->io.data_offset));
+	SHOW("emulfail.run_hlt", ioctl(vcpufd, KVM_RUN, 0), "exit=%s", exit_name(run->exit_reason));
+	close(vcpufd);
+	close(vmfd);
+	close(sys);
+}
+
 int cmd_state(const char *dev)
 {
 	struct vm vm;
@@ -888,6 +949,7 @@ int cmd_state(const char *dev)
 	zero_slots(dev);
 	mwait(dev, false);
 	mwait(dev, true);
+	emul_failure(dev);
 	printf("result: ok\n");
 	return 0;
 }
