@@ -48,6 +48,7 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_X86_USER_SPACE_MSR:
 	case KVM_CAP_X86_MSR_FILTER:      /* msr_filter.c */
+	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
 	/* the in-daemon irqchip (cused/irq/, cused/kvm/vcpu_irq.c) */
 	case KVM_CAP_IRQCHIP:
 	case KVM_CAP_IRQ_INJECT_STATUS:
@@ -94,6 +95,8 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 		return c->readonly_mem;
 	case KVM_CAP_SYNC_MMU:
 		return c->sync_mmu;
+	case KVM_CAP_SMALLER_MAXPHYADDR:
+		return c->smaller_maxphyaddr;
 	case KVM_CAP_SET_GUEST_DEBUG:
 	case KVM_CAP_X86_ROBUST_SINGLESTEP:
 		return c->guest_debug;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <cpuid.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/random.h>
@@ -12,6 +13,7 @@
 int ctx_init(struct cused_ctx *ctx, const struct tramp_ops *ops)
 {
 	struct kvm_cpuid2 *host;
+	unsigned a, b, c, d;
 	int r;
 
 	*ctx = (struct cused_ctx){
@@ -37,6 +39,8 @@ int ctx_init(struct cused_ctx *ctx, const struct tramp_ops *ops)
 	r = ops->host_cpuid(ctx->be, host, CUSED_MAX_CPUID_ENTRIES);
 	if (!r)
 		r = cpuid_supported(host, ctx->supported_cpuid, CUSED_MAX_CPUID_ENTRIES);
+	if (!r && __get_cpuid(1, &a, &b, &c, &d))
+		cpuid_offer_native(ctx->supported_cpuid, c);
 	if (r)
 		log_err("cannot compute supported CPUID: %d", r);
 out:

@@ -46,11 +46,16 @@ static long get_msr_index_list(struct ioctl_req *rq)
 
 /*
  * Feature MSRs (KVM_GET_MSR_FEATURE_INDEX_LIST, KVM_GET_MSRS on /dev/kvm):
- * what the host can offer a guest before any vCPU exists.  cused offers
- * only the microcode revision; ARCH_CAPABILITIES and PERF_CAPABILITIES
- * are hidden by the CPUID policy, and there is no nested VMX.
+ * what the host can offer a guest before any vCPU exists, each with its
+ * vCPU reset value from the MSR table.  The microcode revision, and
+ * PERF_CAPABILITIES, which KVM reports on both vendors (0 without a guest
+ * PMU: cused offers none, and no PDCM).  ARCH_CAPABILITIES is hidden by
+ * the CPUID policy, and there is no nested VMX.
  */
-static const uint32_t feature_msrs[] = { 0x0000008b /* IA32_UCODE_REV */ };
+static const uint32_t feature_msrs[] = {
+	0x0000008b,   /* IA32_UCODE_REV */
+	0x00000345,   /* IA32_PERF_CAPABILITIES */
+};
 
 static int feature_msr_one(void *ctx, uint32_t index, uint64_t *val, bool set)
 {

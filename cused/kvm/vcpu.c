@@ -56,6 +56,7 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 	v->msrs.platform_info_readable = &vm->misc.platform_info_readable;
 	v->msrs.wall_clock = &vm->kvm_wall_clock;
 	v->msrs.pv_enforce = &v->misc.pv_cpuid_enforce;
+	v->msrs.disabled_quirks = &vm->misc.disabled_quirks;
 	vm_get(vm);
 	v->vm = vm;
 	r = vcpu_tsc_init(v);
@@ -249,6 +250,20 @@ static long set_sregs(struct vcpu *v, struct ioctl_req *rq)
 	return r;
 }
 
+void vcpu_cpuid_runtime(struct vcpu *v, bool always)
+{
+	uint64_t misc = 0;
+	struct msr_io io = vcpu_msr_io(v);
+
+	if (!always && !v->msrs.cpuid_stale)
+		return;
+	v->msrs.cpuid_stale = false;
+	if (msr_read(&v->msrs, &io, 0x1a0, &misc, true))   /* IA32_MISC_ENABLE */
+		return;
+	cpuid_runtime_mwait(v->cpuid, __atomic_load_n(&v->vm->misc.disabled_quirks,
+						      __ATOMIC_RELAXED), misc);
+}
+
 static int vcpu_msr_one(void *ctx, uint32_t index, uint64_t *val, bool set)
 {
 	struct vcpu *v = ctx;
@@ -262,6 +277,7 @@ static int vcpu_msr_one(void *ctx, uint32_t index, uint64_t *val, bool set)
 	r = msr_write(&v->msrs, &io, index, *val, true);
 	if (!r)
 		kvmclock_msr_written(v, index, *val);
+	vcpu_cpuid_runtime(v, false);
 	return r;
 }
 
@@ -324,6 +340,7 @@ static long set_cpuid2(struct vcpu *v, struct ioctl_req *rq)
 	v->cpuid = c;
 	/* which MSR values are valid depends on the guest's CPUID */
 	msr_file_set_cpuid(&v->msrs, c);
+	vcpu_cpuid_runtime(v, true);
 	vcpu_irq_cpuid_changed(v);
 	return 0;
 }

@@ -91,6 +91,11 @@ void vcpu_sync_regs_out(struct vcpu *v);
  */
 bool vcpu_msr_to_user(struct vcpu *v, struct tramp_exit *ex, int r);
 void vcpu_msr_from_user(struct vcpu *v, struct tramp_exit *ex);
+/*
+ * vcpu.c: the CPUID bits KVM derives from vCPU state (cpuid_runtime_mwait),
+ * after KVM_SET_CPUID2 (always) or an MSR write that made them stale
+ */
+void vcpu_cpuid_runtime(struct vcpu *v, bool always);
 
 /*
  * vcpu_vapic.c: KVM_TPR_ACCESS_REPORTING and KVM_SET_VAPIC_ADDR (only their

@@ -11,6 +11,7 @@
 #include "cused/kvm/vm_evfd.h"
 #include "cused/kvm/vcpu_irq.h"
 #include "cused/x86/cpuid.h"
+#include "cused/x86/x86_bits.h"
 #include "cused/util/log.h"
 
 /* the client answered the last exit in kvm_run; hand that to the backend */
@@ -46,8 +47,12 @@ static bool guest_msr_access(struct vcpu *v, struct tramp_exit *ex)
 		;
 	else if (ex->reason == TX_RDMSR)
 		r = msr_read(&v->msrs, &io, ex->msr.index, &ex->msr.data, false);
-	else if (!(r = msr_write(&v->msrs, &io, ex->msr.index, ex->msr.data, false)))
-		kvmclock_msr_written(v, ex->msr.index, ex->msr.data);
+	else {
+		r = msr_write(&v->msrs, &io, ex->msr.index, ex->msr.data, false);
+		if (!r)
+			kvmclock_msr_written(v, ex->msr.index, ex->msr.data);
+		vcpu_cpuid_runtime(v, false);   /* MISC_ENABLE may move CPUID bits */
+	}
 	if (vcpu_msr_to_user(v, ex, r))
 		return true;
 	/* what real hardware does for an MSR the VMM refuses: #GP */
@@ -75,6 +80,21 @@ static void guest_cpuid(struct vcpu *v, struct tramp_exit *ex)
 	ex->cpuid.ebx = e ? e->ebx : 0;
 	ex->cpuid.ecx = e ? e->ecx : 0;
 	ex->cpuid.edx = e ? e->edx : 0;
+}
+
+/*
+ * kvm_emulate_monitor_mwait: a NOP, unless MWAIT_NEVER_UD_FAULTS is off and
+ * the guest's CPUID lacks MWAIT; at CPL > 0 the CPU's own #UD comes first.
+ */
+static void guest_monitor_mwait(struct vcpu *v, struct tramp_exit *ex)
+{
+	uint64_t quirks = __atomic_load_n(&v->vm->misc.disabled_quirks, __ATOMIC_RELAXED);
+
+	ex->mwait.ud = ex->mwait.cpl > 0 ||
+		       ((quirks & KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS) &&
+			!cpuid_has(v->cpuid, 1, 0, CPUID_ECX, CPUID_1_ECX_MONITOR));
+	log_debug("vcpu %u: guest %s -> %s", v->id, ex->mwait.is_mwait ? "MWAIT" : "MONITOR",
+		  ex->mwait.ud ? "#UD" : "NOP");
 }
 
 /* fill kvm_run for an exit the client handles; false if the daemon handled it */
@@ -148,6 +168,13 @@ static bool exit_to_user(struct vcpu *v, struct tramp_exit *ex)
 		guest_cpuid(v, ex);
 		v->vm->ctx->ops->complete(v->tv, ex);
 		return false;
+	case TX_MWAIT:
+		guest_monitor_mwait(v, ex);
+		if (!v->vm->ctx->ops->complete(v->tv, ex))
+			return false;
+		/* the host would not take the answer: the client sees the emulation failure */
+		internal_error_from_backend(ex);
+		return exit_to_user(v, ex);
 	case TX_NPF:
 		/* becomes TX_MMIO (or TX_INTERNAL) and goes round once more */
 		if (mmio_begin(v, ex)) {
@@ -166,6 +193,21 @@ static bool take_kick(struct vcpu *v, struct ioctl_req *rq)
 {
 	return atomic_exchange(&v->kicked, false) || atomic_load(&v->dying) ||
 	       (rq && atomic_load(&rq->interrupted));
+}
+
+/*
+ * KVM runs complete_userspace_io at every KVM_RUN, before it looks at
+ * immediate_exit or signals: the answered instruction retires even when the
+ * run returns at once.  0 retired, 1 a new exit in *ex, or -errno.
+ */
+static int settle(struct vcpu *v, struct tramp_exit *ex)
+{
+	const struct tramp_ops *ops = v->vm->ctx->ops;
+
+	if (!ops->settle)
+		return 0;
+	memset(ex, 0, sizeof(*ex));
+	return ops->settle(v->tv, ex);
 }
 
 static int run_loop(struct vcpu *v, struct ioctl_req *rq)
@@ -187,13 +229,27 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 		ops->request_irq_window(v->tv, v->irq_window_requested);
 	}
 	for (;;) {
-		/* KVM leaves exit_reason alone for immediate_exit ... */
-		if (run->immediate_exit)
-			return -EINTR;
-		/* ... and reports a signal (our kick) as KVM_EXIT_INTR */
-		if (take_kick(v, rq)) {
-			run->exit_reason = KVM_EXIT_INTR;
-			stats_inc(v->stats, VS_SIGNAL);
+		/* the client's page: read once */
+		bool imm = __atomic_load_n(&run->immediate_exit, __ATOMIC_RELAXED);
+		bool intr = !imm && take_kick(v, rq);
+
+		if (imm || intr) {
+			r = settle(v, ex);
+			if (r < 0)
+				return refuse(r, "vcpu %u: backend could not retire the last exit: %d",
+					      v->id, r);
+			if (r == 1) {
+				/* KVM reports the new exit; the signal stays pending */
+				if (intr)
+					atomic_store(&v->kicked, true);
+				goto exit_in_hand;
+			}
+			/* KVM leaves exit_reason alone for immediate_exit, reports a signal
+			 * (our kick) as KVM_EXIT_INTR */
+			if (intr) {
+				run->exit_reason = KVM_EXIT_INTR;
+				stats_inc(v->stats, VS_SIGNAL);
+			}
 			return -EINTR;
 		}
 		/* the device is going away: no more guest time */
@@ -213,6 +269,7 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 		vcpu_irq_exited(v, ex);
 		if (r)
 			return refuse(r, "vcpu %u: backend run failed: %d", v->id, r);
+exit_in_hand:
 		stats_exit(v->stats, ex);
 		run->if_flag = ex->if_flag;
 		run->ready_for_interrupt_injection = ex->irq_ready;

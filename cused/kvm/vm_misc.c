@@ -92,8 +92,8 @@ int vm_misc_enable_cap(struct vm_misc *m, const struct kvm_enable_cap *cap, bool
 				      (unsigned long long)(a & ~VM_VALID_QUIRKS));
 		/* fall through */
 	case KVM_CAP_DISABLE_QUIRKS:
-		/* the original cap takes any bits */
-		m->disabled_quirks = a;
+		/* the original cap takes any bits; vCPUs read them without the VM lock */
+		__atomic_store_n(&m->disabled_quirks, a, __ATOMIC_RELAXED);
 		return 0;
 	case KVM_CAP_X2APIC_API:
 		if (a & ~(uint64_t)VM_X2APIC_API_VALID)
@@ -113,6 +113,14 @@ int vm_misc_enable_cap(struct vm_misc *m, const struct kvm_enable_cap *cap, bool
 		return 0;
 	case KVM_CAP_EXCEPTION_PAYLOAD:
 		m->exception_payload = !!a;
+		*backend = true;
+		return 0;
+	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+		if (a & ~1ULL)
+			return refuse(-EINVAL, "KVM_CAP_EXIT_ON_EMULATION_FAILURE: %#llx",
+				      (unsigned long long)a);
+		/* without it KVM also queues #UD for the failed instruction: a host's doing */
+		m->exit_on_emulation_error = a;
 		*backend = true;
 		return 0;
 	case KVM_CAP_MSR_PLATFORM_INFO:
@@ -182,6 +190,24 @@ static long nr_mmu_pages(struct vm *vm)
 	return (int)n;
 }
 
+/* the backend's shadow MMU, if it has one, takes the limit too */
+static long set_nr_mmu_pages(struct vm *vm, uint64_t n)
+{
+	const struct tramp_ops *ops = vm->ctx->ops;
+	uint64_t old = vm->misc.requested_mmu_pages;
+	int r = vm_misc_set_nr_mmu_pages(&vm->misc, n);
+
+	if (r || !ops->vm_set_mmu_pages)
+		return r;
+	r = ops->vm_set_mmu_pages(vm->tvm, n);
+	if (r) {
+		vm->misc.requested_mmu_pages = old;
+		return refuse(r, "KVM_SET_NR_MMU_PAGES: backend %s refused %llu: %d", ops->name,
+			      (unsigned long long)n, r);
+	}
+	return 0;
+}
+
 static long locked(struct vm *vm, struct ioctl_req *rq)
 {
 	switch (rq->cmd) {
@@ -197,7 +223,7 @@ static long locked(struct vm *vm, struct ioctl_req *rq)
 	case KVM_SET_BOOT_CPU_ID:
 		return vm_misc_set_boot_cpu_id(&vm->misc, rq->arg);
 	case KVM_SET_NR_MMU_PAGES:
-		return vm_misc_set_nr_mmu_pages(&vm->misc, rq->arg);
+		return set_nr_mmu_pages(vm, rq->arg);
 	case KVM_GET_NR_MMU_PAGES:
 		return nr_mmu_pages(vm);
 	case KVM_GET_CLOCK: {

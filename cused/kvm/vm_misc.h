@@ -59,6 +59,7 @@ struct vm_misc {
 	uint32_t x2apic_api;         /* KVM_X2APIC_API_* for the irqchip */
 	uint32_t disabled_exits;
 	bool exception_payload;
+	bool exit_on_emulation_error; /* KVM_CAP_EXIT_ON_EMULATION_FAILURE (the backend's to apply) */
 	bool platform_info_readable; /* guest may read MSR_PLATFORM_INFO (default) */
 	uint32_t user_space_msr;     /* KVM_MSR_EXIT_REASON_* mask */
 	int64_t kvmclock_offset;     /* kvmclock = master clock ns + offset */

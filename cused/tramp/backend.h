@@ -40,6 +40,12 @@ enum tramp_exit_reason {
 	 */
 	TX_NPF,         /* access to guest-physical memory with no RAM behind it; .npf */
 	TX_CPUID,       /* .cpuid; the daemon answers from the vCPU's CPUID table */
+	/*
+	 * MONITOR or MWAIT, which KVM intercepts (.mwait): the daemon decides
+	 * between KVM's NOP and #UD, complete() retires it or queues the #UD.
+	 * hostkvm reports it when its host's emulator refuses the instruction.
+	 */
+	TX_MWAIT,
 };
 
 struct tramp_exit {
@@ -83,6 +89,11 @@ struct tramp_exit {
 			uint32_t function, index;          /* in: EAX, ECX */
 			uint32_t eax, ebx, ecx, edx;       /* out, via complete() */
 		} cpuid;
+		struct {
+			uint8_t is_mwait;  /* 0: MONITOR */
+			uint8_t cpl;
+			uint8_t ud;        /* set by daemon: #UD instead of retiring */
+		} mwait;
 	};
 	/* interrupt-window facts valid after every exit */
 	bool if_flag;
@@ -107,6 +118,8 @@ struct tramp_caps {
 	bool events_queue;         /* inject_nmi; pending NMIs and exceptions are kept */
 	bool xsave;                /* get_xsave, set_xsave */
 	bool tsc_khz;              /* get_tsc_khz, set_tsc_khz */
+	/* a guest MAXPHYADDR below the silicon's gets its reserved-bit faults (KVM_CAP_SMALLER_MAXPHYADDR) */
+	bool smaller_maxphyaddr;
 };
 
 /*
@@ -177,6 +190,13 @@ struct tramp_ops {
 	 */
 	int (*get_tsc_offset)(struct tramp_vcpu *vcpu, int64_t *off);
 	int (*set_tsc_offset)(struct tramp_vcpu *vcpu, int64_t off);
+	/*
+	 * KVM_SET_NR_MMU_PAGES (already validated) for a backend whose guest
+	 * runs on a shadow MMU with that limit (NULL: none).  A shadow MMU
+	 * whose VM has no memslot yet has no pages at all: KVM_RUN fails with
+	 * ENOSPC, as in KVM without TDP, unless the client sets a limit.
+	 */
+	int (*vm_set_mmu_pages)(struct tramp_vm *vm, uint64_t pages);
 
 	/* enter the guest until an exit the daemon must see */
 	int (*run)(struct tramp_vcpu *vcpu, struct tramp_exit *exit);
@@ -184,10 +204,22 @@ struct tramp_ops {
 	 * Retire the instruction behind the last exit with the daemon's answer
 	 * (IN data in exit->io.data, MMIO read data, RDMSR value, #GP, CPUID
 	 * registers).  Called before the next run() for TX_IO, TX_MMIO,
-	 * TX_RDMSR, TX_WRMSR and TX_CPUID.  For TX_NPF the daemon has already
+	 * TX_RDMSR, TX_WRMSR, TX_CPUID and TX_MWAIT.  For TX_NPF the daemon has already
 	 * written the registers and RIP through write_fields().
 	 */
 	int (*complete)(struct tramp_vcpu *vcpu, const struct tramp_exit *exit);
+	/*
+	 * Optional (NULL: complete() already retires the instruction): retire
+	 * what complete() answered without entering the guest, as KVM's
+	 * complete_userspace_io does when KVM_RUN returns at once
+	 * (immediate_exit, a pending signal).  Without it a client that saves
+	 * the state after such a run (the selftests' vcpu_save_state) would
+	 * save RIP still at the I/O instruction.  0 when retired (or nothing
+	 * was pending), 1 when retiring it made a new exit, filled in *exit as
+	 * run() fills it (KVM_RUN then reports that exit instead of -EINTR),
+	 * or -errno.
+	 */
+	int (*settle)(struct tramp_vcpu *vcpu, struct tramp_exit *exit);
 	/* make a concurrent or the next run() return TX_KICKED; any thread */
 	void (*kick)(struct tramp_vcpu *vcpu);
 };

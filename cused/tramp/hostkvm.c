@@ -107,6 +107,8 @@ static int hostkvm_init(struct tramp_backend **out)
 	be->guest_debug = check_ext(fd, KVM_CAP_SET_GUEST_DEBUG) > 0;
 	/* the host maps the daemon's view of guest RAM: its notifiers are ours */
 	be->sync_mmu = check_ext(fd, KVM_CAP_SYNC_MMU) > 0;
+	/* the host walks the guest's page tables: its answer is the guest's */
+	be->smaller_maxphyaddr = check_ext(fd, KVM_CAP_SMALLER_MAXPHYADDR) > 0;
 	/* without these every guest MSR access could not reach the daemon */
 	if (!check_ext(fd, KVM_CAP_X86_USER_SPACE_MSR) || !check_ext(fd, KVM_CAP_X86_MSR_FILTER)) {
 		r = refuse(-EOPNOTSUPP, "hostkvm: host KVM lacks MSR filtering to userspace");
@@ -149,6 +151,7 @@ static void hostkvm_caps(struct tramp_backend *be, struct tramp_caps *caps)
 		.events_queue = true,
 		.xsave = true,
 		.tsc_khz = true,
+		.smaller_maxphyaddr = be->smaller_maxphyaddr,
 	};
 }
 
@@ -192,7 +195,9 @@ const struct tramp_ops tramp_hostkvm_ops = {
 	.vcpu_enable_cap = hk_vcpu_enable_cap,
 	.get_tsc_offset = hk_get_tsc_offset,
 	.set_tsc_offset = hk_set_tsc_offset,
+	.vm_set_mmu_pages = hk_vm_set_mmu_pages,
 	.run = hk_run,
 	.complete = hk_complete,
+	.settle = hk_settle,
 	.kick = hk_kick,
 };

@@ -40,6 +40,7 @@ struct tramp_backend {
 	bool readonly_mem;
 	bool guest_debug;
 	bool sync_mmu;
+	bool smaller_maxphyaddr;  /* the host's KVM_CAP_SMALLER_MAXPHYADDR */
 };
 
 /* one host memslot mirroring one daemon slot */
@@ -88,7 +89,13 @@ struct tramp_vcpu {
 	bool sio_active;
 	struct strio sio;
 	uint64_t sio_next_rip;
+	/* KVM_SET_GUEST_DEBUG's control as last set (hostkvm_emul.c: INT3 with USE_SW_BP) */
+	uint32_t debug_control;
+	/* the RIP after the MONITOR/MWAIT of the last TX_MWAIT (hostkvm_emul.c) */
+	uint64_t mwait_next_rip;
 	uint8_t iobuf[STRIO_BUF];
+	/* complete() answered a host exit the host retires only at its next KVM_RUN */
+	bool host_retire_pending;
 };
 
 /* hostkvm_state.c */
@@ -108,6 +115,7 @@ int hk_set_xsave(struct tramp_vcpu *v, const struct kvm_xsave *xs);
 int hk_get_tsc_khz(struct tramp_vcpu *v);
 int hk_set_tsc_khz(struct tramp_vcpu *v, uint32_t khz);
 int hk_vm_enable_cap(struct tramp_vm *vm, const struct kvm_enable_cap *cap);
+int hk_vm_set_mmu_pages(struct tramp_vm *vm, uint64_t pages);
 
 /* hostkvm_tsc.c: the host vCPU's TSC offset (KVM_VCPU_TSC_OFFSET) and PV enforcement */
 int hk_get_tsc_offset(struct tramp_vcpu *v, int64_t *off);
@@ -125,6 +133,9 @@ int hk_activity_set(struct tramp_vcpu *v, uint64_t val);
 /* hostkvm_exit.c */
 void hk_exit_translate(struct tramp_vcpu *v, int r, int err, struct tramp_exit *ex);
 int hk_complete(struct tramp_vcpu *v, const struct tramp_exit *ex);
+/* tramp_ops.settle: a host KVM_RUN with immediate_exit retires it (KVM runs
+ * complete_userspace_io before it looks at immediate_exit) */
+int hk_settle(struct tramp_vcpu *v, struct tramp_exit *ex);
 
 /*
  * hostkvm_emul.c: an emulation failure the host reported (suberror
@@ -136,6 +147,8 @@ int hk_complete(struct tramp_vcpu *v, const struct tramp_exit *ex);
  */
 bool hk_emul_exit(struct tramp_vcpu *v, struct tramp_exit *ex);
 int hk_emul_complete(struct tramp_vcpu *v, const struct tramp_exit *ex);
+/* retire the TX_MWAIT exit made: RIP past it, or #UD queued if ex->mwait.ud */
+int hk_emul_mwait_complete(struct tramp_vcpu *v, const struct tramp_exit *ex);
 
 /* hostkvm_kick.c */
 int hk_kick_init(void);

@@ -14,6 +14,12 @@
  *    has done a few thousand string I/O exits (x86_64/userspace_io_test),
  *    and refuses it again on every retry; the daemon zeroes the register
  *    through KVM_GET/SET_FPU and moves RIP past it.
+ *  - INT3 under KVM_GUESTDBG_USE_SW_BP: PVM refuses it instead of exiting;
+ *    KVM reports KVM_EXIT_DEBUG, exception #BP, pc the INT3's linear
+ *    address, RIP left on it (vmx handle_exception_nmi, svm bp_interception).
+ *  - MONITOR/MWAIT (0F 01 C8/C9): KVM intercepts both and retires them as
+ *    a NOP or makes them #UD (kvm_emulate_monitor_mwait); the daemon
+ *    decides which (TX_MWAIT), here they only retire or fault.
  * Not covered, still reported as the host's emulation failure: MMIO-class
  * instructions (PVM's refusal does not say which guest-physical access
  * faulted, so they cannot go the kmod TX_NPF way), INS/OUTS at CPL > IOPL
@@ -145,6 +151,68 @@ static bool emul_xmm_zero(struct tramp_vcpu *v, struct tramp_exit *ex, const str
 	return true;
 }
 
+static uint64_t next_rip(uint64_t rip, unsigned len, enum x86_mode mode)
+{
+	uint64_t mask = mode == X86_MODE_LONG64 ? ~0ull : mode == X86_MODE_PROT32 ? 0xffffffffull :
+			0xffffull;
+
+	return (rip & ~mask) | ((rip + len) & mask);
+}
+
+/* MONITOR/MWAIT: the daemon decides what KVM would do with the intercept */
+static bool emul_monitor_mwait(struct tramp_vcpu *v, struct tramp_exit *ex, uint64_t rip,
+			       const uint8_t *insn, size_t len, enum x86_mode mode, unsigned cpl)
+{
+	bool mwait;
+	uint8_t n;
+
+	if (x86_decode_monitor_mwait(insn, len, mode, &mwait, &n))
+		return false;
+	v->mwait_next_rip = next_rip(rip, n, mode);
+	ex->reason = TX_MWAIT;
+	ex->mwait.is_mwait = mwait;
+	ex->mwait.cpl = (uint8_t)cpl;
+	ex->mwait.ud = 0;
+	return true;
+}
+
+int hk_emul_mwait_complete(struct tramp_vcpu *v, const struct tramp_exit *ex)
+{
+	struct cused_field_val f = { .id = CUSED_F_RIP, .val = v->mwait_next_rip };
+	struct kvm_vcpu_events ev;
+	int r;
+
+	if (!ex->mwait.ud)
+		return hk_write_fields(v, &f, 1);
+	/* a fault on the instruction itself: RIP stays, the host delivers it at entry */
+	r = hk_get_events(v, &ev);
+	if (r)
+		return r;
+	ev.exception.injected = 1;
+	ev.exception.pending = 0;
+	ev.exception.nr = 6;   /* #UD */
+	ev.exception.has_error_code = 0;
+	ev.exception.error_code = 0;
+	ev.exception_has_payload = 0;
+	ev.exception_payload = 0;
+	return hk_set_events(v, &ev);
+}
+
+/* INT3 with the client's software breakpoints on: the client's, not the guest's */
+static bool emul_sw_bp(struct tramp_vcpu *v, struct tramp_exit *ex, const struct kvm_sregs *s,
+		       uint64_t rip, const uint8_t *insn, size_t len, enum x86_mode mode)
+{
+	const uint32_t sw_bp = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP;
+
+	if ((v->debug_control & sw_bp) != sw_bp || len < 1 || insn[0] != 0xcc)
+		return false;
+	ex->reason = TX_DEBUG;
+	memset(&ex->debug, 0, sizeof(ex->debug));
+	ex->debug.exception = 3;   /* #BP */
+	ex->debug.pc = s->cs.base + (mode == X86_MODE_LONG64 ? rip : (uint32_t)rip);
+	return true;
+}
+
 bool hk_emul_exit(struct tramp_vcpu *v, struct tramp_exit *ex)
 {
 	struct kvm_regs regs;
@@ -166,6 +234,11 @@ bool hk_emul_exit(struct tramp_vcpu *v, struct tramp_exit *ex)
 	iopl = (regs.rflags >> 12) & 3;
 	len = fetch_insn(v, &sregs, regs.rip, insn);
 	if (emul_xmm_zero(v, ex, &regs, &sregs, insn, len, mode))
+		return true;
+	if (emul_sw_bp(v, ex, &sregs, regs.rip, insn, len, mode))
+		return true;
+	if (!(regs.rflags & RFLAGS_VM) &&
+	    emul_monitor_mwait(v, ex, regs.rip, insn, len, mode, cpl))
 		return true;
 	if ((regs.rflags & RFLAGS_VM) || cpl > iopl)
 		return false;

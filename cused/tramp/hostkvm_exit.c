@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include "cused/tramp/hostkvm.h"
 #include "cused/util/log.h"
 
@@ -139,7 +140,11 @@ int hk_complete(struct tramp_vcpu *v, const struct tramp_exit *ex)
 	case TX_IO:
 		if (v->sio_active)
 			return hk_emul_complete(v, ex);
-		if (!ex->io.in || run->exit_reason != KVM_EXIT_IO)
+		if (run->exit_reason != KVM_EXIT_IO)
+			return 0;
+		/* an OUT too: the host moves RIP past it only at its next KVM_RUN */
+		v->host_retire_pending = true;
+		if (!ex->io.in)
 			return 0;
 		n = (size_t)ex->io.size * ex->io.count;
 		/* the daemon usually answers in place; copy only if it did not */
@@ -147,7 +152,10 @@ int hk_complete(struct tramp_vcpu *v, const struct tramp_exit *ex)
 			memmove((uint8_t *)run + run->io.data_offset, ex->io.data, n);
 		return 0;
 	case TX_MMIO:
-		if (ex->mmio.is_write || run->exit_reason != KVM_EXIT_MMIO)
+		if (run->exit_reason != KVM_EXIT_MMIO)
+			return 0;
+		v->host_retire_pending = true;
+		if (ex->mmio.is_write)
 			return 0;
 		memcpy(run->mmio.data, ex->mmio.data, sizeof(run->mmio.data));
 		return 0;
@@ -159,8 +167,41 @@ int hk_complete(struct tramp_vcpu *v, const struct tramp_exit *ex)
 		run->msr.error = ex->msr.error ? 1 : 0;
 		if (ex->reason == TX_RDMSR)
 			run->msr.data = ex->msr.data;
+		v->host_retire_pending = true;
 		return 0;
+	case TX_MWAIT:
+		return hk_emul_mwait_complete(v, ex);
 	default:
 		return 0;
 	}
+}
+
+int hk_settle(struct tramp_vcpu *v, struct tramp_exit *ex)
+{
+	int r, err = 0;
+
+	if (!v->host_retire_pending)
+		return 0;
+	v->host_retire_pending = false;
+	r = hk_state_flush(v);
+	if (r)
+		return r;
+	/*
+	 * A concurrent kick() may store 1 here too; either way this run ends at
+	 * once, and the client's KVM_RUN is returning -EINTR anyway, so clearing
+	 * it after answers that kick as exit_kicked() does.
+	 */
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	r = ioctl(v->fd, KVM_RUN, 0);
+	if (r < 0)
+		err = errno;
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	hk_state_invalidate(&v->st);
+	if (r < 0 && err != EINTR)
+		return refuse(-err, "hostkvm: vCPU %u: retiring KVM_RUN: %d", v->id, -err);
+	if (r < 0)
+		return 0;
+	/* the retirement itself exited (an MMIO access split across pages) */
+	hk_exit_translate(v, r, err, ex);
+	return 1;
 }

@@ -75,6 +75,8 @@ int hk_set_debug(struct tramp_vcpu *v, const struct kvm_guest_debug *dbg)
 		return r;
 	r = tramp_ioctl(v->fd, KVM_SET_GUEST_DEBUG, (void *)dbg);
 	hk_state_invalidate(&v->st);
+	if (!r)
+		v->debug_control = dbg->control;
 	return r;
 }
 
@@ -119,6 +121,7 @@ int hk_run(struct tramp_vcpu *v, struct tramp_exit *ex)
 	if (r < 0)
 		err = errno;
 	atomic_store(&v->in_run, false);
+	v->host_retire_pending = false;
 	/* whatever happened, the host may have changed every register */
 	hk_state_invalidate(&v->st);
 	if (r < 0 && err != EINTR)

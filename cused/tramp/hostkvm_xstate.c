@@ -69,7 +69,24 @@ int hk_vm_enable_cap(struct tramp_vm *vm, const struct kvm_enable_cap *cap)
 	case KVM_CAP_EXCEPTION_PAYLOAD:
 		/* KVM_GET/SET_VCPU_EVENTS pass through, so the host must agree */
 		return tramp_ioctl(vm->fd, KVM_ENABLE_CAP, (void *)cap);
+	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+		/* the host's emulator fails the instructions: it must not queue #UD too */
+		return tramp_ioctl(vm->fd, KVM_ENABLE_CAP, (void *)cap);
 	default:
 		return 0;
 	}
+}
+
+/*
+ * The host (PVM) MMU is a shadow MMU: the client's limit is the host's.
+ * Capped so one client cannot lift the host's kernel-memory bound for
+ * shadow page tables without limit (2^18 pages: 1 GiB of them).
+ */
+#define HK_MAX_MMU_PAGES (1ULL << 18)
+
+int hk_vm_set_mmu_pages(struct tramp_vm *vm, uint64_t pages)
+{
+	if (pages > HK_MAX_MMU_PAGES)
+		pages = HK_MAX_MMU_PAGES;
+	return tramp_ioctl(vm->fd, KVM_SET_NR_MMU_PAGES, (void *)(uintptr_t)pages);
 }

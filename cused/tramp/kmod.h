@@ -31,6 +31,9 @@
 #define SVM_EXIT_IOIO_     0x07b
 #define SVM_EXIT_MSR_      0x07c
 #define SVM_EXIT_SHUTDOWN_ 0x07f
+#define SVM_EXIT_MONITOR_  0x08a
+#define SVM_EXIT_MWAIT_    0x08b
+#define SVM_EXIT_MWAIT_COND_ 0x08c
 #define SVM_EXIT_NPF_      0x400
 
 /* IOIO EXITINFO1 bits */
@@ -53,6 +56,8 @@
 #define VMX_EXIT_RDMSR          31
 #define VMX_EXIT_WRMSR          32
 #define VMX_EXIT_INVALID_STATE  33
+#define VMX_EXIT_MWAIT          36
+#define VMX_EXIT_MONITOR        39
 #define VMX_EXIT_EPT_VIOLATION  48
 #define VMX_EXIT_EPT_MISCONFIG  49
 #define VMX_EXIT_FAILED_ENTRY   0x80000000u   /* bit 31 of the exit reason */
@@ -75,6 +80,7 @@
 #define KMOD_EV_ERRCODE  (1u << 11)
 #define KMOD_EV_TYPE_EXT 0u
 #define KMOD_EV_TYPE_HW  3u
+#define KMOD_UD_VECTOR   6
 #define KMOD_GP_VECTOR   13
 #define KMOD_AC_VECTOR   17
 

@@ -41,6 +41,7 @@ int kmod_snap_index(uint32_t id)
 #define LEN_HLT   1
 #define LEN_MSR   2   /* 0f 30 / 0f 32 */
 #define LEN_CPUID 2   /* 0f a2 */
+#define LEN_MWAIT 3   /* 0f 01 c8 / c9 */
 
 void kmod_put(struct cused_field_val *w, unsigned *nw, uint32_t id, uint64_t val)
 {
@@ -231,6 +232,16 @@ static void svm_translate(const struct cused_tramp_exit *raw, const uint64_t sna
 		ex->cpuid.index = (uint32_t)snap[KS_RCX];
 		last->next_rip = next_rip(raw, LEN_CPUID);
 		break;
+	case SVM_EXIT_MONITOR_:
+	case SVM_EXIT_MWAIT_:
+	case SVM_EXIT_MWAIT_COND_:
+		/* the CPU's own CPL and operand checks come before the intercept */
+		ex->reason = TX_MWAIT;
+		ex->mwait.is_mwait = raw->reason != SVM_EXIT_MONITOR_;
+		ex->mwait.cpl = 0;
+		ex->mwait.ud = 0;
+		last->next_rip = next_rip(raw, LEN_MWAIT);
+		break;
 	case SVM_EXIT_NPF_:
 		exit_npf(raw, ex);
 		break;
@@ -273,13 +284,14 @@ int kmod_complete_plan(const struct kmod_last *last, const uint64_t snap[KS_NR],
 {
 	const uint64_t gp = KMOD_EV_VALID | KMOD_EV_TYPE_HW << 8 | KMOD_EV_ERRCODE |
 			    KMOD_GP_VECTOR;    /* error code 0 in bits 63:32 */
+	const uint64_t ud = KMOD_EV_VALID | KMOD_EV_TYPE_HW << 8 | KMOD_UD_VECTOR;
 	uint64_t rax = snap[KS_RAX], d;
 
 	*nw = 0;
 	/* an answer only retires the exit it answers */
 	if (ex->reason != last->reason &&
 	    (ex->reason == TX_IO || ex->reason == TX_RDMSR || ex->reason == TX_WRMSR ||
-	     ex->reason == TX_CPUID))
+	     ex->reason == TX_CPUID || ex->reason == TX_MWAIT))
 		return -EINVAL;
 	switch (ex->reason) {
 	case TX_IO:
@@ -328,6 +340,11 @@ int kmod_complete_plan(const struct kmod_last *last, const uint64_t snap[KS_NR],
 		put(w, nw, CUSED_F_RCX, ex->cpuid.ecx);
 		put(w, nw, CUSED_F_RDX, ex->cpuid.edx);
 		put(w, nw, CUSED_F_RIP, last->next_rip);
+		return 0;
+	case TX_MWAIT:
+		/* KVM's NOP, or #UD at the instruction (RIP stays) */
+		put(w, nw, ex->mwait.ud ? CUSED_F_PENDING_IRQ : CUSED_F_RIP,
+		    ex->mwait.ud ? ud : last->next_rip);
 		return 0;
 	default:
 		/* MMIO is retired by the daemon (vcpu_mmio.c); nothing else has an answer */

@@ -132,6 +132,15 @@ void kmod_vmx_translate(const struct cused_tramp_exit *raw, const uint64_t snap[
 		ex->cpuid.index = (uint32_t)snap[KS_RCX];
 		last->next_rip = next_rip(raw, LEN_2);
 		break;
+	case VMX_EXIT_MONITOR:
+	case VMX_EXIT_MWAIT:
+		/* CPL > 0 is the CPU's own #UD, before the exit */
+		ex->reason = TX_MWAIT;
+		ex->mwait.is_mwait = raw->reason == VMX_EXIT_MWAIT;
+		ex->mwait.cpl = 0;
+		ex->mwait.ud = 0;
+		last->next_rip = next_rip(raw, 3);
+		break;
 	case VMX_EXIT_EPT_VIOLATION:
 	case VMX_EXIT_EPT_MISCONFIG:
 		/* no decode assist on VMX: the daemon fetches the instruction at RIP */

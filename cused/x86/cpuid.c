@@ -60,6 +60,18 @@ bool cpuid_is_intel(const struct kvm_cpuid2 *c)
 	return e && e->ebx == 0x756e6547 && e->edx == 0x49656e69 && e->ecx == 0x6c65746e;
 }
 
+void cpuid_runtime_mwait(struct kvm_cpuid2 *c, uint64_t disabled_quirks, uint64_t misc_enable)
+{
+	struct kvm_cpuid_entry2 *e = (struct kvm_cpuid_entry2 *)cpuid_find(c, 1, 0);
+
+	if (!e || !(disabled_quirks & KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT))
+		return;
+	if (misc_enable & MISC_ENABLE_MWAIT)
+		e->ecx |= CPUID_1_ECX_MONITOR;
+	else
+		e->ecx &= ~CPUID_1_ECX_MONITOR;
+}
+
 int cpuid_check_set(const struct kvm_cpuid2 *c)
 {
 	const struct kvm_cpuid_entry2 *e;

@@ -30,6 +30,16 @@ enum cpuid_reg { CPUID_EAX, CPUID_EBX, CPUID_ECX, CPUID_EDX };
  */
 int cpuid_supported(const struct kvm_cpuid2 *host, struct kvm_cpuid2 *out, uint32_t max);
 
+/*
+ * The x86-64-v2 instruction-set bits of leaf 1 ECX (SSE3, SSSE3, SSE4.1,
+ * SSE4.2, POPCNT) that the silicon has (native_1_ecx, the daemon's own
+ * CPUID.01H:ECX) but the backend's table lacks, added to sup.  They need
+ * nothing from a VMM beyond CR4.OSFXSR, a guest executes them natively
+ * either way, and KVM ties behaviour to them (MISC_ENABLE.MWAIT needs SSE3).
+ * This machine's PVM host reports none of them.
+ */
+void cpuid_offer_native(struct kvm_cpuid2 *sup, uint32_t native_1_ecx);
+
 /* KVM_SET_CPUID2 argument checks as Linux 6.1 kvm_vcpu_ioctl_set_cpuid2 + kvm_check_cpuid */
 int cpuid_check_set(const struct kvm_cpuid2 *c);
 
@@ -43,5 +53,11 @@ bool cpuid_has(const struct kvm_cpuid2 *c, uint32_t function, uint32_t index,
 unsigned cpuid_maxphyaddr(const struct kvm_cpuid2 *c);
 /* vendor string "GenuineIntel" in leaf 0 */
 bool cpuid_is_intel(const struct kvm_cpuid2 *c);
+/*
+ * kvm_update_cpuid_runtime's MWAIT part: with KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT
+ * disabled, CPUID.01H:ECX.MWAIT follows IA32_MISC_ENABLE.MWAIT (bit 18);
+ * with the quirk (KVM's default) nothing changes.  c may be NULL.
+ */
+void cpuid_runtime_mwait(struct kvm_cpuid2 *c, uint64_t disabled_quirks, uint64_t misc_enable);
 
 #endif

@@ -146,3 +146,13 @@ int cpuid_supported(const struct kvm_cpuid2 *host, struct kvm_cpuid2 *out, uint3
 	out->nent = n;
 	return 0;
 }
+
+void cpuid_offer_native(struct kvm_cpuid2 *sup, uint32_t native_1_ecx)
+{
+	const uint32_t v2 = CPUID_1_ECX_SSE3 | CPUID_1_ECX_SSSE3 | CPUID_1_ECX_SSE4_1 |
+			    CPUID_1_ECX_SSE4_2 | CPUID_1_ECX_POPCNT;
+
+	for (uint32_t i = 0; i < sup->nent; i++)
+		if (entry_matches(&sup->entries[i], 1, 0))
+			sup->entries[i].ecx |= native_1_ecx & v2;
+}

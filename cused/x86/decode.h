@@ -85,4 +85,13 @@ int x86_decode_strio(const uint8_t *bytes, size_t n, enum x86_mode mode, struct 
 int x86_decode_xmm_zero(const uint8_t *bytes, size_t n, enum x86_mode mode, uint8_t *xmm,
 			uint8_t *len);
 
+/*
+ * Decode bytes[0..n) as MONITOR (0F 01 C8) or MWAIT (0F 01 C9), with only
+ * segment, 66 and 67 prefixes (and REX in 64-bit mode).  0 with *mwait
+ * (false: MONITOR) and the length in *len; -EINVAL for anything else
+ * (LOCK/REP prefixes included); -EAGAIN if more bytes are needed.
+ */
+int x86_decode_monitor_mwait(const uint8_t *bytes, size_t n, enum x86_mode mode, bool *mwait,
+			     uint8_t *len);
+
 #endif

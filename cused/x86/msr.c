@@ -5,6 +5,7 @@
  * vmx.c for FEATURE_CONTROL) for the MSRs in msr_table.c.
  */
 #include <errno.h>
+#include <linux/kvm.h>
 #include "cused/x86/msr.h"
 #include "cused/x86/msr_values.h"
 #include "cused/x86/x86_bits.h"
@@ -13,6 +14,7 @@
 #define FEAT_CTL_LOCKED          (1ULL << 0)
 #define MISC_ENABLE_EMON         (1ULL << 7)
 #define MISC_ENABLE_PMU_RO_MASK  ((1ULL << 11) | (1ULL << 12))   /* BTS/PEBS unavailable */
+
 #define PLATFORM_INFO_CPUID_FAULT (1ULL << 31)
 #define EFER_KNOWN (EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | EFER_FFXSR)
 #define MCG_CTL_P                (1ULL << 8)
@@ -75,6 +77,8 @@ static int read_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t ind
 		return host || (mf->mcg_cap & MCG_CTL_P) ? 0 : -EPERM;
 	case MSRR_MC_CTL2:
 		return host || (mf->mcg_cap & MCG_CMCI_P) ? 0 : -EPERM;
+	case MSRR_PERF_CAPS:
+		return !host && !mf->guest.pdcm ? -EPERM : 0;
 	default:
 		return 0;
 	}
@@ -276,12 +280,24 @@ static int emul_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t ind
 		/* only the enable bit */
 		return (*v & ~1ULL) ? -EINVAL : 0;
 	case MSRR_MISC_ENABLE:
-		if (host)
-			return 0;
-		if ((old ^ *v) & MISC_ENABLE_PMU_RO_MASK)
-			return -EINVAL;
-		/* EMON is read-only but writes to it do not fault */
-		*v = (*v & ~MISC_ENABLE_EMON) | (old & MISC_ENABLE_EMON);
+		if (!host) {
+			if ((old ^ *v) & MISC_ENABLE_PMU_RO_MASK)
+				return -EINVAL;
+			/* EMON is read-only but writes to it do not fault */
+			*v = (*v & ~MISC_ENABLE_EMON) | (old & MISC_ENABLE_EMON);
+		}
+		/*
+		 * Without the quirk, MWAIT enable is real (CPUID follows it, the
+		 * caller's job) and needs SSE3, from either side.
+		 */
+		if (mf->disabled_quirks &&
+		    (__atomic_load_n(mf->disabled_quirks, __ATOMIC_RELAXED) &
+		     KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT) &&
+		    ((old ^ *v) & MISC_ENABLE_MWAIT)) {
+			if (!mf->guest.sse3)
+				return -EINVAL;
+			mf->cpuid_stale = true;
+		}
 		return 0;
 	case MSRR_FEAT_CTL:
 		/* only the lock bit: no VMX, SGX or LMCE for the guest */
@@ -297,6 +313,11 @@ static int emul_rule(struct msr_file *mf, const struct msr_desc *d, uint32_t ind
 		return (*v & PLATFORM_INFO_CPUID_FAULT) ? -EINVAL : 0;
 	case MSRR_MISC_FEATURES:
 		/* only CPUID faulting exists, and PLATFORM_INFO never offers it */
+		return *v ? -EINVAL : 0;
+	case MSRR_PERF_CAPS:
+		/* kvm_set_msr_common: host only, no bit beyond the feature MSR's 0 */
+		if (!host)
+			return -EPERM;
 		return *v ? -EINVAL : 0;
 	case MSRR_MTRR_DEF:
 		return msr_mtrr_def_valid(*v) ? 0 : -EINVAL;

@@ -32,6 +32,7 @@ enum msr_rule {
 	MSRR_KVM_CLOCK,     /* kvmclock's wall-clock / system-time MSRs, old and new (msr.c) */
 	MSRR_KVM_ASYNC_PF_EN, MSRR_KVM_ASYNC_PF_INT, MSRR_KVM_ASYNC_PF_ACK,
 	MSRR_KVM_STEAL_TIME, MSRR_KVM_PV_EOI, MSRR_KVM_POLL_CONTROL,
+	MSRR_PERF_CAPS,     /* no PMU: only the host writes it, only 0; guest reads need PDCM */
 };
 
 #define MSRF_LISTED 1u   /* in KVM_GET_MSR_INDEX_LIST (KVM lists it too) */
@@ -53,6 +54,8 @@ enum msr_slot {
 	MSLOT_KVM_SYSTEM_TIME,
 	MSLOT_KVM_ASYNC_PF_EN, MSLOT_KVM_ASYNC_PF_INT, MSLOT_KVM_ASYNC_PF_ACK,
 	MSLOT_KVM_STEAL_TIME, MSLOT_KVM_PV_EOI, MSLOT_KVM_POLL_CONTROL,
+	MSLOT_POWER_CTL,
+	MSLOT_PERF_CAPS,
 	MSLOT_NR,
 };
 
@@ -85,6 +88,8 @@ struct msr_guest {
 	bool x2apic;
 	bool tsc_adjust;
 	uint32_t kvm_pv;        /* EAX of the KVM PV features leaf (0: none), as kvm_update_pv_runtime */
+	bool pdcm;              /* PERF_CAPABILITIES readable by the guest */
+	bool sse3;              /* MISC_ENABLE.MWAIT may change (without the quirk) */
 };
 
 struct msr_file {
@@ -98,6 +103,14 @@ struct msr_file {
 	uint64_t *wall_clock;
 	/* the vCPU's KVM_CAP_ENFORCE_PV_FEATURE_CPUID; NULL: not enforced */
 	const bool *pv_enforce;
+	/* the VM's KVM_CAP_DISABLE_QUIRKS2 bits; NULL: every quirk on */
+	const uint64_t *disabled_quirks;
+	/*
+	 * Set by a write KVM mirrors into the guest's CPUID (MISC_ENABLE.MWAIT
+	 * changed without the MISC_ENABLE_NO_MWAIT quirk); the vCPU layer
+	 * updates its table (cpuid_runtime_mwait) and clears it.
+	 */
+	bool cpuid_stale;
 };
 
 /* KVM_FEATURE_* bits of CPUID 0x40000001 EAX (arch/x86/include/uapi/asm/kvm_para.h) */

@@ -64,5 +64,7 @@ void msr_file_set_cpuid(struct msr_file *mf, const struct kvm_cpuid2 *c)
 		.x2apic = cpuid_has(c, 1, 0, CPUID_ECX, CPUID_1_ECX_X2APIC),
 		.tsc_adjust = cpuid_has(c, 7, 0, CPUID_EBX, CPUID_7_EBX_TSC_ADJUST),
 		.kvm_pv = msr_kvm_pv_features(c),
+		.pdcm = cpuid_has(c, 1, 0, CPUID_ECX, CPUID_1_ECX_PDCM),
+		.sse3 = cpuid_has(c, 1, 0, CPUID_ECX, CPUID_1_ECX_SSE3),
 	};
 }

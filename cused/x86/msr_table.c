@@ -66,6 +66,12 @@ static const struct msr_desc table[] = {
 	/* PEBS_UNAVAIL | BTS_UNAVAIL, as kvm_vcpu_reset */
 	EMUL(0x000001a0, 1, MSLOT_MISC_ENABLE, 0x1800, "MISC_ENABLE", MSRR_MISC_ENABLE,
 	     MSRF_LISTED),
+	/*
+	 * KVM keeps whatever is written (vcpu->arch.msr_ia32_power_ctl) and
+	 * lists it; guests (and userspace_msr_exit_test) expect it handled
+	 * in the kernel, not as an unknown-MSR exit.
+	 */
+	EMUL(0x000001fc, 1, MSLOT_POWER_CTL, 0, "POWER_CTL", MSRR_PLAIN, MSRF_LISTED),
 	EMUL(0x00000200, 2 * KVM_NR_VAR_MTRR, MSLOT_MTRR_VAR, 0, "MTRRphysBase/Mask",
 	     MSRR_MTRR_VAR, 0),
 	EMUL(0x00000250, 1, MSLOT_MTRR_FIX64K, 0, "MTRRfix64K_00000", MSRR_MTRR_FIX, 0),
@@ -75,6 +81,12 @@ static const struct msr_desc table[] = {
 	FIELD(0x00000277, CUSED_F_PAT, 0x0007040600070406ULL, "PAT", MSRR_PAT, MSRF_LISTED),
 	EMUL(0x00000280, KVM_MCE_BANKS, MSLOT_MC_CTL2, 0, "MCi_CTL2", MSRR_MC_CTL2, 0),
 	EMUL(0x000002ff, 1, MSLOT_MTRR_DEF, 0, "MTRRdefType", MSRR_MTRR_DEF, 0),
+	/*
+	 * KVM lists it on both vendors (emulated_msrs) with the value
+	 * kvm_caps.supported_perf_cap, 0 without a guest PMU, which cused
+	 * never offers; it is a feature MSR too (system.c).
+	 */
+	EMUL(0x00000345, 1, MSLOT_PERF_CAPS, 0, "PERF_CAPABILITIES", MSRR_PERF_CAPS, MSRF_LISTED),
 	EMUL(0x00000400, 4 * KVM_MCE_BANKS, MSLOT_MC_BANK, 0, "MCi_CTL/STATUS/ADDR/MISC",
 	     MSRR_MC_BANK, 0),
 	/* KVM lists it (emulated_msrs); with a LAPIC vcpu_irq.c answers before this table */

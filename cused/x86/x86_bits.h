@@ -44,7 +44,13 @@
 #define APIC_BASE_ENABLE (1ULL << 11)
 
 /* CPUID feature bits: leaf, register, bit */
+#define CPUID_1_ECX_SSE3      (1u << 0)
+#define MISC_ENABLE_MWAIT     (1ULL << 18)   /* IA32_MISC_ENABLE: MONITOR/MWAIT enabled */
 #define CPUID_1_ECX_MONITOR   (1u << 3)
+#define CPUID_1_ECX_SSSE3     (1u << 9)
+#define CPUID_1_ECX_SSE4_1    (1u << 19)
+#define CPUID_1_ECX_SSE4_2    (1u << 20)
+#define CPUID_1_ECX_POPCNT    (1u << 23)
 #define CPUID_1_ECX_VMX       (1u << 5)
 #define CPUID_1_ECX_PDCM      (1u << 15)
 #define CPUID_1_ECX_PCID      (1u << 17)

@@ -665,6 +665,12 @@ static int cmd_badargs(void)
 	msrs.h.nmsrs = 1;
 	msrs.e[0].index = 0xdeadbeef;
 	T("sys.get_msrs_feature_unknown", sys, KVM_GET_MSRS, &msrs);
+	/* KVM reports PERF_CAPABILITIES on both vendors: 0 without a guest PMU */
+	msrs.e[0].index = 0x345;
+	msrs.e[0].data = 0xdead;
+	errno = 0;
+	r = ioctl(sys, KVM_GET_MSRS, &msrs);
+	show("sys.get_msrs_feature_perf_caps", r, "data=%#llx", (unsigned long long)msrs.e[0].data);
 
 	/* ---- VM fd */
 	vmfd = IOC(sys, KVM_CREATE_VM, 0);

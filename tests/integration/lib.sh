@@ -162,6 +162,13 @@ run_cused() {
 # - KVM_GET_CLOCK flags are 0 on PVM (no master clock); Linux 6.1 with a TSC
 #   clocksource and a master clock, as cused's kvmclock always is, reports
 #   TSC_STABLE|REALTIME|HOST_TSC (0xe).
+# - kvmtest state mwait: PVM's emulator refuses MONITOR (INTERNAL_ERROR);
+#   KVM intercepts MONITOR/MWAIT and retires them as NOPs, or injects #UD
+#   with MWAIT_NEVER_UD_FAULTS disabled and no CPUID MWAIT
+#   (kvm_emulate_monitor_mwait), as cused does (cused/tramp/hostkvm_emul.c).
+# - kvmtest features swbp: PVM's emulator refuses a 64-bit INT3 under
+#   KVM_GUESTDBG_USE_SW_BP (INTERNAL_ERROR); KVM exits with KVM_EXIT_DEBUG,
+#   #BP, pc = the INT3, RIP left on it (vmx handle_exception_nmi), as cused.
 host_known() {
 	sed -E -e 's/^(msr 0x000001a0 )0x0000000000000001$/\10x0000000000001800/' \
 	       -e 's/^(reg r14 +)0x0000000000000001$/\10x0000000000001800/' \
@@ -172,6 +179,9 @@ host_known() {
 	       -e 's/^(ioapic out\[3\] )0x2$/\10x1/' \
 	       -e 's/^(state cap X2APIC_API = )11$/\13/' \
 	       -e 's/^(vm\.get_clock ret=0 errno=0 flags=)0 /\10xe /' \
+	       -e 's/^(mwait\.nop exits:) INTERNAL_ERROR$/\1 IO(1) IO(2) HLT/' \
+	       -e 's/^(mwait\.ud exits:) INTERNAL_ERROR$/\1 IO(6) HLT/' \
+	       -e 's/^(swbp exit 1) INTERNAL_ERROR (rip=0x1f01) suberror=1 .*$/\1 DEBUG \2 pc=0x1f01 exception=3 dr6=0x0 dr7=0x0/' \
 	       -e '/^split request_interrupt_window$/{N;s/^(split request_interrupt_window)\n(split ioapic_eoi vector 0x63)$/\2\n\1/}'
 }
 

@@ -10,8 +10,10 @@
 # Subtests: modes (mode switches, PIO, MMIO, MSRs, final regs/sregs),
 # badargs (errno table), smp (two vCPUs in two threads), features (dirty
 # log, KVM_TRANSLATE, single-step, KVM_INTERRUPT without an irqchip,
-# read-only slot, KVM_GET/SET_FPU, KVM_SET_REGS mid-run), state (VM and
-# vCPU state ioctls without irqchip, the classic example-program flow), irq (in-kernel
+# read-only slot, KVM_GET/SET_FPU, KVM_SET_REGS mid-run, INT3 under
+# USE_SW_BP), state (VM and vCPU state ioctls without irqchip, the classic
+# example-program flow, immediate_exit after I/O and MSR exits, KVM_RUN
+# without memslots, MONITOR/MWAIT NOP and #UD), irq (in-kernel
 # irqchip: LAPIC timer, INIT/SIPI and IPIs, IOAPIC lines and MSI, state dumps).  Exit 0 if all
 # traces match, 1 on any difference or failure, 77 (skip) when /dev/kvm,
 # /dev/fuse or the cused binaries are missing.  KEEP_WORK=1 keeps the traces

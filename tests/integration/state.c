@@ -9,6 +9,7 @@
  * memory, CREATE_VCPU, sregs/regs, RUN of a real-mode OUT + HLT).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -663,6 +664,266 @@ static void user_msr(const char *dev)
 	close(sys);
 }
 
+/*
+ * KVM_RUN with immediate_exit after an I/O or MSR exit still retires the
+ * answered instruction (complete_userspace_io runs first): the state saved
+ * right after it has RIP past the OUT/IN/RDMSR, the IN data in AL and the
+ * RDMSR result in EDX:EAX.  The selftests' vcpu_save_state relies on this
+ * (their ucall is an IN).
+ */
+static void immediate(const char *dev)
+{
+	static const uint8_t code[] = {
+		0xba, 0xf8, 0x03,                     /* 0x1000 mov $0x3f8, %dx */
+		0xb0, 'h',                            /* 0x1003 mov $'h', %al */
+		0xee,                                 /* 0x1005 out %al, (%dx) */
+		0xec,                                 /* 0x1006 in (%dx), %al */
+		0x66, 0xb9, 0x45, 0x23, 0x01, 0x00,   /* 0x1007 mov $0x12345, %ecx */
+		0x0f, 0x32,                           /* 0x100d rdmsr (unknown: to us) */
+		0xf4,                                 /* 0x100f hlt */
+	};
+	struct kvm_userspace_memory_region mr;
+	struct kvm_regs regs = { .rip = 0x1000, .rflags = 0x2 };
+	struct kvm_sregs sregs;
+	struct kvm_run *run;
+	int sys, vmfd, vcpufd, sz;
+	uint8_t *mem;
+
+	sys = open(dev, O_RDWR | O_CLOEXEC);
+	if (sys < 0)
+		die("open %s: %s", dev, strerror(errno));
+	vmfd = IOC(sys, KVM_CREATE_VM, 0);
+	SHOW("immediate.enable_msr_exit",
+	     enable_cap(vmfd, KVM_CAP_X86_USER_SPACE_MSR, KVM_MSR_EXIT_REASON_UNKNOWN, 0), "");
+	mem = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	memcpy(mem + 0x1000, code, sizeof(code));
+	mr = (struct kvm_userspace_memory_region){ .slot = 0, .guest_phys_addr = 0,
+		.memory_size = 0x4000, .userspace_addr = (uintptr_t)mem };
+	IOC(vmfd, KVM_SET_USER_MEMORY_REGION, &mr);
+	vcpufd = IOC(vmfd, KVM_CREATE_VCPU, 0);
+	sz = IOC(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpufd, 0);
+	if (run == MAP_FAILED)
+		die("mmap run: %s", strerror(errno));
+	IOC(vcpufd, KVM_GET_SREGS, &sregs);
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	IOC(vcpufd, KVM_SET_SREGS, &sregs);
+	IOC(vcpufd, KVM_SET_REGS, &regs);
+
+	SHOW("immediate.run_out", ioctl(vcpufd, KVM_RUN, 0), "exit=%s port=%#x",
+	     exit_name(run->exit_reason), run->io.port);
+	run->immediate_exit = 1;
+	SHOW("immediate.run_retire_out", ioctl(vcpufd, KVM_RUN, 0), "");
+	run->immediate_exit = 0;
+	IOC(vcpufd, KVM_GET_REGS, &regs);
+	printf("immediate.after_out rip=%#llx\n", (unsigned long long)regs.rip);
+
+	SHOW("immediate.run_in", ioctl(vcpufd, KVM_RUN, 0), "exit=%s in=%d",
+	     exit_name(run->exit_reason), run->io.direction == KVM_EXIT_IO_IN);
+	*((uint8_t *)run + run->io.data_offset) = 0x5a;
+	run->immediate_exit = 1;
+	SHOW("immediate.run_retire_in", ioctl(vcpufd, KVM_RUN, 0), "");
+	run->immediate_exit = 0;
+	IOC(vcpufd, KVM_GET_REGS, &regs);
+	printf("immediate.after_in rip=%#llx al=%#llx\n", (unsigned long long)regs.rip,
+	       (unsigned long long)regs.rax & 0xff);
+
+	SHOW("immediate.run_rdmsr", ioctl(vcpufd, KVM_RUN, 0), "exit=%s index=%#x",
+	     exit_name(run->exit_reason), run->msr.index);
+	run->msr.data = 0x1122334455667788ULL;
+	run->immediate_exit = 1;
+	SHOW("immediate.run_retire_rdmsr", ioctl(vcpufd, KVM_RUN, 0), "");
+	run->immediate_exit = 0;
+	IOC(vcpufd, KVM_GET_REGS, &regs);
+	printf("immediate.after_rdmsr rip=%#llx eax=%#llx edx=%#llx\n",
+	       (unsigned long long)regs.rip, (unsigned long long)regs.rax & 0xffffffff,
+	       (unsigned long long)regs.rdx & 0xffffffff);
+	/* nothing pending any more: a second immediate exit changes nothing */
+	run->immediate_exit = 1;
+	SHOW("immediate.run_again", ioctl(vcpufd, KVM_RUN, 0), "");
+	run->immediate_exit = 0;
+	SHOW("immediate.run_hlt", ioctl(vcpufd, KVM_RUN, 0), "exit=%s",
+	     exit_name(run->exit_reason));
+	close(vcpufd);
+	close(vmfd);
+	close(sys);
+}
+
+/*
+ * KVM_RUN of a VM without any memslot: the fetch at the reset vector fails
+ * in the emulator (KVM_EXIT_INTERNAL_ERROR).  A shadow MMU (this PVM host;
+ * KVM without TDP) has no pages before the first slot sizes it, so the
+ * client sets a limit first, as set_memory_region_test does; it must reach
+ * the backend's MMU.
+ */
+static void zero_slots(const char *dev)
+{
+	struct kvm_run *run;
+	int sys, vmfd, vcpufd, sz;
+
+	sys = open(dev, O_RDWR | O_CLOEXEC);
+	if (sys < 0)
+		die("open %s: %s", dev, strerror(errno));
+	vmfd = IOC(sys, KVM_CREATE_VM, 0);
+	vcpufd = IOC(vmfd, KVM_CREATE_VCPU, 0);
+	SHOW("zeroslots.set_nr_mmu_pages", ioctl(vmfd, KVM_SET_NR_MMU_PAGES, 64), "");
+	sz = IOC(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpufd, 0);
+	if (run == MAP_FAILED)
+		die("mmap run: %s", strerror(errno));
+	SHOW("zeroslots.run", ioctl(vcpufd, KVM_RUN, 0), "exit=%s", exit_name(run->exit_reason));
+	close(vcpufd);
+	close(vmfd);
+	close(sys);
+}
+
+/*
+ * MONITOR and MWAIT in real mode, which KVM intercepts and retires as NOPs
+ * (exits: IO 1, IO 2, HLT), or makes #UD once KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS
+ * is disabled and the guest's CPUID lacks MWAIT (no CPUID set at all here):
+ * the IVT's #UD handler reports IO 6.  PVM's emulator refuses MONITOR
+ * (INTERNAL_ERROR); lib.sh host_known has the KVM result for the host.
+ */
+static void mwait(const char *dev, bool ud)
+{
+	static const uint8_t code[] = {
+		0xba, 0x10, 0x00,   /* 0x1000 mov $0x10, %dx */
+		0x0f, 0x01, 0xc8,   /* 0x1003 monitor */
+		0xb0, 0x01,         /* 0x1006 mov $1, %al */
+		0xee,               /* 0x1008 out %al, (%dx) */
+		0x0f, 0x01, 0xc9,   /* 0x1009 mwait */
+		0xb0, 0x02,         /* 0x100c mov $2, %al */
+		0xee,               /* 0x100e out %al, (%dx) */
+		0xf4,               /* 0x100f hlt */
+	};
+	static const uint8_t ud_handler[] = {
+		0xb0, 0x06,         /* 0x1100 mov $6, %al */
+		0xee,               /* 0x1102 out %al, (%dx) */
+		0xf4,               /* 0x1103 hlt */
+	};
+	struct kvm_userspace_memory_region mr;
+	struct kvm_regs regs = { .rip = 0x1000, .rsp = 0x3000, .rflags = 0x2 };
+	struct kvm_sregs sregs;
+	struct kvm_run *run;
+	int sys, vmfd, vcpufd, sz;
+	uint8_t *mem;
+	char trace[128] = "";
+
+	sys = open(dev, O_RDWR | O_CLOEXEC);
+	if (sys < 0)
+		die("open %s: %s", dev, strerror(errno));
+	vmfd = IOC(sys, KVM_CREATE_VM, 0);
+	if (ud)
+		SHOW("mwait.disable_quirk", enable_cap(vmfd, KVM_CAP_DISABLE_QUIRKS2,
+						       KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS, 0), "");
+	mem = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	memcpy(mem + 0x1000, code, sizeof(code));
+	memcpy(mem + 0x1100, ud_handler, sizeof(ud_handler));
+	/* IVT entry 6 (#UD): 0000:1100 */
+	mem[0x18] = 0x00;
+	mem[0x19] = 0x11;
+	mr = (struct kvm_userspace_memory_region){ .slot = 0, .guest_phys_addr = 0,
+		.memory_size = 0x4000, .userspace_addr = (uintptr_t)mem };
+	IOC(vmfd, KVM_SET_USER_MEMORY_REGION, &mr);
+	vcpufd = IOC(vmfd, KVM_CREATE_VCPU, 0);
+	sz = IOC(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpufd, 0);
+	if (run == MAP_FAILED)
+		die("mmap run: %s", strerror(errno));
+	IOC(vcpufd, KVM_GET_SREGS, &sregs);
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	sregs.ss.base = 0;
+	sregs.ss.selector = 0;
+	IOC(vcpufd, KVM_SET_SREGS, &sregs);
+	IOC(vcpufd, KVM_SET_REGS, &regs);
+	for (int i = 0; i < 4; i++) {
+		size_t n = strlen(trace);
+
+		if (ioctl(vcpufd, KVM_RUN, 0) < 0) {
+			snprintf(trace + n, sizeof(trace) - n, " errno=%s", ename(errno));
+			break;
+		}
+		if (run->exit_reason == KVM_EXIT_IO) {
+			snprintf(trace + n, sizeof(trace) - n, " IO(%u)",
+				 *((uint8_t *)run + run->io.data_offset));
+			continue;
+		}
+		snprintf(trace + n, sizeof(trace) - n, " %s", exit_name(run->exit_reason));
+		break;
+	}
+	printf("mwait.%s exits:%s\n", ud ? "ud" : "nop", trace);
+	close(vcpufd);
+	close(vmfd);
+	close(sys);
+}
+
+/*
+ * KVM_CAP_EXIT_ON_EMULATION_FAILURE: an instruction KVM's emulator cannot
+ * do (x87 FLDS from MMIO) exits with KVM_EXIT_INTERNAL_ERROR and, with the
+ * cap, no #UD queued: the client skips it and the guest goes on (IO 7, HLT).
+ * Without the cap the queued #UD would hit the empty IVT.
+ */
+static void emul_failure(const char *dev)
+{
+	static const uint8_t code[] = {
+		0xbb, 0x00, 0x80,   /* 0x1000 mov $0x8000, %bx (no memory there) */
+		0xd9, 0x07,         /* 0x1003 flds (%bx) */
+		0xba, 0x10, 0x00,   /* 0x1005 mov $0x10, %dx */
+		0xb0, 0x07,         /* 0x1008 mov $7, %al */
+		0xee,               /* 0x100a out %al, (%dx) */
+		0xf4,               /* 0x100b hlt */
+	};
+	struct kvm_userspace_memory_region mr;
+	struct kvm_regs regs = { .rip = 0x1000, .rsp = 0x3000, .rflags = 0x2 };
+	struct kvm_sregs sregs;
+	struct kvm_run *run;
+	int sys, vmfd, vcpufd, sz;
+	uint8_t *mem;
+
+	sys = open(dev, O_RDWR | O_CLOEXEC);
+	if (sys < 0)
+		die("open %s: %s", dev, strerror(errno));
+	vmfd = IOC(sys, KVM_CREATE_VM, 0);
+	SHOW("emulfail.check", ioctl(vmfd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_ON_EMULATION_FAILURE), "");
+	SHOW("emulfail.enable_bad", enable_cap(vmfd, KVM_CAP_EXIT_ON_EMULATION_FAILURE, 2, 0), "");
+	SHOW("emulfail.enable", enable_cap(vmfd, KVM_CAP_EXIT_ON_EMULATION_FAILURE, 1, 0), "");
+	mem = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	memcpy(mem + 0x1000, code, sizeof(code));
+	mr = (struct kvm_userspace_memory_region){ .slot = 0, .guest_phys_addr = 0,
+		.memory_size = 0x4000, .userspace_addr = (uintptr_t)mem };
+	IOC(vmfd, KVM_SET_USER_MEMORY_REGION, &mr);
+	vcpufd = IOC(vmfd, KVM_CREATE_VCPU, 0);
+	sz = IOC(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpufd, 0);
+	if (run == MAP_FAILED)
+		die("mmap run: %s", strerror(errno));
+	IOC(vcpufd, KVM_GET_SREGS, &sregs);
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	IOC(vcpufd, KVM_SET_SREGS, &sregs);
+	IOC(vcpufd, KVM_SET_REGS, &regs);
+	SHOW("emulfail.run", ioctl(vcpufd, KVM_RUN, 0), "exit=%s suberror=%u",
+	     exit_name(run->exit_reason), run->internal.suberror);
+	IOC(vcpufd, KVM_GET_REGS, &regs);
+	printf("emulfail.rip %#llx\n", (unsigned long long)regs.rip);
+	regs.rip += 2;
+	IOC(vcpufd, KVM_SET_REGS, &regs);
+	SHOW("emulfail.run_on", ioctl(vcpufd, KVM_RUN, 0), "exit=%s data=%u",
+	     exit_name(run->exit_reason), *((uint8_t *)run + run->io.data_offset));
+	SHOW("emulfail.run_hlt", ioctl(vcpufd, KVM_RUN, 0), "exit=%s", exit_name(run->exit_reason));
+	close(vcpufd);
+	close(vmfd);
+	close(sys);
+}
+
 int cmd_state(const char *dev)
 {
 	struct vm vm;
@@ -684,6 +945,11 @@ int cmd_state(const char *dev)
 	classic(dev);
 	sync_regs(dev);
 	user_msr(dev);
+	immediate(dev);
+	zero_slots(dev);
+	mwait(dev, false);
+	mwait(dev, true);
+	emul_failure(dev);
 	printf("result: ok\n");
 	return 0;
 }

@@ -119,6 +119,45 @@ static void test_supported_e2big(void **state)
 	free(out);
 }
 
+/* x86-64-v2 bits the silicon has join leaf 1 ECX; nothing else does */
+static void test_offer_native(void **state)
+{
+	struct kvm_cpuid2 *host = host_table(), *out = alloc_cpuid(CUSED_MAX_CPUID_ENTRIES);
+	const uint32_t v2 = CPUID_1_ECX_SSE3 | CPUID_1_ECX_SSSE3 | CPUID_1_ECX_SSE4_1 |
+			    CPUID_1_ECX_SSE4_2 | CPUID_1_ECX_POPCNT;
+	uint32_t before;
+
+	assert_int_equal(cpuid_supported(host, out, CUSED_MAX_CPUID_ENTRIES), 0);
+	((struct kvm_cpuid_entry2 *)cpuid_find(out, 1, 0))->ecx &= ~v2;
+	before = cpuid_find(out, 1, 0)->ecx;
+	/* silicon with SSSE3 and POPCNT only, plus bits that are not ours to add */
+	cpuid_offer_native(out, CPUID_1_ECX_SSSE3 | CPUID_1_ECX_POPCNT | CPUID_1_ECX_VMX |
+			   CPUID_1_ECX_MONITOR | CPUID_1_ECX_PDCM);
+	assert_int_equal(cpuid_find(out, 1, 0)->ecx, before | CPUID_1_ECX_SSSE3 | CPUID_1_ECX_POPCNT);
+	cpuid_offer_native(out, ~0u);
+	assert_int_equal(cpuid_find(out, 1, 0)->ecx, before | v2);
+	/* other leaves untouched */
+	assert_int_equal(cpuid_find(out, 7, 0)->ecx, cpuid_find(host, 7, 0)->ecx);
+	free(host);
+	free(out);
+}
+
+/* KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT off: CPUID.01H:ECX.MWAIT follows MISC_ENABLE */
+static void test_runtime_mwait(void **state)
+{
+	struct kvm_cpuid2 *c = host_table();
+	uint32_t ecx = cpuid_find(c, 1, 0)->ecx;
+
+	cpuid_runtime_mwait(c, 0, MISC_ENABLE_MWAIT);                  /* quirk on: no effect */
+	assert_int_equal(cpuid_find(c, 1, 0)->ecx, ecx);
+	cpuid_runtime_mwait(c, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT, MISC_ENABLE_MWAIT);
+	assert_int_equal(cpuid_find(c, 1, 0)->ecx, ecx | CPUID_1_ECX_MONITOR);
+	cpuid_runtime_mwait(c, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT, 0);
+	assert_int_equal(cpuid_find(c, 1, 0)->ecx, ecx & ~CPUID_1_ECX_MONITOR);
+	cpuid_runtime_mwait(NULL, ~0ULL, MISC_ENABLE_MWAIT);           /* no CPUID: nothing */
+	free(c);
+}
+
 static void test_check_set(void **state)
 {
 	struct kvm_cpuid2 *big = alloc_cpuid(CUSED_MAX_CPUID_ENTRIES + 1);
@@ -178,6 +217,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_supported_policy),
 		cmocka_unit_test(test_supported_e2big),
+		cmocka_unit_test(test_offer_native),
+		cmocka_unit_test(test_runtime_mwait),
 		cmocka_unit_test(test_check_set),
 		cmocka_unit_test(test_find_and_maxphyaddr),
 	};

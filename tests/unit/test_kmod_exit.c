@@ -357,6 +357,33 @@ static void test_cpuid(void **state)
 	assert_int_equal(written(f.w, f.nw, CUSED_F_RIP), 0x3002);
 }
 
+/* MONITOR/MWAIT intercepts: the daemon's NOP moves RIP past them, its #UD leaves RIP */
+static void test_monitor_mwait(void **state)
+{
+	static const uint32_t reasons[] = { SVM_EXIT_MONITOR_, SVM_EXIT_MWAIT_, SVM_EXIT_MWAIT_COND_ };
+
+	for (unsigned i = 0; i < 3; i++) {
+		struct fx f;
+
+		fx_init(&f, reasons[i], 0, 0, 0x4000);
+		translate(&f);
+		assert_int_equal(f.ex.reason, TX_MWAIT);
+		assert_int_equal(f.ex.mwait.is_mwait, i > 0);
+		assert_int_equal(f.ex.mwait.cpl, 0);
+		complete_ok(&f);
+		assert_int_equal(f.nw, 1);
+		assert_int_equal(written(f.w, f.nw, CUSED_F_RIP), 0x4003);
+
+		fx_init(&f, reasons[i], 0, 0, 0x4000);
+		translate(&f);
+		f.ex.mwait.ud = 1;
+		complete_ok(&f);
+		assert_int_equal(f.nw, 1);
+		assert_int_equal(written(f.w, f.nw, CUSED_F_PENDING_IRQ), (1ull << 31) | 3 << 8 | 6);
+		assert_false(is_written(f.w, f.nw, CUSED_F_RIP));
+	}
+}
+
 static void test_npf(void **state)
 {
 	struct fx f;
@@ -536,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_wrmsr),
 		cmocka_unit_test(test_msr_gp),
 		cmocka_unit_test(test_cpuid),
+		cmocka_unit_test(test_monitor_mwait),
 		cmocka_unit_test(test_npf),
 		cmocka_unit_test(test_simple_reasons),
 		cmocka_unit_test(test_fail_entry),

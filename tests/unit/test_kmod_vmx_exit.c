@@ -227,6 +227,32 @@ static void test_msr(void **state)
 	assert_false(is_written(f.w, f.nw, CUSED_F_RIP));
 }
 
+/* MONITOR (39) / MWAIT (36): NOP by the exit's instruction length, or #UD with RIP kept */
+static void test_monitor_mwait(void **state)
+{
+	static const uint32_t reasons[] = { VMX_EXIT_MONITOR, VMX_EXIT_MWAIT };
+
+	for (unsigned i = 0; i < 2; i++) {
+		struct fx f;
+
+		fx_init(&f, reasons[i], 0, 0x5000, 4);   /* with a prefix: length 4 */
+		translate(&f);
+		assert_int_equal(f.ex.reason, TX_MWAIT);
+		assert_int_equal(f.ex.mwait.is_mwait, i == 1);
+		complete_ok(&f);
+		assert_int_equal(f.nw, 1);
+		assert_int_equal(written(f.w, f.nw, CUSED_F_RIP), 0x5004);
+
+		fx_init(&f, reasons[i], 0, 0x5000, 3);
+		translate(&f);
+		f.ex.mwait.ud = 1;
+		complete_ok(&f);
+		assert_int_equal(f.nw, 1);
+		assert_int_equal(written(f.w, f.nw, CUSED_F_PENDING_IRQ), (1ull << 31) | 3 << 8 | 6);
+		assert_false(is_written(f.w, f.nw, CUSED_F_RIP));
+	}
+}
+
 static void test_cpuid(void **state)
 {
 	struct fx f;
@@ -407,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_hlt),
 		cmocka_unit_test(test_msr),
 		cmocka_unit_test(test_cpuid),
+		cmocka_unit_test(test_monitor_mwait),
 		cmocka_unit_test(test_ept),
 		cmocka_unit_test(test_simple_reasons),
 		cmocka_unit_test(test_fail_entry),

@@ -430,6 +430,69 @@ static void test_misc_enable(void **state)
 	assert_int_equal(RD(0x1a0, false), 0x80);
 }
 
+/* POWER_CTL: KVM stores any value from either side and lists it (emulated_msrs) */
+static void test_power_ctl(void **state)
+{
+	struct env *e = *state;
+	uint32_t idx[256];
+	unsigned i, total = msr_index_list(idx, 256);
+
+	assert_int_equal(RD(0x1fc, false), 0);
+	assert_int_equal(WR(0x1fc, 0x1234, false), 0);
+	assert_int_equal(RD(0x1fc, false), 0x1234);
+	assert_int_equal(WR(0x1fc, ~0ULL, true), 0);
+	assert_int_equal(RD(0x1fc, true), ~0ULL);
+	for (i = 0; i < total && idx[i] != 0x1fc; i++)
+		;
+	assert_true(i < total);
+}
+
+/* PERF_CAPABILITIES without a guest PMU: host reads and writes 0; the guest reads with PDCM */
+static void test_perf_caps(void **state)
+{
+	struct env *e = *state;
+	struct kvm_cpuid2 *c = cpuid_ext(0, CPUID_1_ECX_PDCM, 0, 36);
+
+	assert_int_equal(RD(0x345, true), 0);
+	assert_int_equal(WR(0x345, 0, true), 0);
+	assert_int_equal(WR(0x345, 1ULL << 13, true), -EINVAL);   /* FW_WRITES: not supported */
+	assert_int_equal(WR(0x345, 0, false), -EPERM);            /* read-only to the guest */
+	uint64_t v;
+
+	assert_int_equal(msr_read(&e->mf, &e->io, 0x345, &v, false), -EPERM);   /* no PDCM */
+	msr_file_set_cpuid(&e->mf, c);
+	assert_int_equal(RD(0x345, false), 0);
+	free(c);
+}
+
+/* without KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT, changing MISC_ENABLE.MWAIT needs SSE3 */
+static void test_misc_enable_mwait(void **state)
+{
+	struct env *e = *state;
+	struct kvm_cpuid2 *sse3 = cpuid_ext(0, 1u << 0, 0, 36);
+	uint64_t quirks = 0;
+
+	e->mf.disabled_quirks = &quirks;
+	assert_int_equal(WR(0x1a0, 0x1800 | (1u << 18), true), 0);   /* quirk on: any */
+	assert_int_equal(WR(0x1a0, 0x1800, false), 0);
+	quirks = KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT;
+	assert_int_equal(WR(0x1a0, 0x1800 | (1u << 18), true), -EINVAL);
+	assert_int_equal(WR(0x1a0, 0x1800 | (1u << 18), false), -EINVAL);
+	assert_int_equal(WR(0x1a0, 0x1801, false), 0);                /* MWAIT unchanged: fine */
+	assert_false(e->mf.cpuid_stale);
+	msr_file_set_cpuid(&e->mf, sse3);
+	assert_int_equal(WR(0x1a0, 0x1800 | (1u << 18), true), 0);
+	assert_int_equal(RD(0x1a0, true), 0x1800 | (1u << 18));
+	assert_true(e->mf.cpuid_stale);                             /* CPUID.MWAIT must follow */
+	e->mf.cpuid_stale = false;
+	assert_int_equal(WR(0x1a0, 0x1801 | (1u << 18), false), 0);   /* MWAIT unchanged */
+	assert_false(e->mf.cpuid_stale);
+	assert_int_equal(WR(0x1a0, 0x1800, false), 0);
+	assert_true(e->mf.cpuid_stale);
+	e->mf.disabled_quirks = NULL;
+	free(sse3);
+}
+
 static void test_mtrr(void **state)
 {
 	struct env *e = *state;
@@ -666,7 +729,8 @@ int main(void)
 		T(test_table_sorted_and_findable), T(test_index_list), T(test_reset_values),
 		T(test_unknown), T(test_const), T(test_field_plain_and_errors), T(test_canonical),
 		T(test_pat), T(test_efer), T(test_apic_base), T(test_tsc_and_adjust), T(test_tsc_host_hook),
-		T(test_tsc_aux), T(test_misc_enable), T(test_mtrr), T(test_mce), T(test_setup_mce), T(test_platform_info_hidden),
+		T(test_tsc_aux), T(test_misc_enable), T(test_power_ctl), T(test_perf_caps), T(test_misc_enable_mwait),
+		T(test_mtrr), T(test_mce), T(test_setup_mce), T(test_platform_info_hidden),
 		T(test_feat_ctl_ucode_platform), T(test_kvmclock), T(test_pv_msrs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -118,6 +118,14 @@ static void test_enable_cap(void **state)
 	assert_int_equal(vm_misc_enable_cap(&m, &ec, &backend), 0);
 	assert_true(backend);
 	assert_true(m.exception_payload);
+	/* 0 or 1, and the backend's emulator is the one that must stop queueing #UD */
+	ec = (struct kvm_enable_cap){ .cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = { 2 } };
+	assert_int_equal(vm_misc_enable_cap(&m, &ec, &backend), -EINVAL);
+	ec.args[0] = 1;
+	backend = false;
+	assert_int_equal(vm_misc_enable_cap(&m, &ec, &backend), 0);
+	assert_true(backend);
+	assert_true(m.exit_on_emulation_error);
 }
 
 #define S(n, r) ((struct kvmclock_sample){ .host_tsc = 77, .ns = (n), .real_ns = (r) })
@@ -203,6 +211,11 @@ static void test_caps(void **state)
 	assert_int_equal(caps_check(&ctx, KVM_CAP_MCE), 32);
 	assert_int_equal(caps_check(&ctx, KVM_CAP_VCPU_EVENTS), 1);
 	assert_int_equal(caps_check(&ctx, KVM_CAP_MAX_VCPUS), 8);
+	/* KVM 6.1 offers EXIT_ON_EMULATION_FAILURE always; SMALLER_MAXPHYADDR is the backend's */
+	assert_int_equal(caps_check(&ctx, KVM_CAP_EXIT_ON_EMULATION_FAILURE), 1);
+	assert_int_equal(caps_check(&ctx, KVM_CAP_SMALLER_MAXPHYADDR), 0);
+	ctx.caps.smaller_maxphyaddr = true;
+	assert_int_equal(caps_check(&ctx, KVM_CAP_SMALLER_MAXPHYADDR), 1);
 	/* kmod today: one event slot, no NMI queue, no TSC rate in the trampoline ABI */
 	ctx.caps.events_queue = false;
 	ctx.caps.tsc_khz = false;
