@@ -18,14 +18,17 @@ struct cpuid_mask {
 
 static const struct cpuid_mask policy[] = {
 	/*
-	 * x2APIC and the TSC deadline timer are the daemon's LAPIC's (KVM
-	 * reports both whether or not the VM will have an irqchip).  VMX: no nested.  MONITOR/MWAIT and OSXSAVE are never "supported" in
+	 * x2APIC is the daemon's LAPIC's, so it is offered whatever the silicon
+	 * has (KVM: "emulates x2apic in software irrespective of host
+	 * support"; QEMU's TCG SVM, which runs the kmod backend here, has
+	 * none).  The TSC deadline timer is the silicon's answer, as in KVM.
+	 * VMX: no nested.  MONITOR/MWAIT and OSXSAVE are never "supported" in
 	 * KVM either (the latter mirrors CR4 at run time).  PDCM needs
 	 * PERF_CAPABILITIES.
 	 */
 	{ 1, 0, CPUID_ECX, CPUID_1_ECX_VMX |
 			   CPUID_1_ECX_MONITOR | CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_PDCM,
-	  CPUID_1_ECX_HYPERVISOR },
+	  CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC },
 	/* MPX needs BNDCFGS, PT the RTIT MSRs, WAITPKG UMWAIT_CONTROL */
 	{ 7, 0, CPUID_EBX, CPUID_7_EBX_MPX | CPUID_7_EBX_INTEL_PT, 0 },
 	{ 7, 0, CPUID_ECX, CPUID_7_ECX_WAITPKG, 0 },
