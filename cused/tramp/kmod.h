@@ -27,10 +27,12 @@
 #define SVM_EXIT_EXCP_AC   0x051
 #define SVM_EXIT_VINTR_    0x064
 #define SVM_EXIT_CPUID_    0x072
+#define SVM_EXIT_INVD_     0x076
 #define SVM_EXIT_HLT_      0x078
 #define SVM_EXIT_IOIO_     0x07b
 #define SVM_EXIT_MSR_      0x07c
 #define SVM_EXIT_SHUTDOWN_ 0x07f
+#define SVM_EXIT_WBINVD_   0x089
 #define SVM_EXIT_NPF_      0x400
 
 /* IOIO EXITINFO1 bits */
@@ -48,6 +50,7 @@
 #define VMX_EXIT_INTR_WINDOW    7
 #define VMX_EXIT_CPUID          10
 #define VMX_EXIT_HLT            12
+#define VMX_EXIT_INVD           13
 #define VMX_EXIT_CR_ACCESS      28
 #define VMX_EXIT_IO             30
 #define VMX_EXIT_RDMSR          31
@@ -55,6 +58,7 @@
 #define VMX_EXIT_INVALID_STATE  33
 #define VMX_EXIT_EPT_VIOLATION  48
 #define VMX_EXIT_EPT_MISCONFIG  49
+#define VMX_EXIT_WBINVD         54
 #define VMX_EXIT_FAILED_ENTRY   0x80000000u   /* bit 31 of the exit reason */
 /* cused-tramp.ko: VMLAUNCH/VMRESUME failed, qual = VM-instruction error */
 #define VMX_EXIT_VMFAIL         0xffffffffu
