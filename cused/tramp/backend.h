@@ -40,6 +40,8 @@ enum tramp_exit_reason {
 	 */
 	TX_NPF,         /* access to guest-physical memory with no RAM behind it; .npf */
 	TX_CPUID,       /* .cpuid; the daemon answers from the vCPU's CPUID table */
+	TX_MOV_DR,      /* MOV to/from DR0-3 (stored, not loaded); .mov_dr; the daemon
+			 * decodes it at RIP, moves the value and retires it */
 };
 
 struct tramp_exit {
@@ -79,6 +81,10 @@ struct tramp_exit {
 			uint8_t insn_len;  /* bytes valid in insn (0: daemon fetches at RIP) */
 			uint8_t insn[15];  /* decode-assist bytes, if the CPU gave any */
 		} npf;
+		struct {
+			uint8_t dr;        /* the debug register the exit names */
+			uint8_t write;     /* MOV to DRn */
+		} mov_dr;
 		struct {
 			uint32_t function, index;          /* in: EAX, ECX */
 			uint32_t eax, ebx, ecx, edx;       /* out, via complete() */

@@ -23,6 +23,8 @@
 #define KMOD_MAX_VCPUS 256
 
 /* SVM exit codes (APM vol. 2, appendix C) the backend classifies */
+#define SVM_EXIT_READ_DR0  0x020   /* + n: MOV from DRn; 0x030 + n: MOV to DRn */
+#define SVM_EXIT_WRITE_DR0 0x030
 #define SVM_EXIT_EXCP_DB   0x041
 #define SVM_EXIT_EXCP_AC   0x051
 #define SVM_EXIT_VINTR_    0x064

@@ -235,6 +235,17 @@ static void svm_translate(const struct cused_tramp_exit *raw, const uint64_t sna
 	case SVM_EXIT_NPF_:
 		exit_npf(raw, ex);
 		break;
+	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 7:
+	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 7:
+		/*
+		 * The module intercepts DR0-3 (it does not switch them): the
+		 * daemon decodes the GPR at RIP (no DecodeAssists under QEMU
+		 * TCG) and moves the stored value, as KVM's dr_interception.
+		 */
+		ex->reason = TX_MOV_DR;
+		ex->mov_dr.dr = raw->reason & 7;
+		ex->mov_dr.write = raw->reason >= SVM_EXIT_WRITE_DR0;
+		break;
 	case SVM_EXIT_WBINVD_:
 	case SVM_EXIT_INVD_:
 		/*

@@ -432,6 +432,24 @@ static void test_wbinvd_invd(void **state)
 	}
 }
 
+/* MOV to/from DR0-3: the daemon decodes it; the exit names the register and direction */
+static void test_mov_dr(void **state)
+{
+	struct fx f;
+
+	fx_init(&f, SVM_EXIT_WRITE_DR0, 0, 0, 0xffffffff81a480ff);
+	translate(&f);
+	assert_int_equal(f.ex.reason, TX_MOV_DR);
+	assert_int_equal(f.ex.mov_dr.dr, 0);
+	assert_true(f.ex.mov_dr.write);
+	assert_int_equal(f.nw, 0);      /* RIP stays until the daemon retires it */
+	fx_init(&f, SVM_EXIT_READ_DR0 + 3, 0, 0, 0x1000);
+	translate(&f);
+	assert_int_equal(f.ex.reason, TX_MOV_DR);
+	assert_int_equal(f.ex.mov_dr.dr, 3);
+	assert_false(f.ex.mov_dr.write);
+}
+
 static void test_unknown_internal(void **state)
 {
 	struct fx f;
@@ -559,6 +577,7 @@ int main(void)
 		cmocka_unit_test(test_simple_reasons),
 		cmocka_unit_test(test_fail_entry),
 		cmocka_unit_test(test_wbinvd_invd),
+		cmocka_unit_test(test_mov_dr),
 		cmocka_unit_test(test_unknown_internal),
 		cmocka_unit_test(test_event_reinjection),
 		cmocka_unit_test(test_irq_ready),
