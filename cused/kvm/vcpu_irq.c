@@ -169,12 +169,25 @@ static int inject(struct vcpu *v)
 				vec = irqchip_pic_intack(chip_of(v));
 			}
 			r = ops->inject_irq(v->tv, (uint32_t)vec);
-			if (r)
+			if (r == -EEXIST) {
+				/*
+				 * The backend's one event slot holds an exception
+				 * queued when the last exit was completed (kmod: #GP
+				 * for an MSR the guest may not touch).  As KVM's
+				 * inject_pending_event, the interrupt waits behind it
+				 * for the window; an acknowledged ExtINT is kept.
+				 */
+				if (ext)
+					vi->ext_vector = vec;
+				want = true;
+			} else if (r) {
 				return refuse(r, "vcpu %u: backend could not inject vector %d: %d",
 					      v->id, vec, r);
-			if (!ext)
-				lapic_intr_accepted(vi->lapic, vec);
-			vi->irq_ready = false;
+			} else {
+				if (!ext)
+					lapic_intr_accepted(vi->lapic, vec);
+				vi->irq_ready = false;
+			}
 		} else {
 			want = true;
 		}

@@ -30,6 +30,8 @@ struct tramp_vcpu {
 	int script;
 	int completes, kicks, nmis;
 	int injected;        /* last vector given to inject_irq, -1 none */
+	int busy;            /* refuse this many injections with -EEXIST (an exception queued) */
+	int refused;
 	bool window;
 	bool window_exited;  /* the window exit for this request was given */
 	uint8_t io[4];
@@ -70,7 +72,16 @@ static int fb_write(struct tramp_vcpu *v, const struct cused_field_val *f, unsig
 	return 0;
 }
 static int fb_set_cpuid(struct tramp_vcpu *v, const struct kvm_cpuid2 *c) { return 0; }
-static int fb_inject(struct tramp_vcpu *v, uint32_t vec) { v->injected = (int)vec; return 0; }
+static int fb_inject(struct tramp_vcpu *v, uint32_t vec)
+{
+	if (v->busy) {
+		v->busy--;
+		v->refused++;
+		return -EEXIST;
+	}
+	v->injected = (int)vec;
+	return 0;
+}
 static int fb_irqwin(struct tramp_vcpu *v, bool on)
 {
 	v->window = on;
@@ -327,6 +338,17 @@ static void test_run(void **state)
 	assert_int_equal(v->tv->injected, 0x51);
 	assert_int_equal(call(f->vcpu, KVM_GET_MP_STATE, &mp), 0);
 	assert_int_equal(mp.mp_state, KVM_MP_STATE_RUNNABLE);
+
+	/* the backend's event slot is taken (a #GP queued by completing an MSR
+	 * exit): the interrupt waits for the window, then goes in; KVM_RUN goes on */
+	v->tv->busy = 1;
+	msi.data = 0x61;
+	assert_int_equal(call(f->vm, KVM_SIGNAL_MSI, &msi), 1);
+	assert_int_equal(pthread_create(&t, NULL, late_kick, v), 0);
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), -EINTR);
+	pthread_join(t, NULL);
+	assert_int_equal(v->tv->refused, 1);
+	assert_int_equal(v->tv->injected, 0x61);
 }
 
 int main(void)
