@@ -361,6 +361,7 @@ khz=$(dmesg | sed -n 's/.*tsc: Detected \([0-9]*\)\.\([0-9]*\) MHz processor.*/\
 	echo "guest: linux: tsc_early_khz=$khz"
 for c in $LINUX; do
 	s0=$(up)
+	: >/tmp/linux.$c
 	# shellcheck disable=SC2046 # the flags are meant to split
 	cused-run --device /dev/cused-kvm /opt/qemu/qemu-system-x86_64 \
 		-L /opt/qemu/share -accel kvm -m 128 $(lx_flags $c) \
