@@ -192,8 +192,16 @@ static int inject(struct vcpu *v)
 			want = true;
 		}
 	}
-	/* the split irqchip's VMM asks for its own window (ExtINT through KVM_INTERRUPT) */
-	if (irqchip_mode(chip_of(v)) == IRQCHIP_SPLIT && v->run->request_interrupt_window)
+	/*
+	 * The split irqchip's VMM asks for its own window (ExtINT through
+	 * KVM_INTERRUPT), which KVM opens only while the vCPU could take that
+	 * ExtINT (req_int_win needs kvm_cpu_accept_dm_intr: none pending, LINT0
+	 * accepts it).  Opened anyway, a guest with IF=1 and LINT0 masked (Linux
+	 * soft-disables its APIC in setup_local_APIC) exits on every instruction
+	 * while the PIC's line is up, and the VMM is never told.
+	 */
+	if (irqchip_mode(chip_of(v)) == IRQCHIP_SPLIT && v->run->request_interrupt_window &&
+	    vi->ext_vector < 0 && lapic_accept_pic_intr(vi->lapic))
 		want = true;
 	if (want != vi->window) {
 		vi->window = want;

@@ -367,6 +367,18 @@ done
 # kernel this machine runs; the inner /init prints E2E-NESTED-INIT with its
 # CPU count.  Output, status and seconds between markers per case.
 lx_flags() { eval "echo \"\$LXF_$1\""; }
+# lx_symbolize FILE: the kernel symbol of each RIP= in FILE, from this
+# (same) kernel's kallsyms: the inner one runs with nokaslr at 0xffffffff81000000
+lx_symbolize() {
+	text=$(sed -n 's/^ffffffff\([0-9a-f]*\) T _text$/\1/p' /proc/kallsyms)
+	[ -n "$text" ] || return 0
+	for rip in $(sed -n 's/^RIP=ffffffff\([0-9a-f]\{8\}\) .*/\1/p' "$1"); do
+		want=$(( 0x$text + 0x$rip - 0x81000000 ))
+		awk -v want=$want 'function h(s,  i, n) { n = 0; for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return n }
+			substr($1, 1, 8) == "ffffffff" { a = h(substr($1, 9)); if (a <= want && a > best) { best = a; name = $3 } }
+			END { printf "RIP %s is %s+%#x\n", "'"$rip"'", name, want - best }' /proc/kallsyms >>"$1"
+	done
+}
 # Calibrating the TSC against the PIT costs the nested guest minutes (each
 # port read is an exit through two hypervisors): hand it the frequency this
 # kernel found (the inner TSC runs at the same rate: SVM only offsets it).
@@ -391,9 +403,10 @@ for c in $LINUX; do
 		if [ $n -ge "$LX_TMO" ] || grep -qE 'KVM internal error|kvm run failed|KVM: entry failed' /tmp/linux.$c; then
 			echo "guest: linux $c: stopping QEMU after ${n}s"
 			# where the guest is, from QEMU's monitor, then quit
-			{ for m in "info registers -a" "info lapic" "info pic" "info irq"; do echo "$m"; sleep 1; done
+			{ for m in "info registers -a" "info lapic" "info pic" "info irq" "info registers"; do echo "$m"; sleep 1; done
 			  sleep 2; echo quit; } | nc 127.0.0.1 4444 | tr -d '\r' | grep -vE '^\(qemu\)|^QEMU .* monitor' >>/tmp/linux.$c 2>&1
 			sleep 1; kill $q 2>/dev/null; sleep 1; kill -KILL $q 2>/dev/null
+			lx_symbolize /tmp/linux.$c
 			break
 		fi
 		[ $((n % 60)) = 59 ] && echo "guest: linux $c ${n}s: $(tail -n1 /tmp/linux.$c | cut -c1-100)"
