@@ -47,7 +47,7 @@
 # linuxboot_dma.bin) runs `-accel kvm` under cused-run on /dev/cused-kvm
 # and boots the same vmlinuz with a busybox initramfs whose /init prints
 # "E2E-NESTED-INIT cpus=N" and powers off.  One boot per case in
-# LINUX_CASES (default "smp2 split"; see lx_flags), each within
+# LINUX_CASES (default "smp2 split split2"; see lx_flags), each within
 # LINUX_TIMEOUT s (default 900; QEMU stopped at once on a KVM internal
 # error or a failed KVM_RUN), inner command line LINUX_APPEND.  PASS needs
 # QEMU's status 0 and the CPU count the case asks for; the line gives the
@@ -83,7 +83,7 @@ lx_flags() {
 for s in "$@"; do
 	case $s in
 	kill) KILL=1 ;;
-	linux) LINUX=${LINUX_CASES:-smp2 split}
+	linux) LINUX=${LINUX_CASES:-smp2 split split2}
 	       for c in $LINUX; do lx_flags "$c" >/dev/null || { echo "unknown LINUX_CASES case $c"; exit 2; }; done ;;
 	selftests) SELFTESTS=${CONF_SELFTESTS:?selftests needs CONF_SELFTESTS} ;;
 	modes|smp|badargs|features|features-kmod) SUBS="$SUBS${SUBS:+ }$s" ;;
