@@ -169,18 +169,39 @@ static int inject(struct vcpu *v)
 				vec = irqchip_pic_intack(chip_of(v));
 			}
 			r = ops->inject_irq(v->tv, (uint32_t)vec);
-			if (r)
+			if (r == -EEXIST) {
+				/*
+				 * The backend's one event slot holds an exception
+				 * queued when the last exit was completed (kmod: #GP
+				 * for an MSR the guest may not touch).  As KVM's
+				 * inject_pending_event, the interrupt waits behind it
+				 * for the window; an acknowledged ExtINT is kept.
+				 */
+				if (ext)
+					vi->ext_vector = vec;
+				want = true;
+			} else if (r) {
 				return refuse(r, "vcpu %u: backend could not inject vector %d: %d",
 					      v->id, vec, r);
-			if (!ext)
-				lapic_intr_accepted(vi->lapic, vec);
-			vi->irq_ready = false;
+			} else {
+				if (!ext)
+					lapic_intr_accepted(vi->lapic, vec);
+				vi->irq_ready = false;
+			}
 		} else {
 			want = true;
 		}
 	}
-	/* the split irqchip's VMM asks for its own window (ExtINT through KVM_INTERRUPT) */
-	if (irqchip_mode(chip_of(v)) == IRQCHIP_SPLIT && v->run->request_interrupt_window)
+	/*
+	 * The split irqchip's VMM asks for its own window (ExtINT through
+	 * KVM_INTERRUPT), which KVM opens only while the vCPU could take that
+	 * ExtINT (req_int_win needs kvm_cpu_accept_dm_intr: none pending, LINT0
+	 * accepts it).  Opened anyway, a guest with IF=1 and LINT0 masked (Linux
+	 * soft-disables its APIC in setup_local_APIC) exits on every instruction
+	 * while the PIC's line is up, and the VMM is never told.
+	 */
+	if (irqchip_mode(chip_of(v)) == IRQCHIP_SPLIT && v->run->request_interrupt_window &&
+	    vi->ext_vector < 0 && lapic_accept_pic_intr(vi->lapic))
 		want = true;
 	if (want != vi->window) {
 		vi->window = want;

@@ -142,3 +142,44 @@ int mmio_finish(struct vcpu *v, const uint8_t data[8])
 	/* only GPRs and RIP changed */
 	return v->vm->ctx->ops->write_fields(v->tv, f, F_RIP + 1);
 }
+
+int mov_dr_emulate(struct vcpu *v, struct tramp_exit *ex)
+{
+	const struct tramp_ops *ops = v->vm->ctx->ops;
+	struct cused_field_val f[F_NR], dr = { .id = CUSED_F_DR0 + ex->mov_dr.dr };
+	struct x86_mov_dr d;
+	enum x86_mode mode;
+	uint8_t insn[15];
+	size_t n;
+	int r;
+
+	r = read_state(v, f);
+	if (r)
+		return r;
+	mode = x86_mode_from(f[F_CR0].val, f[F_EFER].val, f[F_CS_ATTR].val);
+	n = fetch_insn(v, f, mode, insn);
+	/* only DR0-3 are intercepted and stored apart: anything else is a bug */
+	if (x86_decode_mov_dr(insn, n, mode, &d) || d.dr != ex->mov_dr.dr ||
+	    d.to_dr != !!ex->mov_dr.write || d.dr > 3) {
+		log_warn("vcpu %u: cannot emulate MOV DR%u at rip %#llx (%zu bytes: %02x %02x %02x)",
+			 v->id, ex->mov_dr.dr, (unsigned long long)f[F_RIP].val, n,
+			 insn[0], n > 1 ? insn[1] : 0, n > 2 ? insn[2] : 0);
+		internal_emulation_error(ex, insn, n);
+		return 0;
+	}
+	if (d.to_dr) {
+		dr.val = d.wide ? f[F_GPR0 + d.gpr].val : (uint32_t)f[F_GPR0 + d.gpr].val;
+		r = ops->write_fields(v->tv, &dr, 1);
+	} else {
+		r = ops->read_fields(v->tv, &dr, 1);
+		/* a 32-bit destination zero-extends, as any 32-bit GPR write */
+		f[F_GPR0 + d.gpr].val = d.wide ? dr.val : (uint32_t)dr.val;
+	}
+	if (r)
+		return r;
+	f[F_RIP].val += d.len;
+	if (mode != X86_MODE_LONG64)
+		f[F_RIP].val &= 0xffffffffu;
+	ex->reason = TX_NONE;
+	return ops->write_fields(v->tv, f, F_RIP + 1);
+}

@@ -12,4 +12,12 @@ int mmio_begin(struct vcpu *v, struct tramp_exit *ex);
 /* the client answered: apply a load's data, step RIP over the instruction */
 int mmio_finish(struct vcpu *v, const uint8_t data[8]);
 
+/*
+ * TX_MOV_DR: decode MOV to/from DRn at RIP, move the value between the GPR
+ * and the backend's stored DRn, step RIP; ex becomes TX_NONE, or
+ * TX_INTERNAL (emulation error) if RIP holds no such MOV.  0 or -errno
+ * from the backend.
+ */
+int mov_dr_emulate(struct vcpu *v, struct tramp_exit *ex);
+
 #endif

@@ -181,6 +181,13 @@ static bool exit_to_user(struct vcpu *v, struct tramp_exit *ex)
 			internal_error_from_backend(ex);
 		}
 		return exit_to_user(v, ex);
+	case TX_MOV_DR:
+		/* becomes TX_NONE, or TX_INTERNAL for the client */
+		if (mov_dr_emulate(v, ex))
+			internal_error_from_backend(ex);
+		if (ex->reason == TX_INTERNAL)
+			return exit_to_user(v, ex);
+		return false;
 	case TX_KICKED:
 	case TX_NONE:
 		return false;

@@ -46,6 +46,8 @@ enum tramp_exit_reason {
 	 * hostkvm reports it when its host's emulator refuses the instruction.
 	 */
 	TX_MWAIT,
+	TX_MOV_DR,      /* MOV to/from DR0-3 (stored, not loaded); .mov_dr; the daemon
+			 * decodes it at RIP, moves the value and retires it */
 };
 
 struct tramp_exit {
@@ -85,6 +87,10 @@ struct tramp_exit {
 			uint8_t insn_len;  /* bytes valid in insn (0: daemon fetches at RIP) */
 			uint8_t insn[15];  /* decode-assist bytes, if the CPU gave any */
 		} npf;
+		struct {
+			uint8_t dr;        /* the debug register the exit names */
+			uint8_t write;     /* MOV to DRn */
+		} mov_dr;
 		struct {
 			uint32_t function, index;          /* in: EAX, ECX */
 			uint32_t eax, ebx, ecx, edx;       /* out, via complete() */

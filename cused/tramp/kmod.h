@@ -23,10 +23,13 @@
 #define KMOD_MAX_VCPUS 256
 
 /* SVM exit codes (APM vol. 2, appendix C) the backend classifies */
+#define SVM_EXIT_READ_DR0  0x020   /* + n: MOV from DRn; 0x030 + n: MOV to DRn */
+#define SVM_EXIT_WRITE_DR0 0x030
 #define SVM_EXIT_EXCP_DB   0x041
 #define SVM_EXIT_EXCP_AC   0x051
 #define SVM_EXIT_VINTR_    0x064
 #define SVM_EXIT_CPUID_    0x072
+#define SVM_EXIT_INVD_     0x076
 #define SVM_EXIT_HLT_      0x078
 #define SVM_EXIT_IOIO_     0x07b
 #define SVM_EXIT_MSR_      0x07c
@@ -34,6 +37,7 @@
 #define SVM_EXIT_MONITOR_  0x08a
 #define SVM_EXIT_MWAIT_    0x08b
 #define SVM_EXIT_MWAIT_COND_ 0x08c
+#define SVM_EXIT_WBINVD_   0x089
 #define SVM_EXIT_NPF_      0x400
 
 /* IOIO EXITINFO1 bits */
@@ -51,6 +55,7 @@
 #define VMX_EXIT_INTR_WINDOW    7
 #define VMX_EXIT_CPUID          10
 #define VMX_EXIT_HLT            12
+#define VMX_EXIT_INVD           13
 #define VMX_EXIT_CR_ACCESS      28
 #define VMX_EXIT_IO             30
 #define VMX_EXIT_RDMSR          31
@@ -60,6 +65,7 @@
 #define VMX_EXIT_MONITOR        39
 #define VMX_EXIT_EPT_VIOLATION  48
 #define VMX_EXIT_EPT_MISCONFIG  49
+#define VMX_EXIT_WBINVD         54
 #define VMX_EXIT_FAILED_ENTRY   0x80000000u   /* bit 31 of the exit reason */
 /* cused-tramp.ko: VMLAUNCH/VMRESUME failed, qual = VM-instruction error */
 #define VMX_EXIT_VMFAIL         0xffffffffu

@@ -42,6 +42,7 @@ int kmod_snap_index(uint32_t id)
 #define LEN_MSR   2   /* 0f 30 / 0f 32 */
 #define LEN_CPUID 2   /* 0f a2 */
 #define LEN_MWAIT 3   /* 0f 01 c8 / c9 */
+#define LEN_WBINVD 2  /* 0f 09, INVD 0f 08 */
 
 void kmod_put(struct cused_field_val *w, unsigned *nw, uint32_t id, uint64_t val)
 {
@@ -244,6 +245,28 @@ static void svm_translate(const struct cused_tramp_exit *raw, const uint64_t sna
 		break;
 	case SVM_EXIT_NPF_:
 		exit_npf(raw, ex);
+		break;
+	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 7:
+	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 7:
+		/*
+		 * The module intercepts DR0-3 (it does not switch them): the
+		 * daemon decodes the GPR at RIP (no DecodeAssists under QEMU
+		 * TCG) and moves the stored value, as KVM's dr_interception.
+		 */
+		ex->reason = TX_MOV_DR;
+		ex->mov_dr.dr = raw->reason & 7;
+		ex->mov_dr.write = raw->reason >= SVM_EXIT_WRITE_DR0;
+		break;
+	case SVM_EXIT_WBINVD_:
+	case SVM_EXIT_INVD_:
+		/*
+		 * KVM retires both as no-ops without a userspace exit
+		 * (kvm_emulate_wbinvd, INVD as WBINVD): NPT keeps guest memory
+		 * write-back, there is no cache state to give back.  SeaBIOS
+		 * and Linux's MTRR/PAT setup run WBINVD.
+		 */
+		ex->reason = TX_NONE;
+		put(w, nw, CUSED_F_RIP, next_rip(raw, LEN_WBINVD));
 		break;
 	case SVM_EXIT_SHUTDOWN_:
 		ex->reason = TX_SHUTDOWN;

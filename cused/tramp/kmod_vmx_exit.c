@@ -149,6 +149,12 @@ void kmod_vmx_translate(const struct cused_tramp_exit *raw, const uint64_t snap[
 		ex->npf.write = raw->reason == VMX_EXIT_EPT_VIOLATION && (raw->qual & VMX_EPT_WRITE);
 		ex->npf.insn_len = 0;
 		break;
+	case VMX_EXIT_WBINVD:
+	case VMX_EXIT_INVD:
+		/* no-ops retired in place, as KVM does (kmod_exit.c) */
+		ex->reason = TX_NONE;
+		kmod_put(w, nw, CUSED_F_RIP, next_rip(raw, LEN_2));
+		break;
 	case VMX_EXIT_CR_ACCESS:
 		exit_cr(raw, snap, ex, last, w, nw, &pending);
 		break;

@@ -76,6 +76,24 @@ struct x86_strio {
  */
 int x86_decode_strio(const uint8_t *bytes, size_t n, enum x86_mode mode, struct x86_strio *out);
 
+/* MOV to or from a debug register (0F 21 / 0F 23), for SVM without DecodeAssists */
+struct x86_mov_dr {
+	uint8_t len;           /* total length incl. prefixes */
+	bool to_dr;            /* MOV DRn, reg (0F 23) rather than MOV reg, DRn (0F 21) */
+	uint8_t dr;            /* ModRM.reg: the debug register, 0..7 */
+	uint8_t gpr;           /* ModRM.rm (+ REX.B): the GPR in x86 encoding order */
+	bool wide;             /* 64-bit operand (long mode), else 32-bit */
+};
+
+/*
+ * Decode bytes[0..n) as MOV reg <-> DRn in the given mode.  The operand is
+ * always a register (ModRM.mod is ignored, as the CPU does) and 64 bits wide
+ * in 64-bit mode, 32 otherwise (66 and REX.W change nothing).  0 and *out;
+ * -EINVAL for anything else, for LOCK, or REX.R (DR8-15: #UD); -EAGAIN if
+ * more bytes are needed.
+ */
+int x86_decode_mov_dr(const uint8_t *bytes, size_t n, enum x86_mode mode, struct x86_mov_dr *out);
+
 /*
  * Decode bytes[0..n) as an SSE zero idiom: PXOR, XORPS or XORPD of an XMM
  * register with itself (66/REX prefixes only).  0 with the register in

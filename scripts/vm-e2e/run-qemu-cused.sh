@@ -42,6 +42,16 @@
 # exit status go to CONF_SELFTESTS_OUT/NAME.{log,rc} (NAME with / as _), a
 # daemon that died during a test is noted in the log and restarted.  No
 # PASS/FAIL line: the caller reads those files.
+# `linux` (issue 7): unmodified qemu-system-x86_64 (this machine's, with its
+# libraries and the firmware it loads: bios-256k.bin, kvmvapic.bin,
+# linuxboot_dma.bin) runs `-accel kvm` under cused-run on /dev/cused-kvm
+# and boots the same vmlinuz with a busybox initramfs whose /init prints
+# "E2E-NESTED-INIT cpus=N" and powers off.  One boot per case in
+# LINUX_CASES (default "smp2 split split2"; see lx_flags), each within
+# LINUX_TIMEOUT s (default 900; QEMU stopped at once on a KVM internal
+# error or a failed KVM_RUN), inner command line LINUX_APPEND.  PASS needs
+# QEMU's status 0 and the CPU count the case asks for; the line gives the
+# boot's time (QEMU start to exit, outer guest's clock).
 # Knobs: VM_TIMEOUT (s, default 300; 2400 under Bochs), VM_SMP (default 2;
 # Bochs CPUs too), VM_MEM (MiB, default 1024), VM_APPEND,
 # CUSED_E2E_CACHE (default $XDG_CACHE_HOME/cused-vm-e2e), CUSED_E2E_DEBUG=1
@@ -58,12 +68,26 @@ KMOD_FEATURES="dirty translate irq readonly fpu regs"
 SUBS=   # kvmtest subtests run as such (features-kmod: features $KMOD_FEATURES)
 KILL=0  # the kill check (and kvmtest modes after it)
 SELFTESTS=  # KVM selftests to run (the `selftests` subtest)
+LINUX=      # nested Linux boots to run (the `linux` subtest): case names
+# lx_flags CASE: the inner QEMU's flags for a `linux` case (the guest's /init
+# must then count 2 CPUs for a case named *2, else 1)
+lx_flags() {
+	case $1 in
+	smp1) echo "-smp 1" ;;
+	smp2) echo "-smp 2" ;;
+	split) echo "-M pc,kernel-irqchip=split" ;;
+	split2) echo "-M pc,kernel-irqchip=split -smp 2" ;;
+	*) return 1 ;;
+	esac
+}
 for s in "$@"; do
 	case $s in
 	kill) KILL=1 ;;
+	linux) LINUX=${LINUX_CASES:-smp2 split split2}
+	       for c in $LINUX; do lx_flags "$c" >/dev/null || { echo "unknown LINUX_CASES case $c"; exit 2; }; done ;;
 	selftests) SELFTESTS=${CONF_SELFTESTS:?selftests needs CONF_SELFTESTS} ;;
 	modes|smp|badargs|features|features-kmod) SUBS="$SUBS${SUBS:+ }$s" ;;
-	*) echo "usage: $0 [BUILD [modes|smp|badargs|features|features-kmod|kill|selftests]...]"; exit 2 ;;
+	*) echo "usage: $0 [BUILD [modes|smp|badargs|features|features-kmod|kill|selftests|linux]...]"; exit 2 ;;
 	esac
 done
 # sub_args SUBTEST: kvmtest's arguments for it
@@ -179,6 +203,36 @@ for t in $SELFTESTS; do
 	mkdir -p "$over/opt/selftests/$(dirname "$t")"
 	cp "$CONF_SELFTESTS_DIR/$t" "$over/opt/selftests/$t" || { echo "FAIL: no selftest $t"; exit 1; }
 done
+# the `linux` subtest: QEMU itself, what it loads, the same kernel and a
+# busybox initramfs whose /init prints the CPU count and powers off
+# the inner kernel's command line: kvmclock is not offered on kmod; every
+# console character is an exit through two hypervisors (quiet); the rest
+# trims boot work that costs the nested guest exits
+LX_APPEND="console=ttyS0 panic=-1 ${LINUX_APPEND:-quiet no-kvmclock mitigations=off nokaslr tsc=reliable no_timer_check}"
+if [ -n "$LINUX" ]; then
+	qemu=$(command -v qemu-system-x86_64)
+	mkdir -p "$over/opt/qemu/share"
+	cp "$qemu" "$over/opt/qemu/"
+	for f in seabios/bios-256k.bin qemu/kvmvapic.bin qemu/linuxboot_dma.bin; do
+		cp -L "/usr/share/$f" "$over/opt/qemu/share/" || { echo "FAIL: no /usr/share/$f"; exit 1; }
+	done
+	for lib in $(ldd "$qemu" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*[^:]$/ && $2 ~ /^\(/ { print $1 }' | sort -u); do
+		mkdir -p "$over$(dirname "$lib")"
+		cp -L "$lib" "$over$lib"
+	done
+	cp "$VMLINUZ" "$over/opt/qemu/vmlinuz"
+	inner=$WORK/inner
+	mkdir -p "$inner/bin" "$inner/proc" "$inner/dev"
+	cp /bin/busybox "$inner/bin/busybox"
+	cat >"$inner/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+echo "E2E-NESTED-INIT cpus=$(/bin/busybox grep -c ^processor /proc/cpuinfo) uptime=$(/bin/busybox cut -d' ' -f1 /proc/uptime)"
+/bin/busybox poweroff -f
+INIT
+	chmod +x "$inner/init"
+	(cd "$inner" && find . | cpio -o -H newc --quiet | gzip -1) >"$over/opt/qemu/inner.cpio.gz"
+fi
 DBG=
 [ -n "${CUSED_E2E_DEBUG:-}" ] && DBG=--debug
 {
@@ -191,10 +245,15 @@ KILL=$KILL
 DBG=$DBG
 SELFTESTS="$SELFTESTS"
 ST_TMO=${CONF_SELFTESTS_TIMEOUT:-60}
+LINUX="$LINUX"
+LX_TMO=${LINUX_TIMEOUT:-900}
+LX_APPEND="$LX_APPEND"
+$(for c in $LINUX; do echo "LXF_$c=\"$(lx_flags "$c")\""; done)
 EOF
 	cat <<'EOF'
 export PATH=/bin:/opt/cused
 mkdir -p /run /tmp
+ip link set lo up 2>/dev/null   # the nested QEMU's monitor listens on 127.0.0.1
 up() { cut -d' ' -f1 /proc/uptime; }
 t0=$(up)
 /opt/cused/cused --backend kmod --frontend cuse $DBG >/tmp/cused.log 2>&1 &
@@ -308,6 +367,63 @@ for t in $SELFTESTS; do
 	echo "E2E-SELFTEST-BEGIN $t"; cat /tmp/st.out; echo "E2E-SELFTEST-END $t"
 	echo "E2E-SELFTEST-STATUS $t $rc"
 done
+# Nested Linux: unmodified QEMU with -accel kvm on /dev/cused-kvm boots the
+# kernel this machine runs; the inner /init prints E2E-NESTED-INIT with its
+# CPU count.  Output, status and seconds between markers per case.
+lx_flags() { eval "echo \"\$LXF_$1\""; }
+# lx_symbolize FILE: the kernel symbol of each RIP= in FILE, from this
+# (same) kernel's kallsyms: the inner one runs with nokaslr at 0xffffffff81000000
+lx_symbolize() {
+	text=$(sed -n 's/^ffffffff\([0-9a-f]*\) T _text$/\1/p' /proc/kallsyms)
+	[ -n "$text" ] || return 0
+	for rip in $(sed -n 's/^RIP=ffffffff\([0-9a-f]\{8\}\) .*/\1/p' "$1"); do
+		want=$(( 0x$text + 0x$rip - 0x81000000 ))
+		awk -v want=$want 'function h(s,  i, n) { n = 0; for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return n }
+			substr($1, 1, 8) == "ffffffff" { a = h(substr($1, 9)); if (a <= want && a > best) { best = a; name = $3 } }
+			END { printf "RIP %s is %s+%#x\n", "'"$rip"'", name, want - best }' /proc/kallsyms >>"$1"
+	done
+}
+# Calibrating the TSC against the PIT costs the nested guest minutes (each
+# port read is an exit through two hypervisors): hand it the frequency this
+# kernel found (the inner TSC runs at the same rate: SVM only offsets it).
+khz=$(dmesg | sed -n 's/.*tsc: Detected \([0-9]*\)\.\([0-9]*\) MHz processor.*/\1\2/p' | head -n1)
+[ -n "$khz" ] && [ -n "$LINUX" ] && LX_APPEND="$LX_APPEND tsc_early_khz=$khz" &&
+	echo "guest: linux: tsc_early_khz=$khz"
+for c in $LINUX; do
+	s0=$(up)
+	: >/tmp/linux.$c
+	# shellcheck disable=SC2046 # the flags are meant to split
+	cused-run --device /dev/cused-kvm /opt/qemu/qemu-system-x86_64 \
+		-L /opt/qemu/share -accel kvm -m 128 $(lx_flags $c) \
+		-nodefaults -vga none -net none -display none -serial stdio -no-reboot \
+		-monitor tcp:127.0.0.1:4444,server=on,wait=off \
+		-kernel /opt/qemu/vmlinuz -initrd /opt/qemu/inner.cpio.gz -append "$LX_APPEND" \
+		</dev/null >/tmp/linux.$c 2>&1 &
+	q=$!
+	# QEMU stops (and waits forever) on a KVM internal error: end it then,
+	# or after LX_TMO s; the last line once a minute, to see the progress
+	n=0
+	while kill -0 $q 2>/dev/null; do
+		if [ $n -ge "$LX_TMO" ] || grep -qE 'KVM internal error|kvm run failed|KVM: entry failed' /tmp/linux.$c; then
+			echo "guest: linux $c: stopping QEMU after ${n}s"
+			# where the guest is, from QEMU's monitor, then quit
+			{ for m in "info registers -a" "info lapic" "info pic" "info irq" "info registers"; do echo "$m"; sleep 1; done
+			  sleep 2; echo quit; } | nc 127.0.0.1 4444 | tr -d '\r' | grep -vE '^\(qemu\)|^QEMU .* monitor' >>/tmp/linux.$c 2>&1
+			sleep 1; kill $q 2>/dev/null; sleep 1; kill -KILL $q 2>/dev/null
+			lx_symbolize /tmp/linux.$c
+			break
+		fi
+		[ $((n % 60)) = 59 ] && echo "guest: linux $c ${n}s: $(tail -n1 /tmp/linux.$c | cut -c1-100)"
+		sleep 1; n=$((n+1))
+	done
+	wait $q
+	rc=$?
+	secs=$(echo "$(up) $s0" | awk '{ printf "%.1f", $1 - $2 }')
+	echo "guest: linux $c done at $(up)s uptime, status $rc, ${secs}s"
+	echo "E2E-LINUX-BEGIN $c"; cat /tmp/linux.$c; echo "E2E-LINUX-END $c"
+	echo "E2E-LINUX-STATUS $c $rc $secs"
+	kill -0 $pid 2>/dev/null || { echo "guest: cused died during linux $c"; break; }
+done
 if [ "$KILL" = 1 ]; then
 	kill_check || failed=1
 	# the same daemon must still serve a fresh client identically
@@ -391,6 +507,21 @@ for sub in $SUBS; do
 		cat "$WORK/diff.$sub"
 		block STDERR "$sub" | sed 's/^/  stderr: /'
 		echo "FAIL: kvmtest $(sub_args "$sub") differs (host vs cused/kmod in $WHERE)"
+		failed=1
+	fi
+done
+# linux: the marker with the CPU count the case asked for, QEMU's status 0
+for c in $LINUX; do
+	want=1
+	case $c in *2) want=2 ;; esac
+	read -r st secs < <(sed -n "s/^E2E-LINUX-STATUS $c \([0-9]*\) \([0-9.]*\)\$/\1 \2/p" "$WORK/serial")
+	got=$(block LINUX "$c" | sed -n 's/^E2E-NESTED-INIT cpus=\([0-9]*\).*/\1/p')
+	what="nested Linux $c (QEMU -accel kvm $(lx_flags "$c"))"
+	if [ "$st" = 0 ] && [ "$got" = "$want" ]; then
+		echo "PASS: $what on cused --backend kmod under $WHERE: /init saw $got CPUs, boot to poweroff ${secs}s"
+	else
+		block LINUX "$c" | tail -40 | sed 's/^/  linux: /'
+		echo "FAIL: $what: status ${st:-none}, /init saw ${got:-no marker} CPUs (want $want), ${secs:-?}s"
 		failed=1
 	fi
 done

@@ -440,11 +440,48 @@ static void test_fail_entry(void **state)
 	assert_int_equal(f.nw, 0);
 }
 
+/* WBINVD (SeaBIOS, Linux's MTRR setup) and INVD retire as no-ops in place */
+static void test_wbinvd_invd(void **state)
+{
+	static const uint32_t reasons[] = { SVM_EXIT_WBINVD_, SVM_EXIT_INVD_ };
+	struct fx f;
+
+	for (unsigned i = 0; i < 2; i++) {
+		fx_init(&f, reasons[i], 0, 0, 0xe9907);
+		translate(&f);
+		assert_int_equal(f.ex.reason, TX_NONE);
+		assert_int_equal(f.nw, 1);
+		assert_int_equal(written(f.w, f.nw, CUSED_F_RIP), 0xe9909);
+		fx_init(&f, reasons[i], 0, 0, 0xe9907);
+		f.raw.insn_len = 3;     /* with NRIPS the module's length wins */
+		translate(&f);
+		assert_int_equal(written(f.w, f.nw, CUSED_F_RIP), 0xe990a);
+	}
+}
+
+/* MOV to/from DR0-3: the daemon decodes it; the exit names the register and direction */
+static void test_mov_dr(void **state)
+{
+	struct fx f;
+
+	fx_init(&f, SVM_EXIT_WRITE_DR0, 0, 0, 0xffffffff81a480ff);
+	translate(&f);
+	assert_int_equal(f.ex.reason, TX_MOV_DR);
+	assert_int_equal(f.ex.mov_dr.dr, 0);
+	assert_true(f.ex.mov_dr.write);
+	assert_int_equal(f.nw, 0);      /* RIP stays until the daemon retires it */
+	fx_init(&f, SVM_EXIT_READ_DR0 + 3, 0, 0, 0x1000);
+	translate(&f);
+	assert_int_equal(f.ex.reason, TX_MOV_DR);
+	assert_int_equal(f.ex.mov_dr.dr, 3);
+	assert_false(f.ex.mov_dr.write);
+}
+
 static void test_unknown_internal(void **state)
 {
 	struct fx f;
 
-	fx_init(&f, 0x8e /* WBINVD */, 0, 0, 0x1234);
+	fx_init(&f, 0x8e /* RDPRU */, 0, 0, 0x1234);
 	translate(&f);
 	assert_int_equal(f.ex.reason, TX_INTERNAL);
 	assert_int_equal(f.ex.internal.suberror, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON);
@@ -567,6 +604,8 @@ int main(void)
 		cmocka_unit_test(test_npf),
 		cmocka_unit_test(test_simple_reasons),
 		cmocka_unit_test(test_fail_entry),
+		cmocka_unit_test(test_wbinvd_invd),
+		cmocka_unit_test(test_mov_dr),
 		cmocka_unit_test(test_unknown_internal),
 		cmocka_unit_test(test_event_reinjection),
 		cmocka_unit_test(test_irq_ready),

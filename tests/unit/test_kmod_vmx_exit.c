@@ -295,6 +295,21 @@ static void test_ept(void **state)
 	assert_int_equal(f.ex.npf.gpa, 0xd0001000);
 }
 
+/* WBINVD and INVD retire as no-ops in place, as KVM does */
+static void test_wbinvd_invd(void **state)
+{
+	struct fx f;
+
+	fx_init(&f, VMX_EXIT_WBINVD, 0, 0xe9907, 2);
+	translate(&f);
+	assert_int_equal(f.ex.reason, TX_NONE);
+	assert_int_equal(written(f.w, f.nw, CUSED_F_RIP), 0xe9909);
+	fx_init(&f, VMX_EXIT_INVD, 0, 0xe9907, 0);
+	translate(&f);
+	assert_int_equal(f.ex.reason, TX_NONE);
+	assert_int_equal(written(f.w, f.nw, CUSED_F_RIP), 0xe9909);
+}
+
 static void test_simple_reasons(void **state)
 {
 	struct fx f;
@@ -435,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_cpuid),
 		cmocka_unit_test(test_monitor_mwait),
 		cmocka_unit_test(test_ept),
+		cmocka_unit_test(test_wbinvd_invd),
 		cmocka_unit_test(test_simple_reasons),
 		cmocka_unit_test(test_fail_entry),
 		cmocka_unit_test(test_events),

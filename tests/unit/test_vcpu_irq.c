@@ -30,6 +30,8 @@ struct tramp_vcpu {
 	int script;
 	int completes, kicks, nmis;
 	int injected;        /* last vector given to inject_irq, -1 none */
+	int busy;            /* refuse this many injections with -EEXIST (an exception queued) */
+	int refused;
 	bool window;
 	bool window_exited;  /* the window exit for this request was given */
 	uint8_t io[4];
@@ -70,7 +72,16 @@ static int fb_write(struct tramp_vcpu *v, const struct cused_field_val *f, unsig
 	return 0;
 }
 static int fb_set_cpuid(struct tramp_vcpu *v, const struct kvm_cpuid2 *c) { return 0; }
-static int fb_inject(struct tramp_vcpu *v, uint32_t vec) { v->injected = (int)vec; return 0; }
+static int fb_inject(struct tramp_vcpu *v, uint32_t vec)
+{
+	if (v->busy) {
+		v->busy--;
+		v->refused++;
+		return -EEXIST;
+	}
+	v->injected = (int)vec;
+	return 0;
+}
 static int fb_irqwin(struct tramp_vcpu *v, bool on)
 {
 	v->window = on;
@@ -205,6 +216,23 @@ static int setup(void **state)
 	return 0;
 }
 
+/* the same with a split irqchip (the VMM's PIC and IOAPIC, the daemon's LAPIC) */
+static int setup_split(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+
+	assert_int_equal(ctx_init(&f->ctx, &fake_ops), 0);
+	f->sys = handle_open(&f->ctx);
+	f->vm = create(f, f->sys, 0, CUSED_BIND_VM);
+	assert_non_null(f->vm);
+	assert_int_equal(call(f->vm, KVM_ENABLE_CAP, &cap), 0);
+	f->vcpu = create(f, f->vm, 0, CUSED_BIND_VCPU);
+	assert_non_null(f->vcpu);
+	*state = f;
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -327,6 +355,58 @@ static void test_run(void **state)
 	assert_int_equal(v->tv->injected, 0x51);
 	assert_int_equal(call(f->vcpu, KVM_GET_MP_STATE, &mp), 0);
 	assert_int_equal(mp.mp_state, KVM_MP_STATE_RUNNABLE);
+
+	/* the backend's event slot is taken (a #GP queued by completing an MSR
+	 * exit): the interrupt waits for the window, then goes in; KVM_RUN goes on */
+	v->tv->busy = 1;
+	msi.data = 0x61;
+	assert_int_equal(call(f->vm, KVM_SIGNAL_MSI, &msi), 1);
+	assert_int_equal(pthread_create(&t, NULL, late_kick, v), 0);
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), -EINTR);
+	pthread_join(t, NULL);
+	assert_int_equal(v->tv->refused, 1);
+	assert_int_equal(v->tv->injected, 0x61);
+}
+
+/*
+ * Split irqchip: the VMM's request for an ExtINT window is honoured only
+ * while LINT0 would take the ExtINT (KVM's req_int_win needs
+ * kvm_cpu_accept_dm_intr); with LINT0 masked no window is opened, or a
+ * guest with IF=1 would exit on every instruction.
+ */
+static void test_split_window(void **state)
+{
+	struct fixture *f = *state;
+	struct vcpu *v = f->vcpu->vcpu;
+	struct kvm_run *run = v->run;
+	struct kvm_lapic_state ls;
+	uint32_t lvt0 = 0x10700;        /* ExtINT, masked */
+
+	v->tv->fields[CUSED_F_CR0] = 1;
+	v->tv->fields[CUSED_F_SEG(CUSED_SEG_CS, CUSED_SEGP_ATTR)] = 0xc09b;
+	v->tv->fields[CUSED_F_RAX] = 0x1ff;
+	v->tv->fields[CUSED_F_RDX] = 0xfee000f0;
+	v->tv->fields[CUSED_F_RIP] = 0x1000;
+	/* LINT0 masked (as Linux's setup_local_APIC leaves it for a while): the
+	 * PIC port 0x21 is the VMM's, the window stays shut */
+	assert_int_equal(call(f->vcpu, KVM_GET_LAPIC, &ls), 0);
+	memcpy(ls.regs + 0x350, &lvt0, 4);
+	assert_int_equal(call(f->vcpu, KVM_SET_LAPIC, &ls), 0);
+	run->request_interrupt_window = 1;
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_IO);
+	assert_int_equal(run->io.port, 0x21);
+	assert_false(v->tv->window);
+	assert_false(v->tv->window_exited);
+	assert_int_equal(run->ready_for_interrupt_injection, 0);
+	/* LINT0 as ExtINT: the window opens and the VMM hears of it */
+	lvt0 = 0x700;
+	assert_int_equal(call(f->vcpu, KVM_GET_LAPIC, &ls), 0);
+	memcpy(ls.regs + 0x350, &lvt0, 4);
+	assert_int_equal(call(f->vcpu, KVM_SET_LAPIC, &ls), 0);
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), 0);
+	assert_int_equal(run->exit_reason, KVM_EXIT_IRQ_WINDOW_OPEN);
+	assert_int_equal(run->ready_for_interrupt_injection, 1);
 }
 
 int main(void)
@@ -334,6 +414,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ioctls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_window, setup_split, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
