@@ -46,6 +46,9 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_X86_USER_SPACE_MSR:
 	case KVM_CAP_X86_MSR_FILTER:      /* msr_filter.c */
+	/* Hyper-V (hyperv_ioctl.c, cused/x86/hyperv*.c) */
+	case KVM_CAP_HYPERV_CPUID:
+	case KVM_CAP_SYS_HYPERV_CPUID:
 	/* the in-daemon irqchip (cused/irq/, cused/kvm/vcpu_irq.c) */
 	case KVM_CAP_IRQCHIP:
 	case KVM_CAP_IRQ_INJECT_STATUS:

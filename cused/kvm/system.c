@@ -5,6 +5,7 @@
 #include <linux/kvm.h>
 #include "cused/kvm/handle.h"
 #include "cused/kvm/caps.h"
+#include "cused/kvm/hyperv_ioctl.h"
 #include "cused/kvm/msrs_io.h"
 #include "cused/kvm/vcpu_state.h"
 #include "cused/shim_abi.h"
@@ -125,6 +126,8 @@ long system_ioctl(struct cused_handle *h, struct ioctl_req *rq)
 		return get_msr_index_list(rq);
 	case KVM_GET_SUPPORTED_CPUID:
 		return get_supported_cpuid(h->ctx, rq);
+	case KVM_GET_SUPPORTED_HV_CPUID:
+		return hv_ioctl_get_supported_cpuid(rq, true);
 	case KVM_X86_GET_MCE_CAP_SUPPORTED:
 		return vcpu_state_mce_cap_supported(rq);
 	case KVM_CREATE_VM:

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "cused/kvm/vcpu.h"
+#include "cused/kvm/hyperv_ioctl.h"
 #include "cused/kvm/guestmem.h"
 #include "cused/kvm/msrs_io.h"
 #include "cused/kvm/vcpu_irq.h"
@@ -431,6 +432,8 @@ long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 		return set_cpuid2(v, rq);
 	case KVM_GET_CPUID2:
 		return get_cpuid2(v, rq);
+	case KVM_GET_SUPPORTED_HV_CPUID:
+		return hv_ioctl_get_supported_cpuid(rq, v->irq != NULL);
 	case KVM_GET_FPU: {
 		struct kvm_fpu *fpu = req_out(rq, sizeof(*fpu));
 
