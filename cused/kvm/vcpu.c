@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "cused/kvm/vcpu.h"
 #include "cused/kvm/hyperv_ioctl.h"
+#include "cused/kvm/vcpu_hyperv.h"
 #include "cused/kvm/guestmem.h"
 #include "cused/kvm/msrs_io.h"
 #include "cused/kvm/vcpu_irq.h"
@@ -59,6 +60,7 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 	v->msrs.pv_enforce = &v->misc.pv_cpuid_enforce;
 	vm_get(vm);
 	v->vm = vm;
+	vcpu_hv_init(v);
 	r = vcpu_irq_create(v);
 	if (r) {
 		ctx->ops->vcpu_destroy(v->tv);
@@ -241,7 +243,7 @@ static int vcpu_msr_one(void *ctx, uint32_t index, uint64_t *val, bool set)
 	struct msr_io io = vcpu_msr_io(v);
 	int r;
 
-	if (vcpu_irq_msr(v, set, index, val, true, &r))
+	if (vcpu_irq_msr(v, set, index, val, true, &r) || vcpu_hv_msr(v, set, index, val, true, &r))
 		return r;
 	return set ? msr_write(&v->msrs, &io, index, *val, true)
 		   : msr_read(&v->msrs, &io, index, val, true);
@@ -307,6 +309,7 @@ static long set_cpuid2(struct vcpu *v, struct ioctl_req *rq)
 	/* which MSR values are valid depends on the guest's CPUID */
 	msr_file_set_cpuid(&v->msrs, c);
 	vcpu_irq_cpuid_changed(v);
+	vcpu_hv_cpuid_changed(v);
 	return 0;
 }
 

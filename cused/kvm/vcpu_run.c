@@ -10,6 +10,7 @@
 #include "cused/kvm/vcpu_mmio.h"
 #include "cused/kvm/vm_evfd.h"
 #include "cused/kvm/vcpu_irq.h"
+#include "cused/kvm/vcpu_hyperv.h"
 #include "cused/x86/cpuid.h"
 #include "cused/util/log.h"
 
@@ -43,6 +44,8 @@ static bool guest_msr_access(struct vcpu *v, struct tramp_exit *ex)
 	if (!msr_filter_allowed(&v->vm->msr_filter, ex->msr.index, ex->reason == TX_WRMSR))
 		r = MSR_FILTERED;
 	else if (vcpu_irq_msr(v, ex->reason == TX_WRMSR, ex->msr.index, &ex->msr.data, false, &r))
+		;
+	else if (vcpu_hv_msr(v, ex->reason == TX_WRMSR, ex->msr.index, &ex->msr.data, false, &r))
 		;
 	else if (ex->reason == TX_RDMSR)
 		r = msr_read(&v->msrs, &io, ex->msr.index, &ex->msr.data, false);
@@ -207,6 +210,7 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 		}
 		if (r)
 			return r == -EAGAIN ? r : refuse(r, "vcpu %u: irqchip entry failed: %d", v->id, r);
+		vcpu_hv_enter(v);
 		memset(ex, 0, sizeof(*ex));
 		r = ops->run(v->tv, ex);
 		vcpu_irq_exited(v, ex);

@@ -340,7 +340,7 @@ static long enable_cap(struct vcpu *v, struct ioctl_req *rq)
 		/* as KVM when the vendor module lacks the hook (SVM for eVMCS) */
 		return refuse(-ENOTTY, "vCPU KVM_ENABLE_CAP %u: no nested Hyper-V support", c->cap);
 	case KVM_CAP_HYPERV_ENFORCE_CPUID:
-		/* no Hyper-V MSR or hypercall is emulated, so any enforcement holds */
+		/* the Hyper-V MSRs check it on each access (cused/x86/hyperv_msr.c) */
 		v->misc.hv_cpuid_enforce = !!c->args[0];
 		return 0;
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
