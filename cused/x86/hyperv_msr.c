@@ -31,6 +31,13 @@ void hv_vcpu_init(struct hv_vcpu *hvc, uint32_t vp_index)
 		hvc->sint[i] = HV_SYNIC_SINT_MASKED;
 }
 
+void hv_vcpu_activate_synic(struct hv_vcpu *hvc, bool dont_zero)
+{
+	hvc->synic_active = true;
+	hvc->synic_dont_zero = dont_zero;
+	hvc->synic_control = HV_SYNIC_CONTROL_ENABLE;
+}
+
 static const struct kvm_cpuid_entry2 *leaf(const struct kvm_cpuid2 *c, uint32_t fn)
 {
 	return cpuid_find(c, fn, 0);
@@ -266,10 +273,10 @@ static int pw_write(struct hv_vm *hv, const struct hv_vcpu *hvc, const struct hv
 	return 0;
 }
 
-/* SynIC MSRs while the SynIC is inactive (KVM_CAP_HYPERV_SYNIC is refused) */
+/* synic_get_msr */
 static int synic_read(const struct hv_vcpu *hvc, uint32_t i, uint64_t *v, bool host)
 {
-	if (!host)
+	if (!hvc->synic_active && !host)
 		return -EPERM;
 	switch (i) {
 	case HV_X64_MSR_SCONTROL: *v = hvc->synic_control; return 0;
@@ -286,23 +293,82 @@ static int synic_read(const struct hv_vcpu *hvc, uint32_t i, uint64_t *v, bool h
 	}
 }
 
-static int synic_write(struct hv_vcpu *hvc, uint32_t i, uint64_t v, bool host)
+/* SIEFP/SIMP: a guest enabling the page gets it zeroed (not with SYNIC2) */
+static int synic_page(struct hv_vcpu *hvc, const struct hv_env *env, uint64_t v, bool host)
 {
-	if (!host || v)
+	static const uint8_t zero[4096];
+
+	if (!(v & HV_SYNIC_SIMP_ENABLE) || host || hvc->synic_dont_zero)
+		return 0;
+	return env->write_gpa(env->ctx, v & ~0xfffULL, zero, sizeof(zero)) ? -EPERM : 0;
+}
+
+/* synic_set_msr; an inactive SynIC takes only the host's 0 */
+static int synic_write(struct hv_vcpu *hvc, const struct hv_env *env, uint32_t i, uint64_t v,
+		       bool host)
+{
+	unsigned vector = v & 0xff;
+
+	if (!hvc->synic_active && (!host || v))
 		return -EPERM;
 	switch (i) {
-	case HV_X64_MSR_SCONTROL: hvc->synic_control = 0; return 0;
-	case HV_X64_MSR_SVERSION: hvc->synic_version = 0; return 0;
-	case HV_X64_MSR_SIEFP:    hvc->synic_evt_page = 0; return 0;
-	case HV_X64_MSR_SIMP:     hvc->synic_msg_page = 0; return 0;
-	case HV_X64_MSR_EOM:      return 0;
+	case HV_X64_MSR_SCONTROL:
+		hvc->synic_control = v;
+		return 0;
+	case HV_X64_MSR_SVERSION:
+		if (!host)
+			return -EPERM;
+		hvc->synic_version = v;
+		return 0;
+	case HV_X64_MSR_SIEFP:
+		if (synic_page(hvc, env, v, host))
+			return -EPERM;
+		hvc->synic_evt_page = v;
+		return 0;
+	case HV_X64_MSR_SIMP:
+		if (synic_page(hvc, env, v, host))
+			return -EPERM;
+		hvc->synic_msg_page = v;
+		return 0;
+	case HV_X64_MSR_EOM:
+		/* no message is ever pending, so nothing to acknowledge */
+		return 0;
 	default:
-		if (in(i, HV_X64_MSR_SINT0, HV_X64_MSR_SINT15)) {
-			hvc->sint[i - HV_X64_MSR_SINT0] = 0;
-			return 0;
-		}
-		return -EPERM;
+		break;
 	}
+	if (!in(i, HV_X64_MSR_SINT0, HV_X64_MSR_SINT15))
+		return -EPERM;
+	/* vectors 0-15 are invalid unless masked; the host may write anything */
+	if (vector < HV_SYNIC_FIRST_VALID_VECTOR && !host && !(v & HV_SYNIC_SINT_MASKED))
+		return -EPERM;
+	hvc->sint[i - HV_X64_MSR_SINT0] = v;
+	return 0;
+}
+
+/* stimer_set_config / stimer_set_count, without the timer itself */
+static int stimer_write(struct hv_vcpu *hvc, uint32_t i, uint64_t v, bool host)
+{
+	unsigned t = (i - HV_X64_MSR_STIMER0_CONFIG) / 2;
+	uint64_t *config = &hvc->stimer_config[t];
+
+	if (!hvc->synic_active && (!host || v))
+		return -EPERM;
+	if (i & 1) {
+		hvc->stimer_count[t] = v;
+		if (!host && !v)
+			*config &= ~HV_STIMER_ENABLE;
+		else if (!host && (*config & HV_STIMER_AUTO_ENABLE))
+			*config |= HV_STIMER_ENABLE;
+		return 0;
+	}
+	if (!host && hvc->enforce && (v & HV_STIMER_DIRECT_MODE) &&
+	    !(hvc->features_edx & HV_STIMER_DIRECT_MODE_AVAILABLE))
+		return -EPERM;
+	/* an enabled timer re-armed for message mode without a SINT is disabled */
+	if ((*config & HV_STIMER_ENABLE) && !(v & HV_STIMER_DIRECT_MODE) && !HV_STIMER_SINTX(v))
+		v &= ~HV_STIMER_ENABLE;
+	*config = v;
+	return 0;
 }
 
 static int vcpu_read(struct hv_vcpu *hvc, const struct hv_env *env, uint32_t i, uint64_t *v,
@@ -381,19 +447,9 @@ static int vcpu_write(struct hv_vcpu *hvc, const struct hv_env *env, uint32_t i,
 	default:
 		break;
 	}
-	/* stimer_set_config/count without an active SynIC: only the host's 0 */
-	if (in(i, HV_X64_MSR_STIMER0_CONFIG, HV_X64_MSR_STIMER3_COUNT)) {
-		unsigned t = (i - HV_X64_MSR_STIMER0_CONFIG) / 2;
-
-		if (!host || v)
-			return -EPERM;
-		if (i & 1)
-			hvc->stimer_count[t] = 0;
-		else
-			hvc->stimer_config[t] = 0;
-		return 0;
-	}
-	return synic_write(hvc, i, v, host);
+	if (in(i, HV_X64_MSR_STIMER0_CONFIG, HV_X64_MSR_STIMER3_COUNT))
+		return stimer_write(hvc, i, v, host);
+	return synic_write(hvc, env, i, v, host);
 }
 
 int hv_msr_read(struct hv_vm *hv, struct hv_vcpu *hvc, const struct hv_env *env,

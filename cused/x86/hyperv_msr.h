@@ -6,10 +6,12 @@
  * state (struct hv_vcpu), the guest's access rules (Hyper-V CPUID present,
  * KVM_CAP_HYPERV_ENFORCE_CPUID feature bits), and the reference TSC page.
  *
- * Not implemented, and so kept as KVM keeps them without an active SynIC:
- * SynIC and synthetic timers (KVM_CAP_HYPERV_SYNIC is refused, so their
- * MSRs #GP for the guest and take only 0 from the host), the synthetic
- * debugger's userspace exits, crash/reset notifications to userspace.
+ * SynIC and synthetic timers are storage with KVM's validation only: after
+ * KVM_ENABLE_CAP(KVM_CAP_HYPERV_SYNIC/SYNIC2) their MSRs take what KVM
+ * takes, but no message is delivered, no timer runs and the guest's
+ * SCONTROL/SIEFP/SIMP writes do not exit as KVM_EXIT_HYPERV_SYNIC (which is
+ * why KVM_CHECK_EXTENSION does not offer the SynIC caps).  Not reported
+ * either: the synthetic debugger's exits, crash and reset notifications.
  */
 #ifndef CUSED_X86_HYPERV_MSR_H
 #define CUSED_X86_HYPERV_MSR_H
@@ -61,6 +63,13 @@
 #define HV_CRASH_CTL_CRASH_NOTIFY        (1ULL << 63)
 #define HV_SYNIC_VERSION_1               1ULL
 #define HV_SYNIC_SINT_MASKED             (1ULL << 16)
+#define HV_SYNIC_CONTROL_ENABLE          1ULL
+#define HV_SYNIC_SIMP_ENABLE             1ULL   /* also SIEFP's */
+#define HV_SYNIC_FIRST_VALID_VECTOR      16
+#define HV_STIMER_ENABLE                 (1ULL << 0)
+#define HV_STIMER_AUTO_ENABLE            (1ULL << 3)
+#define HV_STIMER_DIRECT_MODE            (1ULL << 12)
+#define HV_STIMER_SINTX(c)               (((c) >> 16) & 0xf)
 #define HV_APIC_BUS_FREQUENCY            1000000000ULL   /* KVM's 1 ns APIC bus cycle */
 
 /* the reference TSC page, as the guest reads it (struct ms_hyperv_tsc_page's head) */
@@ -102,7 +111,8 @@ struct hv_vcpu {
 	uint32_t vp_index;
 	int64_t runtime_offset;    /* VP_RUNTIME = the vCPU thread's CPU time + this */
 	uint64_t vp_assist;
-	/* SynIC (never active here) and synthetic timers: their reset values only */
+	/* SynIC and synthetic timers: storage only (see above) */
+	bool synic_active, synic_dont_zero;
 	uint64_t synic_control, synic_version, synic_evt_page, synic_msg_page;
 	uint64_t sint[16];
 	uint64_t stimer_config[4], stimer_count[4];
@@ -127,6 +137,8 @@ void hv_vm_init(struct hv_vm *hv);
 void hv_vm_fini(struct hv_vm *hv);
 /* vp_index: KVM's vcpu_idx (creation order) */
 void hv_vcpu_init(struct hv_vcpu *hvc, uint32_t vp_index);
+/* KVM_CAP_HYPERV_SYNIC (dont_zero false) / SYNIC2 (true): kvm_hv_activate_synic */
+void hv_vcpu_activate_synic(struct hv_vcpu *hvc, bool dont_zero);
 /* after KVM_SET_CPUID2 (kvm_hv_set_cpuid); c may be NULL (no CPUID) */
 void hv_vcpu_set_cpuid(struct hv_vcpu *hvc, const struct kvm_cpuid2 *c);
 

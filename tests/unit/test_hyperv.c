@@ -323,6 +323,49 @@ static void msr_synic_and_apic(void **state)
 	fx_free(x);
 }
 
+/* after KVM_CAP_HYPERV_SYNIC: KVM's validation of the SynIC and stimer MSRs */
+static void msr_synic_active(void **state)
+{
+	struct fixture *x = fx_new();
+	uint64_t v;
+
+	(void)state;
+	hv_vcpu_set_cpuid(&x->hvc, x->cpuid);
+	x->hvc.enforce = true;
+	memset(x->f.mem + 0x1000, 0xaa, 4096);
+	hv_vcpu_activate_synic(&x->hvc, false);
+	assert_int_equal(rd(x, HV_X64_MSR_SCONTROL, &v, false), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(rd(x, HV_X64_MSR_EOM, &v, false), 0);
+	assert_int_equal(wr(x, HV_X64_MSR_EOM, 0, false), 0);
+	assert_int_equal(wr(x, HV_X64_MSR_SVERSION, 1, false), -EPERM);
+	/* SINT vectors below 16 only masked (or from the host) */
+	assert_int_equal(wr(x, HV_X64_MSR_SINT0, 15, false), -EPERM);
+	assert_int_equal(wr(x, HV_X64_MSR_SINT0, 15 | HV_SYNIC_SINT_MASKED, false), 0);
+	assert_int_equal(wr(x, HV_X64_MSR_SINT0, 15, true), 0);
+	assert_int_equal(wr(x, HV_X64_MSR_SINT0 + 1, 0x30, false), 0);
+	/* SYNIC (not SYNIC2): enabling the message page zeroes it */
+	assert_int_equal(wr(x, HV_X64_MSR_SIMP, 0x1001, false), 0);
+	assert_int_equal(x->f.mem[0x1000] | x->f.mem[0x1fff], 0);
+	assert_int_equal(wr(x, HV_X64_MSR_SIEFP, 0x100000001ULL, false), -EPERM);
+	/* direct-mode timers need their CPUID bit under enforcement */
+	fx_leaf(x, HYPERV_CPUID_FEATURES)->edx &= ~HV_STIMER_DIRECT_MODE_AVAILABLE;
+	hv_vcpu_set_cpuid(&x->hvc, x->cpuid);
+	assert_int_equal(wr(x, HV_X64_MSR_STIMER0_CONFIG, 1 << 12, false), -EPERM);
+	/* count 0 disables, auto-enable re-enables; message mode without a SINT drops enable */
+	assert_int_equal(wr(x, HV_X64_MSR_STIMER0_CONFIG, 1 | 8 | (2 << 16), false), 0);
+	assert_int_equal(wr(x, HV_X64_MSR_STIMER0_CONFIG + 1, 0, false), 0);
+	assert_int_equal(rd(x, HV_X64_MSR_STIMER0_CONFIG, &v, false), 0);
+	assert_int_equal(v, 8 | (2 << 16));
+	assert_int_equal(wr(x, HV_X64_MSR_STIMER0_CONFIG + 1, 100, false), 0);
+	assert_int_equal(rd(x, HV_X64_MSR_STIMER0_CONFIG, &v, false), 0);
+	assert_int_equal(v, 1 | 8 | (2 << 16));
+	assert_int_equal(wr(x, HV_X64_MSR_STIMER0_CONFIG, 1, false), 0);
+	assert_int_equal(rd(x, HV_X64_MSR_STIMER0_CONFIG, &v, false), 0);
+	assert_int_equal(v, 0);
+	fx_free(x);
+}
+
 /* scale/offset: the page's reference time is the TSC in 100 ns ticks from the given point */
 static void tsc_page_math(void **state)
 {
@@ -408,6 +451,7 @@ int main(void)
 		cmocka_unit_test(msr_read_only),
 		cmocka_unit_test(msr_hypercall_page),
 		cmocka_unit_test(msr_synic_and_apic),
+		cmocka_unit_test(msr_synic_active),
 		cmocka_unit_test(tsc_page_math),
 		cmocka_unit_test(tsc_page_lifecycle),
 	};
