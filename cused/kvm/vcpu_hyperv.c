@@ -3,6 +3,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <pthread.h>
+#include <string.h>
 #include <time.h>
 #include "cused/kvm/vcpu_hyperv.h"
 #include "cused/kvm/vcpu.h"
@@ -145,6 +146,24 @@ bool vcpu_hv_msr(struct vcpu *v, bool write, uint32_t index, uint64_t *data, boo
 		   : hv_msr_read(&v->vm->hv, &v->hv, &env, index, data, host);
 	log_debug("vcpu %u: %s %s Hyper-V MSR %#x = %#llx: %d", v->id, host ? "host" : "guest",
 		  write ? "write" : "read", index, (unsigned long long)*data, *r);
+	return true;
+}
+
+bool vcpu_hv_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint32_t msr = v->hv.synic_exit_msr;
+
+	if (!msr)
+		return false;
+	v->hv.synic_exit_msr = 0;
+	run->exit_reason = KVM_EXIT_HYPERV;
+	memset(&run->hyperv, 0, sizeof(run->hyperv));
+	run->hyperv.type = KVM_EXIT_HYPERV_SYNIC;
+	run->hyperv.u.synic.msr = msr;
+	run->hyperv.u.synic.control = v->hv.synic_control;
+	run->hyperv.u.synic.evt_page = v->hv.synic_evt_page;
+	run->hyperv.u.synic.msg_page = v->hv.synic_msg_page;
 	return true;
 }
 

@@ -247,7 +247,7 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 			continue;
 		if (exit_to_user(v, ex))
 			return 0;
-		if (vcpu_irq_msr_done(v) == 2)
+		if (vcpu_irq_msr_done(v) == 2 || vcpu_hv_exit(v))
 			return 0;
 	}
 }

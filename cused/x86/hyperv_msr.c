@@ -304,17 +304,27 @@ static int synic_page(struct hv_vcpu *hvc, const struct hv_env *env, uint64_t v,
 }
 
 /* synic_set_msr; an inactive SynIC takes only the host's 0 */
-static int synic_write(struct hv_vcpu *hvc, const struct hv_env *env, uint32_t i, uint64_t v,
-		       bool host)
+/* synic_set_sint */
+static int synic_sint(struct hv_vcpu *hvc, uint32_t i, uint64_t v, bool host)
 {
 	unsigned vector = v & 0xff;
 
+	/* vectors 0-15 are invalid unless masked; the host may write anything */
+	if (vector < HV_SYNIC_FIRST_VALID_VECTOR && !host && !(v & HV_SYNIC_SINT_MASKED))
+		return -EPERM;
+	hvc->sint[i - HV_X64_MSR_SINT0] = v;
+	return 0;
+}
+
+static int synic_write(struct hv_vcpu *hvc, const struct hv_env *env, uint32_t i, uint64_t v,
+		       bool host)
+{
 	if (!hvc->synic_active && (!host || v))
 		return -EPERM;
 	switch (i) {
 	case HV_X64_MSR_SCONTROL:
 		hvc->synic_control = v;
-		return 0;
+		break;
 	case HV_X64_MSR_SVERSION:
 		if (!host)
 			return -EPERM;
@@ -324,24 +334,23 @@ static int synic_write(struct hv_vcpu *hvc, const struct hv_env *env, uint32_t i
 		if (synic_page(hvc, env, v, host))
 			return -EPERM;
 		hvc->synic_evt_page = v;
-		return 0;
+		break;
 	case HV_X64_MSR_SIMP:
 		if (synic_page(hvc, env, v, host))
 			return -EPERM;
 		hvc->synic_msg_page = v;
-		return 0;
+		break;
 	case HV_X64_MSR_EOM:
 		/* no message is ever pending, so nothing to acknowledge */
 		return 0;
 	default:
-		break;
+		if (!in(i, HV_X64_MSR_SINT0, HV_X64_MSR_SINT15))
+			return -EPERM;
+		return synic_sint(hvc, i, v, host);
 	}
-	if (!in(i, HV_X64_MSR_SINT0, HV_X64_MSR_SINT15))
-		return -EPERM;
-	/* vectors 0-15 are invalid unless masked; the host may write anything */
-	if (vector < HV_SYNIC_FIRST_VALID_VECTOR && !host && !(v & HV_SYNIC_SINT_MASKED))
-		return -EPERM;
-	hvc->sint[i - HV_X64_MSR_SINT0] = v;
+	/* synic_exit: the VMM learns of the guest's SynIC set-up */
+	if (!host)
+		hvc->synic_exit_msr = i;
 	return 0;
 }
 

@@ -8,9 +8,9 @@
  *
  * SynIC and synthetic timers are storage with KVM's validation only: after
  * KVM_ENABLE_CAP(KVM_CAP_HYPERV_SYNIC/SYNIC2) their MSRs take what KVM
- * takes, but no message is delivered, no timer runs and the guest's
- * SCONTROL/SIEFP/SIMP writes do not exit as KVM_EXIT_HYPERV_SYNIC (which is
- * why KVM_CHECK_EXTENSION does not offer the SynIC caps).  Not reported
+ * takes and the guest's SCONTROL/SIEFP/SIMP writes exit to the VMM as
+ * KVM_EXIT_HYPERV_SYNIC, but no message is delivered and no timer runs
+ * (which is why KVM_CHECK_EXTENSION does not offer the SynIC caps).  Not reported
  * either: the synthetic debugger's exits, crash and reset notifications.
  */
 #ifndef CUSED_X86_HYPERV_MSR_H
@@ -113,6 +113,7 @@ struct hv_vcpu {
 	uint64_t vp_assist;
 	/* SynIC and synthetic timers: storage only (see above) */
 	bool synic_active, synic_dont_zero;
+	uint32_t synic_exit_msr;   /* a guest write KVM_EXIT_HYPERV_SYNIC reports; 0 none */
 	uint64_t synic_control, synic_version, synic_evt_page, synic_msg_page;
 	uint64_t sint[16];
 	uint64_t stimer_config[4], stimer_count[4];

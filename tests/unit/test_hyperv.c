@@ -347,6 +347,13 @@ static void msr_synic_active(void **state)
 	/* SYNIC (not SYNIC2): enabling the message page zeroes it */
 	assert_int_equal(wr(x, HV_X64_MSR_SIMP, 0x1001, false), 0);
 	assert_int_equal(x->f.mem[0x1000] | x->f.mem[0x1fff], 0);
+	/* the guest's SIMP write is reported to the VMM (KVM_EXIT_HYPERV_SYNIC), the host's not */
+	assert_int_equal(x->hvc.synic_exit_msr, HV_X64_MSR_SIMP);
+	x->hvc.synic_exit_msr = 0;
+	assert_int_equal(wr(x, HV_X64_MSR_SCONTROL, 0, true), 0);
+	assert_int_equal(x->hvc.synic_exit_msr, 0);
+	assert_int_equal(wr(x, HV_X64_MSR_EOM, 0, false), 0);
+	assert_int_equal(x->hvc.synic_exit_msr, 0);
 	assert_int_equal(wr(x, HV_X64_MSR_SIEFP, 0x100000001ULL, false), -EPERM);
 	/* direct-mode timers need their CPUID bit under enforcement */
 	fx_leaf(x, HYPERV_CPUID_FEATURES)->edx &= ~HV_STIMER_DIRECT_MODE_AVAILABLE;
