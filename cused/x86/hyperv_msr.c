@@ -65,6 +65,27 @@ void hv_vcpu_set_cpuid(struct hv_vcpu *hvc, const struct kvm_cpuid2 *c)
 		hvc->syndbg_cap_eax = e->eax;
 }
 
+unsigned hv_msr_index_list(uint32_t *out, unsigned max)
+{
+	static const uint32_t listed[] = {
+		HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL, HV_X64_MSR_TIME_REF_COUNT,
+		HV_X64_MSR_REFERENCE_TSC, HV_X64_MSR_TSC_FREQUENCY, HV_X64_MSR_APIC_FREQUENCY,
+		HV_X64_MSR_CRASH_P0, HV_X64_MSR_CRASH_P0 + 1, HV_X64_MSR_CRASH_P0 + 2,
+		HV_X64_MSR_CRASH_P0 + 3, HV_X64_MSR_CRASH_P4, HV_X64_MSR_CRASH_CTL,
+		HV_X64_MSR_RESET, HV_X64_MSR_VP_INDEX, HV_X64_MSR_VP_RUNTIME, HV_X64_MSR_SCONTROL,
+		HV_X64_MSR_STIMER0_CONFIG, HV_X64_MSR_VP_ASSIST_PAGE,
+		HV_X64_MSR_REENLIGHTENMENT_CONTROL, HV_X64_MSR_TSC_EMULATION_CONTROL,
+		HV_X64_MSR_TSC_EMULATION_STATUS, HV_X64_MSR_SYNDBG_OPTIONS,
+		HV_X64_MSR_SYNDBG_CONTROL, HV_X64_MSR_SYNDBG_STATUS, HV_X64_MSR_SYNDBG_SEND_BUFFER,
+		HV_X64_MSR_SYNDBG_RECV_BUFFER, HV_X64_MSR_SYNDBG_PENDING_BUFFER,
+	};
+	unsigned n = sizeof(listed) / sizeof(listed[0]);
+
+	for (unsigned i = 0; out && i < n && i < max; i++)
+		out[i] = listed[i];
+	return n;
+}
+
 static bool in(uint32_t i, uint32_t lo, uint32_t hi)
 {
 	return i >= lo && i <= hi;

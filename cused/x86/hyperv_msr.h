@@ -143,6 +143,11 @@ void hv_vcpu_activate_synic(struct hv_vcpu *hvc, bool dont_zero);
 /* after KVM_SET_CPUID2 (kvm_hv_set_cpuid); c may be NULL (no CPUID) */
 void hv_vcpu_set_cpuid(struct hv_vcpu *hvc, const struct kvm_cpuid2 *c);
 
+/*
+ * the Hyper-V part of KVM_GET_MSR_INDEX_LIST (6.1's emulated_msrs_all, in
+ * its order); returns the total even if > max
+ */
+unsigned hv_msr_index_list(uint32_t *out, unsigned max);
 /* an MSR index KVM's kvm_hv_{get,set}_msr_common handles */
 bool hv_msr_is(uint32_t index);
 /*

@@ -373,6 +373,28 @@ static void msr_synic_active(void **state)
 	fx_free(x);
 }
 
+/* KVM_GET_MSR_INDEX_LIST's Hyper-V MSRs: KVM's 27, each saved and restored by the host */
+static void msr_index_list_round_trip(void **state)
+{
+	struct fixture *x = fx_new();
+	uint32_t idx[32];
+	unsigned n = hv_msr_index_list(NULL, 0);
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(n, 27);
+	assert_int_equal(hv_msr_index_list(idx, 2), 27);
+	assert_int_equal(hv_msr_index_list(idx, 32), 27);
+	assert_int_equal(idx[0], HV_X64_MSR_GUEST_OS_ID);
+	assert_int_equal(idx[26], HV_X64_MSR_SYNDBG_PENDING_BUFFER);
+	for (unsigned i = 0; i < n; i++) {
+		assert_true(hv_msr_is(idx[i]));
+		assert_int_equal(rd(x, idx[i], &v, true), 0);
+		assert_int_equal(wr(x, idx[i], v, true), 0);
+	}
+	fx_free(x);
+}
+
 /* scale/offset: the page's reference time is the TSC in 100 ns ticks from the given point */
 static void tsc_page_math(void **state)
 {
@@ -459,6 +481,7 @@ int main(void)
 		cmocka_unit_test(msr_hypercall_page),
 		cmocka_unit_test(msr_synic_and_apic),
 		cmocka_unit_test(msr_synic_active),
+		cmocka_unit_test(msr_index_list_round_trip),
 		cmocka_unit_test(tsc_page_math),
 		cmocka_unit_test(tsc_page_lifecycle),
 	};
