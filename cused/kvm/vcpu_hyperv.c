@@ -154,6 +154,18 @@ bool vcpu_hv_exit(struct vcpu *v)
 	struct kvm_run *run = v->run;
 	uint32_t msr = v->hv.synic_exit_msr;
 
+	/* KVM checks KVM_REQ_HV_CRASH, then KVM_REQ_HV_RESET, then KVM_REQ_HV_EXIT */
+	if (v->hv.crash_pending || v->hv.reset_pending) {
+		run->exit_reason = KVM_EXIT_SYSTEM_EVENT;
+		memset(&run->system_event, 0, sizeof(run->system_event));
+		run->system_event.type = v->hv.crash_pending ? KVM_SYSTEM_EVENT_CRASH :
+					 KVM_SYSTEM_EVENT_RESET;
+		if (v->hv.crash_pending)
+			v->hv.crash_pending = false;
+		else
+			v->hv.reset_pending = false;
+		return true;
+	}
 	if (!msr)
 		return false;
 	v->hv.synic_exit_msr = 0;

@@ -23,7 +23,8 @@ void vcpu_hv_cpuid_changed(struct vcpu *v);
 bool vcpu_hv_msr(struct vcpu *v, bool write, uint32_t index, uint64_t *data, bool host, int *r);
 /*
  * after a guest MSR access the daemon handled and retired: true when it
- * must reach the VMM as KVM_EXIT_HYPERV (SynIC set-up), with kvm_run filled
+ * must reach the VMM as KVM_EXIT_SYSTEM_EVENT (Hyper-V crash or reset) or
+ * KVM_EXIT_HYPERV (SynIC set-up), with kvm_run filled
  */
 bool vcpu_hv_exit(struct vcpu *v);
 /* before entering the guest: write the reference TSC page if it changed */

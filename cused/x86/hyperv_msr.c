@@ -233,7 +233,7 @@ static int write_hypercall_page(const struct hv_env *env, uint64_t msr)
 	return env->write_gpa(env->ctx, msr & ~0xfffULL, insn, sizeof(insn)) ? -EPERM : 0;
 }
 
-static int pw_write(struct hv_vm *hv, const struct hv_vcpu *hvc, const struct hv_env *env,
+static int pw_write(struct hv_vm *hv, struct hv_vcpu *hvc, const struct hv_env *env,
 		    uint32_t i, uint64_t v, bool host)
 {
 	switch (i) {
@@ -259,12 +259,15 @@ static int pw_write(struct hv_vm *hv, const struct hv_vcpu *hvc, const struct hv
 				 HV_TSC_PAGE_GUEST_CHANGED, __ATOMIC_RELEASE);
 		return 0;
 	case HV_X64_MSR_CRASH_CTL:
-		/* a guest's CRASH_NOTIFY would be KVM_SYSTEM_EVENT_CRASH: not reported */
+		/* the host sets what the guest reads; the guest's write reports a crash */
 		if (host)
 			hv->crash_ctl = v & HV_CRASH_CTL_CRASH_NOTIFY;
+		else if (v & HV_CRASH_CTL_CRASH_NOTIFY)
+			hvc->crash_pending = true;
 		return 0;
 	case HV_X64_MSR_RESET:
-		/* KVM_REQ_HV_RESET (a KVM_SYSTEM_EVENT_RESET exit) is not reported */
+		if (v == 1)
+			hvc->reset_pending = true;
 		return 0;
 	case HV_X64_MSR_REENLIGHTENMENT_CONTROL:
 		hv->reenlightenment_control = v;

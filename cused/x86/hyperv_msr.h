@@ -10,8 +10,10 @@
  * KVM_ENABLE_CAP(KVM_CAP_HYPERV_SYNIC/SYNIC2) their MSRs take what KVM
  * takes and the guest's SCONTROL/SIEFP/SIMP writes exit to the VMM as
  * KVM_EXIT_HYPERV_SYNIC, but no message is delivered and no timer runs
- * (which is why KVM_CHECK_EXTENSION does not offer the SynIC caps).  Not reported
- * either: the synthetic debugger's exits, crash and reset notifications.
+ * (which is why KVM_CHECK_EXTENSION does not offer the SynIC caps).  The
+ * guest's crash (CRASH_CTL.CRASH_NOTIFY) and reset (RESET = 1) requests exit
+ * as KVM_SYSTEM_EVENT_CRASH / _RESET; the synthetic debugger's exits are not
+ * reported.
  */
 #ifndef CUSED_X86_HYPERV_MSR_H
 #define CUSED_X86_HYPERV_MSR_H
@@ -114,6 +116,8 @@ struct hv_vcpu {
 	/* SynIC and synthetic timers: storage only (see above) */
 	bool synic_active, synic_dont_zero;
 	uint32_t synic_exit_msr;   /* a guest write KVM_EXIT_HYPERV_SYNIC reports; 0 none */
+	/* KVM_REQ_HV_CRASH / KVM_REQ_HV_RESET: a system event for the VMM */
+	bool crash_pending, reset_pending;
 	uint64_t synic_control, synic_version, synic_evt_page, synic_msg_page;
 	uint64_t sint[16];
 	uint64_t stimer_config[4], stimer_count[4];

@@ -260,12 +260,23 @@ static void msr_read_only(void **state)
 	assert_int_equal(wr(x, HV_X64_MSR_TSC_EMULATION_STATUS, 1, false), -EPERM);
 	assert_int_equal(wr(x, HV_X64_MSR_TSC_EMULATION_STATUS, 0, false), 0);
 	assert_int_equal(wr(x, HV_X64_MSR_TSC_EMULATION_STATUS, 1, true), 0);
-	/* RESET reads 0 and accepts writes; CRASH_CTL keeps only CRASH_NOTIFY, from the host */
+	/* RESET reads 0; the guest's 1 asks for a reset (a system event), 0 nothing */
 	assert_int_equal(wr(x, HV_X64_MSR_RESET, 0, false), 0);
+	assert_false(x->hvc.reset_pending);
+	assert_int_equal(wr(x, HV_X64_MSR_RESET, 1, false), 0);
+	assert_true(x->hvc.reset_pending);
 	assert_int_equal(rd(x, HV_X64_MSR_RESET, &v, false), 0);
 	assert_int_equal(v, 0);
+	/* CRASH_CTL keeps only CRASH_NOTIFY, from the host; the guest's reports a crash */
 	assert_int_equal(wr(x, HV_X64_MSR_CRASH_CTL, ~0ULL, true), 0);
+	assert_false(x->hvc.crash_pending);
 	assert_int_equal(rd(x, HV_X64_MSR_CRASH_CTL, &v, true), 0);
+	assert_int_equal(v, HV_CRASH_CTL_CRASH_NOTIFY);
+	assert_int_equal(wr(x, HV_X64_MSR_CRASH_CTL, 0, false), 0);
+	assert_false(x->hvc.crash_pending);
+	assert_int_equal(wr(x, HV_X64_MSR_CRASH_CTL, HV_CRASH_CTL_CRASH_NOTIFY, false), 0);
+	assert_true(x->hvc.crash_pending);
+	assert_int_equal(rd(x, HV_X64_MSR_CRASH_CTL, &v, false), 0);
 	assert_int_equal(v, HV_CRASH_CTL_CRASH_NOTIFY);
 	fx_free(x);
 }
