@@ -49,6 +49,13 @@ long caps_check(const struct cused_ctx *ctx, uint64_t cap)
 	case KVM_CAP_X86_USER_SPACE_MSR:
 	case KVM_CAP_X86_MSR_FILTER:      /* msr_filter.c */
 	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+	/* Hyper-V (hyperv_ioctl.c, cused/x86/hyperv*.c) */
+	case KVM_CAP_HYPERV_CPUID:
+	case KVM_CAP_SYS_HYPERV_CPUID:
+	case KVM_CAP_HYPERV:               /* GUEST_OS_ID, HYPERCALL */
+	case KVM_CAP_HYPERV_TIME:          /* TIME_REF_COUNT, the reference TSC page */
+	case KVM_CAP_HYPERV_VP_INDEX:
+	case KVM_CAP_HYPERV_ENFORCE_CPUID:
 	/* the in-daemon irqchip (cused/irq/, cused/kvm/vcpu_irq.c) */
 	case KVM_CAP_IRQCHIP:
 	case KVM_CAP_IRQ_INJECT_STATUS:

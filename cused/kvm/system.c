@@ -5,11 +5,13 @@
 #include <linux/kvm.h>
 #include "cused/kvm/handle.h"
 #include "cused/kvm/caps.h"
+#include "cused/kvm/hyperv_ioctl.h"
 #include "cused/kvm/msrs_io.h"
 #include "cused/kvm/vcpu_state.h"
 #include "cused/shim_abi.h"
 #include "cused/x86/cpuid.h"
 #include "cused/x86/msr.h"
+#include "cused/x86/hyperv_msr.h"
 #include "cused/util/log.h"
 
 static long get_msr_index_list(struct ioctl_req *rq)
@@ -18,17 +20,20 @@ static long get_msr_index_list(struct ioctl_req *rq)
 	struct kvm_msr_list *out = req_out(rq, sizeof(*out));
 	struct kvm_msr_list hdr;
 	uint32_t *idx, room;
-	unsigned n;
+	unsigned n, table;
 	long r;
 
 	if (!in || !out)
 		return -EFAULT;
 	room = in->nmsrs;   /* read before the header is written back */
-	n = msr_index_list(NULL, 0);
+	/* the MSR table's, then Hyper-V's (KVM lists them after the others too) */
+	table = msr_index_list(NULL, 0);
+	n = table + hv_msr_index_list(NULL, 0);
 	idx = calloc(n ? n : 1, sizeof(*idx));
 	if (!idx)
 		return -ENOMEM;
-	msr_index_list(idx, n);
+	msr_index_list(idx, table);
+	hv_msr_index_list(idx + table, n - table);
 	/* like KVM, the count goes back even when the buffer is too small */
 	hdr.nmsrs = n;
 	out->nmsrs = n;
@@ -130,6 +135,8 @@ long system_ioctl(struct cused_handle *h, struct ioctl_req *rq)
 		return get_msr_index_list(rq);
 	case KVM_GET_SUPPORTED_CPUID:
 		return get_supported_cpuid(h->ctx, rq);
+	case KVM_GET_SUPPORTED_HV_CPUID:
+		return hv_ioctl_get_supported_cpuid(rq, true);
 	case KVM_X86_GET_MCE_CAP_SUPPORTED:
 		return vcpu_state_mce_cap_supported(rq);
 	case KVM_CREATE_VM:

@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "cused/kvm/vcpu.h"
+#include "cused/kvm/hyperv_ioctl.h"
+#include "cused/kvm/vcpu_hyperv.h"
 #include "cused/kvm/guestmem.h"
 #include "cused/kvm/msrs_io.h"
 #include "cused/kvm/vcpu_irq.h"
@@ -59,6 +61,7 @@ int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out)
 	v->msrs.disabled_quirks = &vm->misc.disabled_quirks;
 	vm_get(vm);
 	v->vm = vm;
+	vcpu_hv_init(v);
 	r = vcpu_tsc_init(v);
 	if (!r)
 		r = vcpu_irq_create(v);
@@ -270,7 +273,7 @@ static int vcpu_msr_one(void *ctx, uint32_t index, uint64_t *val, bool set)
 	struct msr_io io = vcpu_msr_io(v);
 	int r;
 
-	if (vcpu_irq_msr(v, set, index, val, true, &r))
+	if (vcpu_irq_msr(v, set, index, val, true, &r) || vcpu_hv_msr(v, set, index, val, true, &r))
 		return r;
 	if (!set)
 		return msr_read(&v->msrs, &io, index, val, true);
@@ -342,6 +345,7 @@ static long set_cpuid2(struct vcpu *v, struct ioctl_req *rq)
 	msr_file_set_cpuid(&v->msrs, c);
 	vcpu_cpuid_runtime(v, true);
 	vcpu_irq_cpuid_changed(v);
+	vcpu_hv_cpuid_changed(v);
 	return 0;
 }
 
@@ -467,6 +471,8 @@ long vcpu_ioctl_locked(struct vcpu *v, struct ioctl_req *rq)
 		return set_cpuid2(v, rq);
 	case KVM_GET_CPUID2:
 		return get_cpuid2(v, rq);
+	case KVM_GET_SUPPORTED_HV_CPUID:
+		return hv_ioctl_get_supported_cpuid(rq, v->irq != NULL);
 	case KVM_GET_FPU: {
 		struct kvm_fpu *fpu = req_out(rq, sizeof(*fpu));
 

@@ -16,6 +16,7 @@
 #include "cused/shim_abi.h"
 #include "cused/spin.h"
 #include "cused/x86/msr.h"
+#include "cused/x86/hyperv_msr.h"
 #include "cused/x86/decode.h"
 
 /*
@@ -65,6 +66,7 @@ struct vcpu {
 	struct vcpu_tsc tsc;       /* TSC offset and kvmclock page (vcpu_tsc.c, kvmclock.c) */
 	struct vcpu_stats *stats;  /* exits by reason (stats.h); shared with stats fds */
 	struct vcpu_irq *irq;      /* LAPIC runner state; NULL without an irqchip (vcpu_irq.c) */
+	struct hv_vcpu hv;         /* Hyper-V (vcpu_hyperv.c) */
 };
 
 int vcpu_create(struct vm *vm, uint64_t id, struct vcpu **out);

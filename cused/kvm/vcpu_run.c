@@ -10,6 +10,7 @@
 #include "cused/kvm/vcpu_mmio.h"
 #include "cused/kvm/vm_evfd.h"
 #include "cused/kvm/vcpu_irq.h"
+#include "cused/kvm/vcpu_hyperv.h"
 #include "cused/x86/cpuid.h"
 #include "cused/x86/x86_bits.h"
 #include "cused/util/log.h"
@@ -44,6 +45,8 @@ static bool guest_msr_access(struct vcpu *v, struct tramp_exit *ex)
 	if (!msr_filter_allowed(&v->vm->msr_filter, ex->msr.index, ex->reason == TX_WRMSR))
 		r = MSR_FILTERED;
 	else if (vcpu_irq_msr(v, ex->reason == TX_WRMSR, ex->msr.index, &ex->msr.data, false, &r))
+		;
+	else if (vcpu_hv_msr(v, ex->reason == TX_WRMSR, ex->msr.index, &ex->msr.data, false, &r))
 		;
 	else if (ex->reason == TX_RDMSR)
 		r = msr_read(&v->msrs, &io, ex->msr.index, &ex->msr.data, false);
@@ -271,6 +274,7 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 		if (r)
 			return r == -EAGAIN ? r : refuse(r, "vcpu %u: irqchip entry failed: %d", v->id, r);
 		kvmclock_before_entry(v);
+		vcpu_hv_enter(v);
 		memset(ex, 0, sizeof(*ex));
 		r = ops->run(v->tv, ex);
 		vcpu_irq_exited(v, ex);
@@ -308,7 +312,7 @@ exit_in_hand:
 			continue;
 		if (exit_to_user(v, ex))
 			return 0;
-		if (vcpu_irq_msr_done(v) == 2)
+		if (vcpu_irq_msr_done(v) == 2 || vcpu_hv_exit(v))
 			return 0;
 	}
 }

@@ -333,14 +333,22 @@ static long enable_cap(struct vcpu *v, struct ioctl_req *rq)
 		return refuse(-EINVAL, "vCPU KVM_ENABLE_CAP: flags %#x", c->flags);
 	switch (c->cap) {
 	case KVM_CAP_HYPERV_SYNIC2:
+		if (c->args[0])
+			return refuse(-EINVAL, "KVM_CAP_HYPERV_SYNIC2: args[0] %#llx",
+				      (unsigned long long)c->args[0]);
+		/* fall through */
 	case KVM_CAP_HYPERV_SYNIC:
-		return refuse(-EINVAL, "KVM_CAP_HYPERV_SYNIC: needs an in-kernel irqchip");
+		/* SynIC MSRs as storage only (cused/x86/hyperv_msr.h): not in CHECK_EXTENSION */
+		if (!v->irq)
+			return refuse(-EINVAL, "KVM_CAP_HYPERV_SYNIC: needs an in-kernel irqchip");
+		hv_vcpu_activate_synic(&v->hv, c->cap == KVM_CAP_HYPERV_SYNIC2);
+		return 0;
 	case KVM_CAP_HYPERV_ENLIGHTENED_VMCS:
 	case KVM_CAP_HYPERV_DIRECT_TLBFLUSH:
 		/* as KVM when the vendor module lacks the hook (SVM for eVMCS) */
 		return refuse(-ENOTTY, "vCPU KVM_ENABLE_CAP %u: no nested Hyper-V support", c->cap);
 	case KVM_CAP_HYPERV_ENFORCE_CPUID:
-		/* no Hyper-V MSR or hypercall is emulated, so any enforcement holds */
+		/* the Hyper-V MSRs check it on each access (cused/x86/hyperv_msr.c) */
 		v->misc.hv_cpuid_enforce = !!c->args[0];
 		return 0;
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID: {

@@ -41,6 +41,7 @@ int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out)
 	vm_misc_init(&vm->misc, mc.ns);
 	vm->misc.clock = mc;
 	msr_filter_ref_init(&vm->msr_filter);
+	hv_vm_init(&vm->hv);
 	r = irqchip_new(&vm->irqchip);
 	if (!r)
 		r = vm_evfd_init(vm);
@@ -52,6 +53,7 @@ int vm_create(struct cused_ctx *ctx, uid_t uid, uint64_t type, struct vm **out)
 	if (r) {
 		irqchip_free(vm->irqchip);
 		msr_filter_ref_fini(&vm->msr_filter);
+		hv_vm_fini(&vm->hv);
 		memslot_table_fini(&vm->slots);
 		free(vm);
 		ctx_uncharge(ctx, uid, 1, 0);
@@ -89,6 +91,7 @@ void vm_put(struct vm *vm)
 	}
 	memslot_table_fini(&vm->slots);
 	msr_filter_ref_fini(&vm->msr_filter);
+	hv_vm_fini(&vm->hv);
 	pthread_mutex_destroy(&vm->lock);
 	ctx_uncharge(vm->ctx, vm->uid, 1, 0);
 	free(vm);
@@ -417,8 +420,15 @@ long vm_ioctl(struct vm *vm, struct cused_handle *h, struct ioctl_req *rq)
 	case KVM_SET_NR_MMU_PAGES:
 	case KVM_GET_NR_MMU_PAGES:
 	case KVM_GET_CLOCK:
-	case KVM_SET_CLOCK:
 		return vm_misc_ioctl(vm, rq);
+	case KVM_SET_CLOCK: {
+		long r = vm_misc_ioctl(vm, rq);
+
+		/* kvm_hv_request_tsc_page_update: the page follows the new clock */
+		if (!r)
+			hv_tsc_page_clock_changed(&vm->hv);
+		return r;
+	}
 	case KVM_IRQFD:
 	case KVM_IOEVENTFD:
 	case KVM_REGISTER_COALESCED_MMIO:

@@ -12,6 +12,7 @@
 #include "cused/kvm/msr_filter.h"
 #include "cused/kvm/vm_misc.h"
 #include "cused/kvm/coalesced.h"
+#include "cused/x86/hyperv_msr.h"
 
 #define CUSED_MAX_VCPUS 64        /* KVM_CAP_MAX_VCPUS */
 #define CUSED_MAX_VCPU_IDS 4096   /* KVM_CAP_MAX_VCPU_ID, as x86 KVM */
@@ -37,6 +38,7 @@ struct vm {
 	void *ring;                   /* its ring page, mapped from the shim's memfd */
 	uint64_t kvm_wall_clock;   /* MSR_KVM_WALL_CLOCK: the VM's in KVM; msr.c, relaxed atomics */
 	struct msr_filter_ref msr_filter;   /* KVM_X86_SET_MSR_FILTER (msr_filter.c) */
+	struct hv_vm hv;              /* Hyper-V partition state (cused/x86/hyperv_msr.h) */
 };
 
 /* KVM_CREATE_VM for uid; -ENOMEM over the uid's VM cap (limits.h) */
