@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/kvm.h>
 #include "cused/irq/irqchip.h"
 #include "cused/irq/apic_bus.h"
@@ -361,7 +362,15 @@ int irqchip_attach_vcpu(struct irqchip *c, uint32_t vcpu_id, void (*kick)(void *
 		iv->index = c->nr_vcpus;
 		iv->pending_eoi = -1;
 		pthread_mutex_init(&iv->wlock, NULL);
-		pthread_cond_init(&iv->wcond, NULL);
+		/* the runner sleeps until its LAPIC deadline, which is on CLOCK_MONOTONIC */
+		{
+			pthread_condattr_t ca;
+
+			pthread_condattr_init(&ca);
+			pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+			pthread_cond_init(&iv->wcond, &ca);
+			pthread_condattr_destroy(&ca);
+		}
 		iv->env = (struct irq_env){ .now_ns = env_now, .arm = arm_lapic,
 					    .deliver = lapic_env_deliver, .kick = lapic_env_kick,
 					    .eoi_any = lapic_env_eoi, .ctx = iv };
@@ -401,11 +410,19 @@ void irqchip_detach_vcpu(struct irqchip_vcpu *iv)
 void irqchip_vcpu_kick(struct irqchip_vcpu *iv)
 {
 	pthread_mutex_lock(&iv->wlock);
-	iv->wake_seq++;
+	/* release: a halt-polling runner reads it without the lock */
+	__atomic_store_n(&iv->wake_seq, iv->wake_seq + 1, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&iv->wcond);
 	if (iv->kick)
 		iv->kick(iv->kick_ctx);
 	pthread_mutex_unlock(&iv->wlock);
+}
+
+uint64_t irqchip_vcpu_timer_due(struct irqchip_vcpu *iv, uint64_t now)
+{
+	struct timerq *tq = iv->chip->tq;
+
+	return tq ? timerq_fire_due(tq, iv->lapic, now) : 0;
 }
 
 /* ---- guest accesses --------------------------------------------------- */

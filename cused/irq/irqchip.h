@@ -59,7 +59,7 @@ struct irqchip_vcpu {
 	/* wake: the runner's HLT/INIT sleep and its guest-exit kick */
 	pthread_mutex_t wlock;
 	pthread_cond_t wcond;
-	uint64_t wake_seq;              /* under wlock: bumped by every kick */
+	uint64_t wake_seq;              /* written under wlock (release), bumped by every kick */
 	void (*kick)(void *ctx);        /* under wlock; NULL while no vCPU is attached */
 	void *kick_ctx;
 	/* split irqchip: a level EOI the runner must report (KVM_EXIT_IOAPIC_EOI), -1 none */
@@ -139,6 +139,13 @@ int irqchip_attach_vcpu(struct irqchip *c, uint32_t vcpu_id, void (*kick)(void *
 void irqchip_detach_vcpu(struct irqchip_vcpu *iv);
 /* wake the runner (HLT sleep) and kick it out of the guest; any thread */
 void irqchip_vcpu_kick(struct irqchip_vcpu *iv);
+/*
+ * The runner, about to sleep in HLT, no lock held: fire its LAPIC timer
+ * here if it is due at now (timerq_fire_due), so the wake-up does not wait
+ * for the timer thread.  Returns the LAPIC's armed deadline (CLOCK_MONOTONIC
+ * ns) after that, 0 if none.
+ */
+uint64_t irqchip_vcpu_timer_due(struct irqchip_vcpu *iv, uint64_t now);
 
 /* port I/O for the PIC (KERNEL mode) and the PIT; -ENOENT: not ours */
 int irqchip_pio(struct irqchip *c, uint16_t port, bool in, void *data, unsigned len);

@@ -11,13 +11,20 @@
  * folds the posted IRR (lapic_sync), so either it sees the post or the
  * poster sees in_guest (KVM's vcpu->mode = IN_GUEST_MODE before the
  * request check).  Sleeps snapshot wake_seq before looking for events.
+ *
+ * A HLT sleep first halt-polls (halt_poll.h): it spins on wake_seq for the
+ * vCPU's adaptive window, so a wake-up that comes soon costs the poster a
+ * store and no futex wake, and the runner no trip through the scheduler.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include "cused/kvm/vcpu_irq.h"
 #include "cused/kvm/vcpu_irq_priv.h"
 #include "cused/irq/lapic.h"
+#include "cused/irq/timerq.h"
 #include "cused/util/log.h"
 
 /* a sleeping runner re-checks its flags this often even unwoken: a missed wake-up costs 50 ms, not a wedge */
@@ -101,26 +108,110 @@ static uint64_t wake_seq(struct irqchip_vcpu *iv)
 	return s;
 }
 
-/* vcpu_block: until a kick after seq, the client's kick, or dying */
-static void sleep_since(struct vcpu *v, uint64_t seq)
+/* a reason for a halted runner to look again: a kick after seq, the client's kick, dying */
+static bool woken(struct vcpu *v, uint64_t seq)
+{
+	return __atomic_load_n(&v->irq->iv->wake_seq, __ATOMIC_ACQUIRE) != seq ||
+	       atomic_load(&v->kicked) || atomic_load(&v->dying) || v->run->immediate_exit;
+}
+
+/* this thread's involuntary context switches: someone else wanted its CPU */
+static uint64_t preemptions(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) ? 0 : (uint64_t)ru.ru_nivcsw;
+}
+
+/*
+ * kvm_vcpu_halt's polling loop: true if woken within window.  *deadline is
+ * the LAPIC timer's; when it passes, the runner fires it itself (the tick
+ * kicks, so the next look sees it).
+ */
+static bool halt_poll(struct vcpu *v, uint64_t seq, uint64_t start, uint32_t window,
+		      uint64_t *deadline)
+{
+	uint64_t now = start;
+
+	do {
+		if (*deadline && now >= *deadline)
+			*deadline = irqchip_vcpu_timer_due(v->irq->iv, now);
+		if (woken(v, seq))
+			return true;
+		__builtin_ia32_pause();
+		now = timerq_now_ns();
+	} while (now - start < window);
+	return false;
+}
+
+/* this thread sleeps to the LAPIC deadline: no timer slack (see timerq.h) */
+static void precise_sleeps(void)
+{
+	static __thread bool done;
+
+	if (!done && !prctl(PR_SET_TIMERSLACK, TIMERQ_SLACK_NS, 0, 0, 0))
+		done = true;
+}
+
+/*
+ * vcpu_block: until woken(seq).  A halted runner (halted: HLT, not the
+ * INIT/SIPI waits, which KVM does not poll either) first halt-polls, and
+ * sleeps no longer than its own LAPIC timer, which it fires itself: the
+ * timer thread is then off the path of a timer interrupt to a halted vCPU.
+ *
+ * Where KVM stops polling as soon as another task wants the CPU
+ * (kvm_vcpu_can_poll), userspace only learns it afterwards: a poll during
+ * which this thread was preempted counts as a failed one and shrinks the
+ * window, so a loaded machine is not made worse by spinning.
+ */
+static void sleep_since(struct vcpu *v, uint64_t seq, bool halted)
 {
 	struct irqchip_vcpu *iv = v->irq->iv;
+	const struct halt_poll_params *hp = &v->vm->ctx->halt_poll;
+	uint64_t start = timerq_now_ns(), deadline = 0;
+	bool valid = true;
 
 	atomic_store(&v->irq->in_guest, false);
-	pthread_mutex_lock(&iv->wlock);
-	while (iv->wake_seq == seq && !atomic_load(&v->kicked) && !atomic_load(&v->dying) &&
-	       !v->run->immediate_exit) {
-		struct timespec ts;
+	if (halted) {
+		uint32_t window = halt_poll_window(&v->irq->halt_poll_ns, hp);
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += SLEEP_POLL_NS;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
+		deadline = irqchip_vcpu_timer_due(iv, start);
+		if (window) {
+			uint64_t pre = preemptions();
+			bool polled = halt_poll(v, seq, start, window, &deadline);
+
+			valid = preemptions() == pre;
+			if (polled) {
+				halt_poll_update(&v->irq->halt_poll_ns, hp, timerq_now_ns() - start,
+						 valid);
+				return;
+			}
 		}
-		pthread_cond_timedwait(&iv->wcond, &iv->wlock, &ts);
 	}
-	pthread_mutex_unlock(&iv->wlock);
+	for (;;) {
+		uint64_t now = timerq_now_ns(), until = now + SLEEP_POLL_NS;
+		struct timespec ts;
+		bool done;
+
+		if (deadline) {
+			precise_sleeps();
+			if (deadline < until)
+				until = deadline;
+		}
+		ts.tv_sec = (time_t)(until / 1000000000ull);
+		ts.tv_nsec = (long)(until % 1000000000ull);
+		pthread_mutex_lock(&iv->wlock);
+		done = woken(v, seq);
+		if (!done)
+			pthread_cond_timedwait(&iv->wcond, &iv->wlock, &ts);
+		pthread_mutex_unlock(&iv->wlock);
+		if (done)
+			break;
+		if (halted)
+			deadline = irqchip_vcpu_timer_due(iv, timerq_now_ns());
+	}
+	if (halted)
+		halt_poll_update(&v->irq->halt_poll_ns, hp, timerq_now_ns() - start, valid);
 }
 
 static bool pic_for_me(struct vcpu *v)
@@ -207,7 +298,7 @@ int vcpu_irq_enter(struct vcpu *v)
 	if (vi->mp_state == KVM_MP_STATE_UNINITIALIZED) {
 		/* kvm_arch_vcpu_ioctl_run: block once, accept events, -EAGAIN */
 		if (!lapic_has_pending_init_or_sipi(vi->lapic)) {
-			sleep_since(v, seq);
+			sleep_since(v, seq, false);
 			if (atomic_load(&v->kicked) || atomic_load(&v->dying) || v->run->immediate_exit)
 				return 1;
 		}
@@ -218,7 +309,7 @@ int vcpu_irq_enter(struct vcpu *v)
 	if (vi->mp_state == KVM_MP_STATE_INIT_RECEIVED) {
 		/* an AP waits for its SIPI inside KVM_RUN */
 		if (!lapic_has_pending_init_or_sipi(vi->lapic))
-			sleep_since(v, seq);
+			sleep_since(v, seq, false);
 		return 1;
 	}
 	lapic_sync(vi->lapic);
@@ -226,7 +317,7 @@ int vcpu_irq_enter(struct vcpu *v)
 	/* vcpu_block: AP_RESET_HOLD (SEV-ES) waits as HLT does */
 	if (vi->mp_state == KVM_MP_STATE_HALTED || vi->mp_state == KVM_MP_STATE_AP_RESET_HOLD) {
 		if (!has_wake_event(v)) {
-			sleep_since(v, seq);
+			sleep_since(v, seq, true);
 			return 1;
 		}
 		vi->mp_state = KVM_MP_STATE_RUNNABLE;
