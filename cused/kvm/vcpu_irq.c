@@ -17,6 +17,9 @@
  * store and no futex wake, and the runner no trip through the scheduler.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <time.h>
 #include <sys/prctl.h>
@@ -29,6 +32,8 @@
 
 /* a sleeping runner re-checks its flags this often even unwoken: a missed wake-up costs 50 ms, not a wedge */
 #define SLEEP_POLL_NS 50000000ull
+/* a halt-polling runner looks whether another task wants a CPU this often */
+#define POLL_CHECK_NS 20000ull
 
 static void guest_kick(void *ctx)
 {
@@ -58,6 +63,7 @@ int vcpu_irq_create(struct vcpu *v)
 	}
 	vi->lapic = vi->iv->lapic;
 	vi->ext_vector = -1;
+	vi->loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
 	/* kvm_arch_vcpu_create: APs wait for INIT */
 	vi->mp_state = v->id == c->bsp_id ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED;
 	lapic_set_caps(vi->lapic, &(struct lapic_caps){ .maxphyaddr = 36 });
@@ -70,6 +76,8 @@ void vcpu_irq_destroy(struct vcpu *v)
 	if (!v->irq)
 		return;
 	irqchip_detach_vcpu(v->irq->iv);
+	if (v->irq->loadavg_fd >= 0)
+		close(v->irq->loadavg_fd);
 	free(v->irq);
 	v->irq = NULL;
 }
@@ -115,6 +123,34 @@ static bool woken(struct vcpu *v, uint64_t seq)
 	       atomic_load(&v->kicked) || atomic_load(&v->dying) || v->run->immediate_exit;
 }
 
+/*
+ * kvm_vcpu_can_poll's single_task_running(), as far as userspace can see
+ * it: every runnable task on the machine has a CPU (/proc/loadavg's
+ * running count, which includes this thread, is at most the CPU count).
+ * Otherwise spinning takes the CPU from a task that may be the waker.
+ */
+static bool cpu_to_spare(int fd)
+{
+	char buf[128], *p;
+	ssize_t n;
+	long running;
+
+	if (fd < 0)
+		return false;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	/* "0.50 0.40 0.30 2/300 1234": the fourth field is running/total */
+	p = buf;
+	for (int i = 0; i < 3 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return false;
+	running = strtol(p, NULL, 10);
+	return running > 0 && running <= sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 /* this thread's involuntary context switches: someone else wanted its CPU */
 static uint64_t preemptions(void)
 {
@@ -131,7 +167,7 @@ static uint64_t preemptions(void)
 static bool halt_poll(struct vcpu *v, uint64_t seq, uint64_t start, uint32_t window,
 		      uint64_t *deadline)
 {
-	uint64_t now = start;
+	uint64_t now = start, next_check = start + POLL_CHECK_NS;
 
 	do {
 		if (*deadline && now >= *deadline)
@@ -140,6 +176,11 @@ static bool halt_poll(struct vcpu *v, uint64_t seq, uint64_t start, uint32_t win
 			return true;
 		__builtin_ia32_pause();
 		now = timerq_now_ns();
+		if (now >= next_check) {
+			if (!cpu_to_spare(v->irq->loadavg_fd))
+				return false;
+			next_check = now + POLL_CHECK_NS;
+		}
 	} while (now - start < window);
 	return false;
 }
@@ -159,9 +200,10 @@ static void precise_sleeps(void)
  * sleeps no longer than its own LAPIC timer, which it fires itself: the
  * timer thread is then off the path of a timer interrupt to a halted vCPU.
  *
- * Where KVM stops polling as soon as another task wants the CPU
- * (kvm_vcpu_can_poll), userspace only learns it afterwards: a poll during
- * which this thread was preempted counts as a failed one and shrinks the
+ * KVM polls only while no other task wants the CPU (kvm_vcpu_can_poll).
+ * Here: only while the machine has no more runnable tasks than CPUs
+ * (cpu_to_spare, looked at every POLL_CHECK_NS), and a poll during which
+ * this thread was preempted anyway counts as a failed one and shrinks the
  * window, so a loaded machine is not made worse by spinning.
  */
 static void sleep_since(struct vcpu *v, uint64_t seq, bool halted)
@@ -176,7 +218,7 @@ static void sleep_since(struct vcpu *v, uint64_t seq, bool halted)
 		uint32_t window = halt_poll_window(&v->irq->halt_poll_ns, hp);
 
 		deadline = irqchip_vcpu_timer_due(iv, start);
-		if (window) {
+		if (window && cpu_to_spare(v->irq->loadavg_fd)) {
 			uint64_t pre = preemptions();
 			bool polled = halt_poll(v, seq, start, window, &deadline);
 
