@@ -126,7 +126,19 @@ static void pic_intr(void *ctx, bool level)
 /* LAPIC hooks: ctx is the struct irqchip_vcpu */
 static void arm_lapic(void *ctx, void *dev, uint64_t d)
 {
-	arm(((struct irqchip_vcpu *)ctx)->chip, dev, tick_lapic, d);
+	struct irqchip_vcpu *iv = ctx;
+	struct timerq *tq = iv->chip->tq;
+
+	/*
+	 * Inside KVM_RUN a deadline this close is the runner's: it fires it
+	 * before the next entry or hands it over when the run ends
+	 * (irqchip_vcpu_run_end).  Waking the thread for it would only have it
+	 * preempt the runner and race it for the tick.
+	 */
+	if (tq && iv->in_run && d && d <= timerq_now_ns() + IRQCHIP_TIMER_ADVANCE_NS)
+		timerq_arm_lazy(tq, dev, tick_lapic, d);
+	else
+		arm(iv->chip, dev, tick_lapic, d);
 }
 
 static int lapic_env_deliver(void *ctx, const struct irq_msg *m)
@@ -418,11 +430,27 @@ void irqchip_vcpu_kick(struct irqchip_vcpu *iv)
 	pthread_mutex_unlock(&iv->wlock);
 }
 
+void irqchip_vcpu_run_begin(struct irqchip_vcpu *iv)
+{
+	iv->in_run = true;
+}
+
+void irqchip_vcpu_run_end(struct irqchip_vcpu *iv)
+{
+	iv->in_run = false;
+	if (iv->chip->tq)
+		timerq_sync(iv->chip->tq);
+}
+
 uint64_t irqchip_vcpu_timer_due(struct irqchip_vcpu *iv, uint64_t now)
 {
 	struct timerq *tq = iv->chip->tq;
+	/* the LAPIC's own lock, not the queue's every vCPU shares: this runs per entry */
+	uint64_t d = lapic_timer_deadline(iv->lapic);
 
-	return tq ? timerq_fire_due(tq, iv->lapic, now) : 0;
+	if (!tq || !d || d > now)
+		return tq ? d : 0;
+	return timerq_fire_due(tq, iv->lapic, now);
 }
 
 /* ---- guest accesses --------------------------------------------------- */

@@ -62,6 +62,8 @@ struct irqchip_vcpu {
 	uint64_t wake_seq;              /* written under wlock (release), bumped by every kick */
 	void (*kick)(void *ctx);        /* under wlock; NULL while no vCPU is attached */
 	void *kick_ctx;
+	/* in KVM_RUN (under the vCPU's lock): near LAPIC deadlines are the runner's */
+	bool in_run;
 	/* split irqchip: a level EOI the runner must report (KVM_EXIT_IOAPIC_EOI), -1 none */
 	int pending_eoi;
 };
@@ -146,6 +148,19 @@ void irqchip_vcpu_kick(struct irqchip_vcpu *iv);
  * ns) after that, 0 if none.
  */
 uint64_t irqchip_vcpu_timer_due(struct irqchip_vcpu *iv, uint64_t now);
+/*
+ * A LAPIC deadline at most this far away, armed inside KVM_RUN, is left to
+ * the runner: it waits for it and fires it before the next entry (KVM's
+ * wait_lapic_expire with LAPIC_TIMER_ADVANCE_NS_MAX).
+ */
+#define IRQCHIP_TIMER_ADVANCE_NS 5000ull
+/*
+ * The runner, holding the vCPU's lock: KVM_RUN begins / ends.  Between the
+ * two it must call irqchip_vcpu_timer_due before every entry and sleep;
+ * run_end hands any deadline left to the timer thread.
+ */
+void irqchip_vcpu_run_begin(struct irqchip_vcpu *iv);
+void irqchip_vcpu_run_end(struct irqchip_vcpu *iv);
 
 /* port I/O for the PIC (KERNEL mode) and the PIT; -ENOENT: not ours */
 int irqchip_pio(struct irqchip *c, uint16_t port, bool in, void *data, unsigned len);

@@ -183,7 +183,30 @@ void timerq_destroy(struct timerq *tq)
 	free(tq);
 }
 
+static int arm(struct timerq *tq, void *dev, timerq_tick_fn fn, uint64_t deadline_ns, bool wake);
+
 int timerq_arm(struct timerq *tq, void *dev, timerq_tick_fn fn, uint64_t deadline_ns)
+{
+	return arm(tq, dev, fn, deadline_ns, true);
+}
+
+int timerq_arm_lazy(struct timerq *tq, void *dev, timerq_tick_fn fn, uint64_t deadline_ns)
+{
+	return arm(tq, dev, fn, deadline_ns, false);
+}
+
+void timerq_sync(struct timerq *tq)
+{
+	struct tq_ent *e;
+
+	pthread_mutex_lock(&tq->lock);
+	e = earliest(tq);
+	if (e && e->deadline < tq->sleep_until)
+		pthread_cond_broadcast(&tq->cond);
+	pthread_mutex_unlock(&tq->lock);
+}
+
+static int arm(struct timerq *tq, void *dev, timerq_tick_fn fn, uint64_t deadline_ns, bool wake)
 {
 	struct tq_ent *e;
 	int r = 0;
@@ -200,7 +223,7 @@ int timerq_arm(struct timerq *tq, void *dev, timerq_tick_fn fn, uint64_t deadlin
 		 * a futex wake per LAPIC timer write is what the MMIO exit can
 		 * least afford.
 		 */
-		if (deadline_ns && deadline_ns < tq->sleep_until)
+		if (wake && deadline_ns && deadline_ns < tq->sleep_until)
 			pthread_cond_broadcast(&tq->cond);
 	} else if (deadline_ns) {
 		r = -ENOMEM;

@@ -46,6 +46,14 @@ void timerq_destroy(struct timerq *tq);
  */
 int timerq_arm(struct timerq *tq, void *dev, timerq_tick_fn fn, uint64_t deadline_ns);
 /*
+ * timerq_arm without waking the thread: for a deadline the caller will fire
+ * itself (timerq_fire_due) or hand over with timerq_sync before it stops
+ * looking.  Until then the thread may sleep past it.
+ */
+int timerq_arm_lazy(struct timerq *tq, void *dev, timerq_tick_fn fn, uint64_t deadline_ns);
+/* any thread: wake the thread if it sleeps past the earliest deadline (after lazy arms) */
+void timerq_sync(struct timerq *tq);
+/*
  * Any thread, no device lock held (the tick takes them), not from a tick.
  * If dev's deadline is at or before now and no tick of it is running, run
  * the tick here as the thread would.  Returns dev's armed deadline after

@@ -94,10 +94,19 @@ void vcpu_irq_run_start(struct vcpu *v)
 {
 	uint64_t rflags;
 
-	if (!v->irq || !v->irq->irq_ready)
+	if (!v->irq)
+		return;
+	irqchip_vcpu_run_begin(v->irq->iv);
+	if (!v->irq->irq_ready)
 		return;
 	if (vcpu_read_field(v, CUSED_F_RFLAGS, &rflags) || !(rflags & (1u << 9)))   /* IF */
 		v->irq->irq_ready = false;
+}
+
+void vcpu_irq_run_end(struct vcpu *v)
+{
+	if (v->irq)
+		irqchip_vcpu_run_end(v->irq->iv);
 }
 
 void vcpu_irq_wake(struct vcpu *v)
@@ -322,6 +331,23 @@ static int inject(struct vcpu *v)
 	return 0;
 }
 
+/*
+ * wait_lapic_expire: a LAPIC deadline this close at an entry is waited for
+ * and fired here, before in_guest, so the tick's kick is only a wake_seq
+ * bump.  From the timer thread it would land as the runner enters, bounce
+ * the entry and cost a wake-up, a signal and a second entry.
+ */
+static void timer_expire_soon(struct vcpu *v)
+{
+	uint64_t now = timerq_now_ns(), d = irqchip_vcpu_timer_due(v->irq->iv, now);
+
+	if (!d || (d > now && d - now > IRQCHIP_TIMER_ADVANCE_NS))
+		return;
+	while ((now = timerq_now_ns()) < d)
+		__builtin_ia32_pause();
+	irqchip_vcpu_timer_due(v->irq->iv, now);
+}
+
 int vcpu_irq_enter(struct vcpu *v)
 {
 	struct vcpu_irq *vi = v->irq;
@@ -330,6 +356,8 @@ int vcpu_irq_enter(struct vcpu *v)
 
 	if (!vi)
 		return 0;
+	/* every state: a near deadline armed in this run is ours to fire (irqchip.h) */
+	timer_expire_soon(v);
 	seq = wake_seq(vi->iv);
 	atomic_store(&vi->in_guest, true);
 	r = vi_accept_events(v);

@@ -123,11 +123,38 @@ static void test_earlier_deadline(void **state)
 	timerq_destroy(tq);
 }
 
+static void test_lazy(void **state)
+{
+	struct timerq *tq;
+	struct dev d = { 0 };
+
+	(void)state;
+	assert_int_equal(timerq_create(&tq), 0);
+	nanosleep(&(struct timespec){ 0, 10000000 }, NULL);   /* the thread sleeps, unarmed */
+	/* a lazy arm leaves the thread asleep past the deadline ... */
+	assert_int_equal(timerq_arm_lazy(tq, &d, tick, timerq_now_ns() + 1000000), 0);
+	nanosleep(&(struct timespec){ 0, 30000000 }, NULL);
+	assert_int_equal(d.ticks, 0);
+	/* ... until the caller hands it over */
+	timerq_sync(tq);
+	wait_ticks(&d, 1);
+	assert_int_equal(d.ticks, 1);
+	assert_false(pthread_equal(d.thread, pthread_self()));
+	/* or fires it itself */
+	assert_int_equal(timerq_arm_lazy(tq, &d, tick, timerq_now_ns() + 1000), 0);
+	nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	assert_int_equal(timerq_fire_due(tq, &d, timerq_now_ns()), 0);
+	assert_int_equal(d.ticks, 2);
+	assert_true(pthread_equal(d.thread, pthread_self()));
+	timerq_cancel_sync(tq, &d);
+	timerq_destroy(tq);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slack), cmocka_unit_test(test_fire_due),
-		cmocka_unit_test(test_earlier_deadline),
+		cmocka_unit_test(test_earlier_deadline), cmocka_unit_test(test_lazy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
