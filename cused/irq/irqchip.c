@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 #include <linux/kvm.h>
 #include "cused/irq/irqchip.h"
 #include "cused/irq/apic_bus.h"
@@ -216,6 +218,8 @@ void irqchip_free(struct irqchip *c)
 		struct irqchip_vcpu *iv = c->vcpus[i];
 
 		lapic_destroy(iv->lapic);
+		if (iv->wake_efd >= 0)
+			close(iv->wake_efd);
 		pthread_cond_destroy(&iv->wcond);
 		pthread_mutex_destroy(&iv->wlock);
 		free(iv);
@@ -373,6 +377,7 @@ int irqchip_attach_vcpu(struct irqchip *c, uint32_t vcpu_id, void (*kick)(void *
 		iv->vcpu_id = vcpu_id;
 		iv->index = c->nr_vcpus;
 		iv->pending_eoi = -1;
+		iv->wake_efd = -1;
 		pthread_mutex_init(&iv->wlock, NULL);
 		/* the runner sleeps until its LAPIC deadline, which is on CLOCK_MONOTONIC */
 		{
@@ -425,6 +430,10 @@ void irqchip_vcpu_kick(struct irqchip_vcpu *iv)
 	/* release: a halt-polling runner reads it without the lock */
 	__atomic_store_n(&iv->wake_seq, iv->wake_seq + 1, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&iv->wcond);
+	if (iv->efd_sleep) {
+		iv->efd_sleep = false;
+		eventfd_write(iv->wake_efd, 1);
+	}
 	if (iv->kick)
 		iv->kick(iv->kick_ctx);
 	pthread_mutex_unlock(&iv->wlock);
@@ -433,6 +442,18 @@ void irqchip_vcpu_kick(struct irqchip_vcpu *iv)
 void irqchip_vcpu_run_begin(struct irqchip_vcpu *iv)
 {
 	iv->in_run = true;
+}
+
+int irqchip_vcpu_wake_fd(struct irqchip_vcpu *iv)
+{
+	if (iv->wake_efd < 0) {
+		int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+		pthread_mutex_lock(&iv->wlock);
+		iv->wake_efd = fd;
+		pthread_mutex_unlock(&iv->wlock);
+	}
+	return iv->wake_efd;
 }
 
 void irqchip_vcpu_run_end(struct irqchip_vcpu *iv)

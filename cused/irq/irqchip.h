@@ -62,6 +62,13 @@ struct irqchip_vcpu {
 	uint64_t wake_seq;              /* written under wlock (release), bumped by every kick */
 	void (*kick)(void *ctx);        /* under wlock; NULL while no vCPU is attached */
 	void *kick_ctx;
+	/*
+	 * Under wlock: the runner sleeps in poll() on wake_efd (and the
+	 * irqfds) rather than on wcond, so a kick must write wake_efd.
+	 * wake_efd: nonblocking eventfd, -1 until the runner first needs it.
+	 */
+	bool efd_sleep;
+	int wake_efd;
 	/* in KVM_RUN (under the vCPU's lock): near LAPIC deadlines are the runner's */
 	bool in_run;
 	/* split irqchip: a level EOI the runner must report (KVM_EXIT_IOAPIC_EOI), -1 none */
@@ -160,6 +167,11 @@ uint64_t irqchip_vcpu_timer_due(struct irqchip_vcpu *iv, uint64_t now);
  * run_end hands any deadline left to the timer thread.
  */
 void irqchip_vcpu_run_begin(struct irqchip_vcpu *iv);
+/*
+ * The runner: the eventfd a kick writes while it sleeps in poll()
+ * (created at the first call, closed with the chip); -1 if none can be made.
+ */
+int irqchip_vcpu_wake_fd(struct irqchip_vcpu *iv);
 void irqchip_vcpu_run_end(struct irqchip_vcpu *iv);
 
 /* port I/O for the PIC (KERNEL mode) and the PIT; -ENOENT: not ours */

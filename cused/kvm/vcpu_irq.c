@@ -17,6 +17,8 @@
  * store and no futex wake, and the runner no trip through the scheduler.
  */
 #include <errno.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +28,7 @@
 #include <sys/resource.h>
 #include "cused/kvm/vcpu_irq.h"
 #include "cused/kvm/vcpu_irq_priv.h"
+#include "cused/irq/irqfd.h"
 #include "cused/irq/lapic.h"
 #include "cused/irq/timerq.h"
 #include "cused/util/log.h"
@@ -204,6 +207,31 @@ static void precise_sleeps(void)
 }
 
 /*
+ * A halted runner of a VM with irqfds sleeps in poll() on them and on its
+ * wake eventfd (which a kick writes while efd_sleep is set) until until,
+ * and injects a ready irqfd itself: the device thread's write then reaches
+ * this vCPU without a hop through the irqfd thread.
+ */
+static void sleep_on_fds(struct vcpu *v, int wake_fd, int irqfd_fd, uint64_t until)
+{
+	struct irqchip_vcpu *iv = v->irq->iv;
+	struct pollfd p[2] = { { .fd = wake_fd, .events = POLLIN },
+			       { .fd = irqfd_fd, .events = POLLIN } };
+	uint64_t now = timerq_now_ns(), rel = until > now ? until - now : 0, cnt;
+	struct timespec ts = { .tv_sec = (time_t)(rel / 1000000000ull),
+			       .tv_nsec = (long)(rel % 1000000000ull) };
+
+	ppoll(p, 2, &ts, NULL);
+	pthread_mutex_lock(&iv->wlock);
+	iv->efd_sleep = false;
+	pthread_mutex_unlock(&iv->wlock);
+	if (p[0].revents)
+		eventfd_read(wake_fd, &cnt);
+	if (p[1].revents)
+		irqfd_poll(v->vm->irqfds);
+}
+
+/*
  * vcpu_block: until woken(seq).  A halted runner (halted: HLT, not the
  * INIT/SIPI waits, which KVM does not poll either) first halt-polls, and
  * sleeps no longer than its own LAPIC timer, which it fires itself: the
@@ -220,6 +248,7 @@ static void sleep_since(struct vcpu *v, uint64_t seq, bool halted)
 	struct irqchip_vcpu *iv = v->irq->iv;
 	const struct halt_poll_params *hp = &v->vm->ctx->halt_poll;
 	uint64_t start = timerq_now_ns(), deadline = 0;
+	int irqfd_fd, wake_fd = -1;
 	bool valid = true;
 
 	atomic_store(&v->irq->in_guest, false);
@@ -239,6 +268,9 @@ static void sleep_since(struct vcpu *v, uint64_t seq, bool halted)
 			}
 		}
 	}
+	irqfd_fd = halted ? irqfd_poll_fd(v->vm->irqfds) : -1;
+	if (irqfd_fd >= 0)
+		wake_fd = irqchip_vcpu_wake_fd(iv);
 	for (;;) {
 		uint64_t now = timerq_now_ns(), until = now + SLEEP_POLL_NS;
 		struct timespec ts;
@@ -249,15 +281,20 @@ static void sleep_since(struct vcpu *v, uint64_t seq, bool halted)
 			if (deadline < until)
 				until = deadline;
 		}
-		ts.tv_sec = (time_t)(until / 1000000000ull);
-		ts.tv_nsec = (long)(until % 1000000000ull);
 		pthread_mutex_lock(&iv->wlock);
 		done = woken(v, seq);
-		if (!done)
+		if (!done && wake_fd >= 0) {
+			iv->efd_sleep = true;
+		} else if (!done) {
+			ts.tv_sec = (time_t)(until / 1000000000ull);
+			ts.tv_nsec = (long)(until % 1000000000ull);
 			pthread_cond_timedwait(&iv->wcond, &iv->wlock, &ts);
+		}
 		pthread_mutex_unlock(&iv->wlock);
 		if (done)
 			break;
+		if (wake_fd >= 0)
+			sleep_on_fds(v, wake_fd, irqfd_fd, until);
 		if (halted)
 			deadline = irqchip_vcpu_timer_due(iv, timerq_now_ns());
 	}
