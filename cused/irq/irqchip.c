@@ -427,8 +427,12 @@ void irqchip_detach_vcpu(struct irqchip_vcpu *iv)
 void irqchip_vcpu_kick(struct irqchip_vcpu *iv)
 {
 	pthread_mutex_lock(&iv->wlock);
-	/* release: a halt-polling runner reads it without the lock */
-	__atomic_store_n(&iv->wake_seq, iv->wake_seq + 1, __ATOMIC_RELEASE);
+	/*
+	 * seq_cst, and read without the lock by the runner: it stores
+	 * in_guest and then reads this, we store this and then (iv->kick)
+	 * read in_guest, so one of us sees the other.
+	 */
+	__atomic_store_n(&iv->wake_seq, iv->wake_seq + 1, __ATOMIC_SEQ_CST);
 	pthread_cond_broadcast(&iv->wcond);
 	if (iv->efd_sleep) {
 		iv->efd_sleep = false;

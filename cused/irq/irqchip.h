@@ -59,7 +59,7 @@ struct irqchip_vcpu {
 	/* wake: the runner's HLT/INIT sleep and its guest-exit kick */
 	pthread_mutex_t wlock;
 	pthread_cond_t wcond;
-	uint64_t wake_seq;              /* written under wlock (release), bumped by every kick */
+	uint64_t wake_seq;              /* written under wlock (seq_cst), read anywhere; bumped by every kick */
 	void (*kick)(void *ctx);        /* under wlock; NULL while no vCPU is attached */
 	void *kick_ctx;
 	/*

@@ -6,11 +6,14 @@
  *
  * Waking the runner.  Posters (IPIs, IOAPIC, MSI, timer) OR into the
  * LAPIC's posted IRR and then kick (irqchip_vcpu_kick): wake_seq++ under
- * wlock and, if the runner said it is about to enter or is in the guest
- * (in_guest), the backend kick.  The runner stores in_guest before it
- * folds the posted IRR (lapic_sync), so either it sees the post or the
- * poster sees in_guest (KVM's vcpu->mode = IN_GUEST_MODE before the
- * request check).  Sleeps snapshot wake_seq before looking for events.
+ * wlock and, if the runner said it is in the guest (in_guest), the backend
+ * kick.  The runner snapshots wake_seq before it folds the posted IRR
+ * (lapic_sync) and, its entry prepared, stores in_guest and looks at
+ * wake_seq once more: a post it may have missed either shows there (it
+ * goes round) or its poster sees in_guest and kicks (KVM's vcpu->mode =
+ * IN_GUEST_MODE before the last request check).  So a post that lands
+ * while the runner is still in the daemon costs no signal and no bounced
+ * entry.  Sleeps snapshot wake_seq before looking for events.
  *
  * A HLT sleep first halt-polls (halt_poll.h): it spins on wake_seq for the
  * vCPU's adaptive window, so a wake-up that comes soon costs the poster a
@@ -118,14 +121,10 @@ void vcpu_irq_wake(struct vcpu *v)
 		irqchip_vcpu_kick(v->irq->iv);
 }
 
+/* seq_cst: pairs with the kick's store of it, then load of in_guest */
 static uint64_t wake_seq(struct irqchip_vcpu *iv)
 {
-	uint64_t s;
-
-	pthread_mutex_lock(&iv->wlock);
-	s = iv->wake_seq;
-	pthread_mutex_unlock(&iv->wlock);
-	return s;
+	return __atomic_load_n(&iv->wake_seq, __ATOMIC_SEQ_CST);
 }
 
 /* a reason for a halted runner to look again: a kick after seq, the client's kick, dying */
@@ -396,12 +395,9 @@ int vcpu_irq_enter(struct vcpu *v)
 	/* every state: a near deadline armed in this run is ours to fire (irqchip.h) */
 	timer_expire_soon(v);
 	seq = wake_seq(vi->iv);
-	atomic_store(&vi->in_guest, true);
 	r = vi_accept_events(v);
-	if (r) {
-		atomic_store(&vi->in_guest, false);
+	if (r)
 		return r;
-	}
 	if (vi->mp_state == KVM_MP_STATE_UNINITIALIZED) {
 		/* kvm_arch_vcpu_ioctl_run: block once, accept events, -EAGAIN */
 		if (!lapic_has_pending_init_or_sipi(vi->lapic)) {
@@ -410,7 +406,6 @@ int vcpu_irq_enter(struct vcpu *v)
 				return 1;
 		}
 		vi_accept_events(v);
-		atomic_store(&vi->in_guest, false);
 		return -EAGAIN;
 	}
 	if (vi->mp_state == KVM_MP_STATE_INIT_RECEIVED) {
@@ -431,14 +426,18 @@ int vcpu_irq_enter(struct vcpu *v)
 		stats_inc(v->stats, VS_HALT_WAKEUP);
 	}
 	r = inject(v);
-	if (r) {
-		atomic_store(&vi->in_guest, false);
+	if (r)
 		return r;
-	}
 	cr8 = lapic_get_cr8(vi->lapic);
 	/* a TPR written through the APIC shows in CR8 (hostkvm on PVM ignores the load) */
 	if (cr8 != vi->cr8 && !vcpu_write_field(v, CUSED_F_CR8, cr8))
 		vi->cr8 = cr8;
+	/* IN_GUEST_MODE, then the last look: a kick since seq means go round */
+	atomic_store(&vi->in_guest, true);
+	if (wake_seq(vi->iv) != seq) {
+		atomic_store(&vi->in_guest, false);
+		return 1;
+	}
 	return 0;
 }
 
