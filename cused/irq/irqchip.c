@@ -433,7 +433,6 @@ void irqchip_vcpu_kick(struct irqchip_vcpu *iv)
 	 * read in_guest, so one of us sees the other.
 	 */
 	__atomic_store_n(&iv->wake_seq, iv->wake_seq + 1, __ATOMIC_SEQ_CST);
-	pthread_cond_broadcast(&iv->wcond);
 	if (iv->efd_sleep) {
 		iv->efd_sleep = false;
 		eventfd_write(iv->wake_efd, 1);
@@ -441,6 +440,12 @@ void irqchip_vcpu_kick(struct irqchip_vcpu *iv)
 	if (iv->kick)
 		iv->kick(iv->kick_ctx);
 	pthread_mutex_unlock(&iv->wlock);
+	/*
+	 * After the unlock: a sleeper looks at wake_seq under wlock before it
+	 * waits, so it cannot miss this, and woken under our lock it would
+	 * only block on it again (two more futex calls per wake-up).
+	 */
+	pthread_cond_broadcast(&iv->wcond);
 }
 
 void irqchip_vcpu_run_begin(struct irqchip_vcpu *iv)
