@@ -1,6 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /* Halt-poll window adaptation (halt_poll.h), Linux 6.1 kvm_vcpu_halt's arithmetic */
+#include <stdlib.h>
+#include <string.h>
 #include "cused/kvm/halt_poll.h"
+
+bool halt_poll_cpu_to_spare(const char *loadavg, long ncpus)
+{
+	const char *p = loadavg;
+	char *end;
+	long running;
+
+	/* the fourth field: running/total */
+	for (int i = 0; i < 3 && p; i++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return false;
+	running = strtol(p, &end, 10);
+	if (end == p || *end != '/')
+		return false;
+	return running > 0 && running <= ncpus;
+}
 
 struct halt_poll_params halt_poll_defaults(void)
 {

@@ -45,4 +45,12 @@ uint32_t halt_poll_window(uint32_t *cur, const struct halt_poll_params *p);
 void halt_poll_update(uint32_t *cur, const struct halt_poll_params *p, uint64_t halt_ns,
 		      bool valid);
 
+/*
+ * kvm_vcpu_can_poll's single_task_running() as userspace can see it, from
+ * the text of /proc/loadavg ("0.50 0.40 0.30 2/300 1234"): true when the
+ * running count (which includes the caller) is at most ncpus, so spinning
+ * takes no CPU from a task that wants one.  False for text it cannot parse.
+ */
+bool halt_poll_cpu_to_spare(const char *loadavg, long ncpus);
+
 #endif

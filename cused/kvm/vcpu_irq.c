@@ -23,7 +23,6 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <fcntl.h>
-#include <string.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <time.h>
@@ -70,6 +69,8 @@ int vcpu_irq_create(struct vcpu *v)
 	vi->lapic = vi->iv->lapic;
 	vi->ext_vector = -1;
 	vi->loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	/* glibc reads /sys for this: once here, not at every halt */
+	vi->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	/* kvm_arch_vcpu_create: APs wait for INIT */
 	vi->mp_state = v->id == c->bsp_id ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED;
 	lapic_set_caps(vi->lapic, &(struct lapic_caps){ .maxphyaddr = 36 });
@@ -140,11 +141,10 @@ static bool woken(struct vcpu *v, uint64_t seq)
  * running count, which includes this thread, is at most the CPU count).
  * Otherwise spinning takes the CPU from a task that may be the waker.
  */
-static bool cpu_to_spare(int fd)
+static bool cpu_to_spare(int fd, long ncpus)
 {
-	char buf[128], *p;
+	char buf[128];
 	ssize_t n;
-	long running;
 
 	if (fd < 0)
 		return false;
@@ -152,14 +152,7 @@ static bool cpu_to_spare(int fd)
 	if (n <= 0)
 		return false;
 	buf[n] = 0;
-	/* "0.50 0.40 0.30 2/300 1234": the fourth field is running/total */
-	p = buf;
-	for (int i = 0; i < 3 && p; i++)
-		p = strchr(p + 1, ' ');
-	if (!p)
-		return false;
-	running = strtol(p, NULL, 10);
-	return running > 0 && running <= sysconf(_SC_NPROCESSORS_ONLN);
+	return halt_poll_cpu_to_spare(buf, ncpus);
 }
 
 /* this thread's involuntary context switches: someone else wanted its CPU */
@@ -188,7 +181,7 @@ static bool halt_poll(struct vcpu *v, uint64_t seq, uint64_t start, uint32_t win
 		__builtin_ia32_pause();
 		now = timerq_now_ns();
 		if (now >= next_check) {
-			if (!cpu_to_spare(v->irq->loadavg_fd))
+			if (!cpu_to_spare(v->irq->loadavg_fd, v->irq->ncpus))
 				return false;
 			next_check = now + POLL_CHECK_NS;
 		}
@@ -255,7 +248,7 @@ static void sleep_since(struct vcpu *v, uint64_t seq, bool halted)
 		uint32_t window = halt_poll_window(&v->irq->halt_poll_ns, hp);
 
 		deadline = irqchip_vcpu_timer_due(iv, start);
-		if (window && cpu_to_spare(v->irq->loadavg_fd)) {
+		if (window && cpu_to_spare(v->irq->loadavg_fd, v->irq->ncpus)) {
 			uint64_t pre = preemptions();
 			bool polled = halt_poll(v, seq, start, window, &deadline);
 

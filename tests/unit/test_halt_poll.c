@@ -96,9 +96,27 @@ static void test_ceiling(void **state)
 	assert_int_equal(halt_poll_window(&cur, &p), 0);
 }
 
+static void test_cpu_to_spare(void **state)
+{
+	(void)state;
+	/* the caller itself is running: 1 or 2 of 2 CPUs leaves room */
+	assert_true(halt_poll_cpu_to_spare("0.50 0.40 0.30 1/300 1234\n", 2));
+	assert_true(halt_poll_cpu_to_spare("9.50 9.40 9.30 2/300 1234\n", 2));
+	/* a runnable task waits for a CPU: do not spin */
+	assert_false(halt_poll_cpu_to_spare("0.50 0.40 0.30 3/300 1234\n", 2));
+	assert_false(halt_poll_cpu_to_spare("0.50 0.40 0.30 11/153 1234\n", 2));
+	assert_true(halt_poll_cpu_to_spare("0.50 0.40 0.30 11/153 1234\n", 16));
+	/* nonsense: no polling */
+	assert_false(halt_poll_cpu_to_spare("", 2));
+	assert_false(halt_poll_cpu_to_spare("0.50 0.40 0.30", 2));
+	assert_false(halt_poll_cpu_to_spare("0.50 0.40 0.30 x/300 1", 2));
+	assert_false(halt_poll_cpu_to_spare("0.50 0.40 0.30 0/300 1", 2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cpu_to_spare),
 		cmocka_unit_test(test_defaults), cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_shrink), cmocka_unit_test(test_ceiling),
 	};
