@@ -37,11 +37,13 @@ static void usage(FILE *f)
 		"  --max-vcpus-per-uid N  live vCPUs one uid may hold (default %u)\n"
 		"  --max-dirty-log-gib-per-uid N  GiB of guest memory in dirty-logging\n"
 		"                     slots one uid may hold (default %llu)\n"
+		"  --halt-poll-ns N   longest a halted vCPU spins before it sleeps, adaptive\n"
+		"                     as KVM's halt_poll_ns; 0 = never (default %u)\n"
 		"  --trace FILE       write every guest exit to FILE with its time\n"
 		"  --debug            log every refused request and MSR access (no rate limit)\n"
 		"  --fuse-debug       libfuse request trace\n",
 		CUSED_DEFAULT_MAX_VMS_PER_UID, CUSED_DEFAULT_MAX_VCPUS_PER_UID,
-		(unsigned long long)CUSED_DEFAULT_MAX_LOG_GIB_PER_UID);
+		(unsigned long long)CUSED_DEFAULT_MAX_LOG_GIB_PER_UID, HALT_POLL_NS_DEFAULT);
 }
 
 /* a positive decimal count; 0 or -EINVAL */
@@ -71,6 +73,7 @@ int main(int argc, char **argv)
 		{ "max-vcpus-per-uid", required_argument, NULL, 'C' },
 		{ "max-dirty-log-gib-per-uid", required_argument, NULL, 'L' },
 		{ "trace", required_argument, NULL, 't' },
+		{ "halt-poll-ns", required_argument, NULL, 'P' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "fuse-debug", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
@@ -83,6 +86,7 @@ int main(int argc, char **argv)
 				       CUSED_DEFAULT_MAX_VCPUS_PER_UID,
 				       CUSED_DEFAULT_MAX_LOG_GIB_PER_UID << 18 };
 	unsigned log_gib;
+	long long halt_poll_ns = -1;
 	struct group *gr;
 	const struct tramp_ops *ops;
 	struct cused_ctx ctx;
@@ -114,6 +118,20 @@ int main(int argc, char **argv)
 			}
 			limits.max_log_pages_per_uid = (uint64_t)log_gib << 18;
 			break;
+		case 'P':
+			/* 0 is meaningful here: polling off */
+			if (!strcmp(optarg, "0")) {
+				halt_poll_ns = 0;
+			} else {
+				unsigned ns;
+
+				if (parse_count(optarg, &ns)) {
+					usage(stderr);
+					return 2;
+				}
+				halt_poll_ns = ns;
+			}
+			break;
 		case 'd': log_set_level(LOG_DEBUG); break;
 		case 'f': fuse_debug = true; break;
 		case 'h': usage(stdout); return 0;
@@ -141,6 +159,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ctx.limits = limits;
+	if (halt_poll_ns >= 0)
+		ctx.halt_poll.max_ns = (uint32_t)halt_poll_ns;
 	gr = getgrnam(group);
 	if (gr)
 		ctx.dev_gid = gr->gr_gid;

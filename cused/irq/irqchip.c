@@ -9,6 +9,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 #include <linux/kvm.h>
 #include "cused/irq/irqchip.h"
 #include "cused/irq/apic_bus.h"
@@ -125,7 +128,19 @@ static void pic_intr(void *ctx, bool level)
 /* LAPIC hooks: ctx is the struct irqchip_vcpu */
 static void arm_lapic(void *ctx, void *dev, uint64_t d)
 {
-	arm(((struct irqchip_vcpu *)ctx)->chip, dev, tick_lapic, d);
+	struct irqchip_vcpu *iv = ctx;
+	struct timerq *tq = iv->chip->tq;
+
+	/*
+	 * Inside KVM_RUN a deadline this close is the runner's: it fires it
+	 * before the next entry or hands it over when the run ends
+	 * (irqchip_vcpu_run_end).  Waking the thread for it would only have it
+	 * preempt the runner and race it for the tick.
+	 */
+	if (tq && iv->in_run && d && d <= timerq_now_ns() + IRQCHIP_TIMER_ADVANCE_NS)
+		timerq_arm_lazy(tq, dev, tick_lapic, d);
+	else
+		arm(iv->chip, dev, tick_lapic, d);
 }
 
 static int lapic_env_deliver(void *ctx, const struct irq_msg *m)
@@ -203,6 +218,8 @@ void irqchip_free(struct irqchip *c)
 		struct irqchip_vcpu *iv = c->vcpus[i];
 
 		lapic_destroy(iv->lapic);
+		if (iv->wake_efd >= 0)
+			close(iv->wake_efd);
 		pthread_cond_destroy(&iv->wcond);
 		pthread_mutex_destroy(&iv->wlock);
 		free(iv);
@@ -360,8 +377,17 @@ int irqchip_attach_vcpu(struct irqchip *c, uint32_t vcpu_id, void (*kick)(void *
 		iv->vcpu_id = vcpu_id;
 		iv->index = c->nr_vcpus;
 		iv->pending_eoi = -1;
+		iv->wake_efd = -1;
 		pthread_mutex_init(&iv->wlock, NULL);
-		pthread_cond_init(&iv->wcond, NULL);
+		/* the runner sleeps until its LAPIC deadline, which is on CLOCK_MONOTONIC */
+		{
+			pthread_condattr_t ca;
+
+			pthread_condattr_init(&ca);
+			pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+			pthread_cond_init(&iv->wcond, &ca);
+			pthread_condattr_destroy(&ca);
+		}
 		iv->env = (struct irq_env){ .now_ns = env_now, .arm = arm_lapic,
 					    .deliver = lapic_env_deliver, .kick = lapic_env_kick,
 					    .eoi_any = lapic_env_eoi, .ctx = iv };
@@ -401,11 +427,60 @@ void irqchip_detach_vcpu(struct irqchip_vcpu *iv)
 void irqchip_vcpu_kick(struct irqchip_vcpu *iv)
 {
 	pthread_mutex_lock(&iv->wlock);
-	iv->wake_seq++;
-	pthread_cond_broadcast(&iv->wcond);
+	/*
+	 * seq_cst, and read without the lock by the runner: it stores
+	 * in_guest and then reads this, we store this and then (iv->kick)
+	 * read in_guest, so one of us sees the other.
+	 */
+	__atomic_store_n(&iv->wake_seq, iv->wake_seq + 1, __ATOMIC_SEQ_CST);
+	if (iv->efd_sleep) {
+		iv->efd_sleep = false;
+		eventfd_write(iv->wake_efd, 1);
+	}
 	if (iv->kick)
 		iv->kick(iv->kick_ctx);
 	pthread_mutex_unlock(&iv->wlock);
+	/*
+	 * After the unlock: a sleeper looks at wake_seq under wlock before it
+	 * waits, so it cannot miss this, and woken under our lock it would
+	 * only block on it again (two more futex calls per wake-up).
+	 */
+	pthread_cond_broadcast(&iv->wcond);
+}
+
+void irqchip_vcpu_run_begin(struct irqchip_vcpu *iv)
+{
+	iv->in_run = true;
+}
+
+int irqchip_vcpu_wake_fd(struct irqchip_vcpu *iv)
+{
+	if (iv->wake_efd < 0) {
+		int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+		pthread_mutex_lock(&iv->wlock);
+		iv->wake_efd = fd;
+		pthread_mutex_unlock(&iv->wlock);
+	}
+	return iv->wake_efd;
+}
+
+void irqchip_vcpu_run_end(struct irqchip_vcpu *iv)
+{
+	iv->in_run = false;
+	if (iv->chip->tq)
+		timerq_sync(iv->chip->tq);
+}
+
+uint64_t irqchip_vcpu_timer_due(struct irqchip_vcpu *iv, uint64_t now)
+{
+	struct timerq *tq = iv->chip->tq;
+	/* the LAPIC's own lock, not the queue's every vCPU shares: this runs per entry */
+	uint64_t d = lapic_timer_deadline(iv->lapic);
+
+	if (!tq || !d || d > now)
+		return tq ? d : 0;
+	return timerq_fire_due(tq, iv->lapic, now);
 }
 
 /* ---- guest accesses --------------------------------------------------- */

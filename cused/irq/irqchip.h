@@ -59,9 +59,18 @@ struct irqchip_vcpu {
 	/* wake: the runner's HLT/INIT sleep and its guest-exit kick */
 	pthread_mutex_t wlock;
 	pthread_cond_t wcond;
-	uint64_t wake_seq;              /* under wlock: bumped by every kick */
+	uint64_t wake_seq;              /* written under wlock (seq_cst), read anywhere; bumped by every kick */
 	void (*kick)(void *ctx);        /* under wlock; NULL while no vCPU is attached */
 	void *kick_ctx;
+	/*
+	 * Under wlock: the runner sleeps in poll() on wake_efd (and the
+	 * irqfds) rather than on wcond, so a kick must write wake_efd.
+	 * wake_efd: nonblocking eventfd, -1 until the runner first needs it.
+	 */
+	bool efd_sleep;
+	int wake_efd;
+	/* in KVM_RUN (under the vCPU's lock): near LAPIC deadlines are the runner's */
+	bool in_run;
 	/* split irqchip: a level EOI the runner must report (KVM_EXIT_IOAPIC_EOI), -1 none */
 	int pending_eoi;
 };
@@ -139,6 +148,31 @@ int irqchip_attach_vcpu(struct irqchip *c, uint32_t vcpu_id, void (*kick)(void *
 void irqchip_detach_vcpu(struct irqchip_vcpu *iv);
 /* wake the runner (HLT sleep) and kick it out of the guest; any thread */
 void irqchip_vcpu_kick(struct irqchip_vcpu *iv);
+/*
+ * The runner, about to sleep in HLT, no lock held: fire its LAPIC timer
+ * here if it is due at now (timerq_fire_due), so the wake-up does not wait
+ * for the timer thread.  Returns the LAPIC's armed deadline (CLOCK_MONOTONIC
+ * ns) after that, 0 if none.
+ */
+uint64_t irqchip_vcpu_timer_due(struct irqchip_vcpu *iv, uint64_t now);
+/*
+ * A LAPIC deadline at most this far away, armed inside KVM_RUN, is left to
+ * the runner: it waits for it and fires it before the next entry (KVM's
+ * wait_lapic_expire with LAPIC_TIMER_ADVANCE_NS_MAX).
+ */
+#define IRQCHIP_TIMER_ADVANCE_NS 5000ull
+/*
+ * The runner, holding the vCPU's lock: KVM_RUN begins / ends.  Between the
+ * two it must call irqchip_vcpu_timer_due before every entry and sleep;
+ * run_end hands any deadline left to the timer thread.
+ */
+void irqchip_vcpu_run_begin(struct irqchip_vcpu *iv);
+/*
+ * The runner: the eventfd a kick writes while it sleeps in poll()
+ * (created at the first call, closed with the chip); -1 if none can be made.
+ */
+int irqchip_vcpu_wake_fd(struct irqchip_vcpu *iv);
+void irqchip_vcpu_run_end(struct irqchip_vcpu *iv);
 
 /* port I/O for the PIC (KERNEL mode) and the PIT; -ENOENT: not ours */
 int irqchip_pio(struct irqchip *c, uint16_t port, bool in, void *data, unsigned len);

@@ -139,6 +139,55 @@ static void inject(const struct irqfd_sink *k, const struct irqfd *f)
 	}
 }
 
+/* inject for each ready irqfd of ev[]; cb_lock held (no zombie can be freed meanwhile) */
+static void inject_ready(struct irqfd_set *s, const struct epoll_event *ev, int n)
+{
+	uint64_t cnt;
+
+	for (int i = 0; i < n; i++) {
+		struct irqfd *f = ev[i].data.ptr;
+
+		/* the wake fd is the thread's: stop and zombies are its business */
+		if (!f)
+			continue;
+		/* the client may read its eventfd too, or the other waiter got it first */
+		if (f->dead || evfd_drain(f->fd, &cnt) != 1)
+			continue;
+		inject(&s->sink, f);
+	}
+}
+
+int irqfd_poll_fd(struct irqfd_set *s)
+{
+	int fd;
+
+	pthread_mutex_lock(&s->lock);
+	fd = s->started ? s->epfd : -1;
+	pthread_mutex_unlock(&s->lock);
+	return fd;
+}
+
+void irqfd_poll(struct irqfd_set *s)
+{
+	struct epoll_event ev[32];
+	int n;
+
+	/*
+	 * Under cb_lock from before the wait to after the injections: an
+	 * event names an irqfd that deassign can only turn into a zombie, and
+	 * the thread only free, once we are done with it.  Held by the thread:
+	 * it is injecting now, and its kick is what the caller waits for.
+	 */
+	if (pthread_mutex_trylock(&s->cb_lock))
+		return;
+	if (s->started && !s->stop) {
+		n = epoll_wait(s->epfd, ev, 32, 0);
+		if (n > 0)
+			inject_ready(s, ev, n);
+	}
+	pthread_mutex_unlock(&s->cb_lock);
+}
+
 static void *thread_main(void *arg)
 {
 	struct irqfd_set *s = arg;
@@ -167,18 +216,10 @@ static void *thread_main(void *arg)
 			return NULL;
 		}
 		pthread_mutex_lock(&s->cb_lock);
-		for (int i = 0; i < n; i++) {
-			struct irqfd *f = ev[i].data.ptr;
-
-			if (!f) {
+		for (int i = 0; i < n; i++)
+			if (!ev[i].data.ptr)
 				eventfd_read(s->wake_fd, &cnt);
-				continue;
-			}
-			/* the client may read its eventfd too: then there is nothing */
-			if (f->dead || evfd_drain(f->fd, &cnt) != 1)
-				continue;
-			inject(&s->sink, f);
-		}
+		inject_ready(s, ev, n);
 		pthread_mutex_unlock(&s->cb_lock);
 	}
 }

@@ -53,6 +53,21 @@ struct irqfd_sink irqfd_routing_sink(struct routing *rt, bool full);
 
 struct irqfd_set;
 
+/*
+ * A halted vCPU's runner waits on the irqfds too (irqfd_poll_fd in its
+ * poll set) and injects what is ready itself (irqfd_poll): the interrupt
+ * then reaches it without a hop through the thread, as KVM's irqfd wakeup
+ * injects from the writer's context.  Both may see an event; the eventfd
+ * read decides who injects.
+ */
+/* the epoll fd of the set's irqfds, -1 before the first assign; valid until destroy */
+int irqfd_poll_fd(struct irqfd_set *s);
+/*
+ * Any thread, no device lock held: inject for every irqfd ready now,
+ * without waiting; nothing if the thread is injecting at this moment.
+ */
+void irqfd_poll(struct irqfd_set *s);
+
 /* an empty set without sink (every assign is -EINVAL); 0 or -ENOMEM */
 int irqfd_set_create(struct irqfd_set **out);
 /* stop the thread, close every fd; no other entry point may be running */

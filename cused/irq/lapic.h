@@ -177,6 +177,8 @@ unsigned lapic_accept_events(struct lapic *l, uint32_t *mp_state, int *sipi_vect
 /* KVM_SET_MP_STATE(SIPI_RECEIVED): the caller sets INIT_RECEIVED; a SIPI with the last vector is pending */
 void lapic_set_sipi_pending(struct lapic *l);
 
+/* the deadline (CLOCK_MONOTONIC ns) the timer loop was asked for, 0 none; any thread */
+uint64_t lapic_timer_deadline(struct lapic *l);
 /*
  * Any thread (the timer loop).  Fire the timer if its deadline is due:
  * timer_pending is set and env->kick called (apic_timer_fn).  Periodic mode

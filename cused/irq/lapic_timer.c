@@ -295,6 +295,16 @@ void lp_timer_inject(struct lapic *l)
 	pthread_mutex_unlock(&l->tlock);
 }
 
+uint64_t lapic_timer_deadline(struct lapic *l)
+{
+	uint64_t d;
+
+	pthread_mutex_lock(&l->tlock);
+	d = l->t.armed;
+	pthread_mutex_unlock(&l->tlock);
+	return d;
+}
+
 uint64_t lapic_timer_tick(struct lapic *l, uint64_t now)
 {
 	uint64_t next = 0;

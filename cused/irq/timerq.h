@@ -11,6 +11,10 @@
  * during its own tick keeps the new deadline.  timerq_cancel_sync() waits
  * out a tick in progress: after it returns the device may be freed.
  *
+ * A device's own consumer may fire it early instead (timerq_fire_due: a
+ * halted vCPU whose LAPIC timer is due runs the tick itself rather than
+ * wait for this thread to be scheduled); a tick runs in one place at a time.
+ *
  * Lock order: the queue lock is taken under device locks (arm from a
  * device's register write) and is never held while a tick runs.
  */
@@ -20,6 +24,9 @@
 #include <stdint.h>
 
 struct timerq;
+
+/* the timer thread's timer slack (PR_SET_TIMERSLACK): 1 ns, i.e. none */
+#define TIMERQ_SLACK_NS 1
 
 /* fire what is due for dev at now_ns; the next absolute deadline, 0 = none */
 typedef uint64_t (*timerq_tick_fn)(void *dev, uint64_t now_ns);
@@ -38,6 +45,21 @@ void timerq_destroy(struct timerq *tq);
  * the queue cannot grow (the deadline is then lost and logged).
  */
 int timerq_arm(struct timerq *tq, void *dev, timerq_tick_fn fn, uint64_t deadline_ns);
+/*
+ * timerq_arm without waking the thread: for a deadline the caller will fire
+ * itself (timerq_fire_due) or hand over with timerq_sync before it stops
+ * looking.  Until then the thread may sleep past it.
+ */
+int timerq_arm_lazy(struct timerq *tq, void *dev, timerq_tick_fn fn, uint64_t deadline_ns);
+/* any thread: wake the thread if it sleeps past the earliest deadline (after lazy arms) */
+void timerq_sync(struct timerq *tq);
+/*
+ * Any thread, no device lock held (the tick takes them), not from a tick.
+ * If dev's deadline is at or before now and no tick of it is running, run
+ * the tick here as the thread would.  Returns dev's armed deadline after
+ * that, 0 if none (or a tick of it is running elsewhere).
+ */
+uint64_t timerq_fire_due(struct timerq *tq, void *dev, uint64_t now);
 /*
  * Cancel dev and wait until no tick of it is running.  Call with no device
  * lock held (the tick takes them).  Not from the timer thread itself.

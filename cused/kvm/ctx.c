@@ -21,6 +21,7 @@ int ctx_init(struct cused_ctx *ctx, const struct tramp_ops *ops)
 		.limits = { CUSED_DEFAULT_MAX_VMS_PER_UID, CUSED_DEFAULT_MAX_VCPUS_PER_UID,
 			    CUSED_DEFAULT_MAX_LOG_GIB_PER_UID << 18 },
 		.dev_gid = (gid_t)-1,
+		.halt_poll = halt_poll_defaults(),
 	};
 	pthread_mutex_init(&ctx->lock, NULL);
 	stats_registry_init(&ctx->stats, NULL);

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include "cused/tramp/backend.h"
+#include "cused/kvm/halt_poll.h"
 #include "cused/kvm/limits.h"
 #include "cused/kvm/stats.h"
 
@@ -46,6 +47,7 @@ struct cused_ctx {
 	struct kvm_cpuid2 *supported_cpuid;   /* daemon policy applied */
 
 	struct cused_limits limits;           /* set once before serving */
+	struct halt_poll_params halt_poll;    /* set once before serving (halt_poll.h) */
 	gid_t dev_gid;                        /* may open the device; -1: root only */
 	/*
 	 * The frontend hands reads their file offset, so KVM_GET_STATS_FD

@@ -6,22 +6,39 @@
  *
  * Waking the runner.  Posters (IPIs, IOAPIC, MSI, timer) OR into the
  * LAPIC's posted IRR and then kick (irqchip_vcpu_kick): wake_seq++ under
- * wlock and, if the runner said it is about to enter or is in the guest
- * (in_guest), the backend kick.  The runner stores in_guest before it
- * folds the posted IRR (lapic_sync), so either it sees the post or the
- * poster sees in_guest (KVM's vcpu->mode = IN_GUEST_MODE before the
- * request check).  Sleeps snapshot wake_seq before looking for events.
+ * wlock and, if the runner said it is in the guest (in_guest), the backend
+ * kick.  The runner snapshots wake_seq before it folds the posted IRR
+ * (lapic_sync) and, its entry prepared, stores in_guest and looks at
+ * wake_seq once more: a post it may have missed either shows there (it
+ * goes round) or its poster sees in_guest and kicks (KVM's vcpu->mode =
+ * IN_GUEST_MODE before the last request check).  So a post that lands
+ * while the runner is still in the daemon costs no signal and no bounced
+ * entry.  Sleeps snapshot wake_seq before looking for events.
+ *
+ * A HLT sleep first halt-polls (halt_poll.h): it spins on wake_seq for the
+ * vCPU's adaptive window, so a wake-up that comes soon costs the poster a
+ * store and no futex wake, and the runner no trip through the scheduler.
  */
 #include <errno.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <time.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include "cused/kvm/vcpu_irq.h"
 #include "cused/kvm/vcpu_irq_priv.h"
+#include "cused/irq/irqfd.h"
 #include "cused/irq/lapic.h"
+#include "cused/irq/timerq.h"
 #include "cused/util/log.h"
 
 /* a sleeping runner re-checks its flags this often even unwoken: a missed wake-up costs 50 ms, not a wedge */
 #define SLEEP_POLL_NS 50000000ull
+/* a halt-polling runner looks whether another task wants a CPU this often */
+#define POLL_CHECK_NS 20000ull
 
 static void guest_kick(void *ctx)
 {
@@ -51,6 +68,9 @@ int vcpu_irq_create(struct vcpu *v)
 	}
 	vi->lapic = vi->iv->lapic;
 	vi->ext_vector = -1;
+	vi->loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	/* glibc reads /sys for this: once here, not at every halt */
+	vi->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	/* kvm_arch_vcpu_create: APs wait for INIT */
 	vi->mp_state = v->id == c->bsp_id ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED;
 	lapic_set_caps(vi->lapic, &(struct lapic_caps){ .maxphyaddr = 36 });
@@ -63,6 +83,8 @@ void vcpu_irq_destroy(struct vcpu *v)
 	if (!v->irq)
 		return;
 	irqchip_detach_vcpu(v->irq->iv);
+	if (v->irq->loadavg_fd >= 0)
+		close(v->irq->loadavg_fd);
 	free(v->irq);
 	v->irq = NULL;
 }
@@ -79,10 +101,19 @@ void vcpu_irq_run_start(struct vcpu *v)
 {
 	uint64_t rflags;
 
-	if (!v->irq || !v->irq->irq_ready)
+	if (!v->irq)
+		return;
+	irqchip_vcpu_run_begin(v->irq->iv);
+	if (!v->irq->irq_ready)
 		return;
 	if (vcpu_read_field(v, CUSED_F_RFLAGS, &rflags) || !(rflags & (1u << 9)))   /* IF */
 		v->irq->irq_ready = false;
+}
+
+void vcpu_irq_run_end(struct vcpu *v)
+{
+	if (v->irq)
+		irqchip_vcpu_run_end(v->irq->iv);
 }
 
 void vcpu_irq_wake(struct vcpu *v)
@@ -91,36 +122,176 @@ void vcpu_irq_wake(struct vcpu *v)
 		irqchip_vcpu_kick(v->irq->iv);
 }
 
+/* seq_cst: pairs with the kick's store of it, then load of in_guest */
 static uint64_t wake_seq(struct irqchip_vcpu *iv)
 {
-	uint64_t s;
-
-	pthread_mutex_lock(&iv->wlock);
-	s = iv->wake_seq;
-	pthread_mutex_unlock(&iv->wlock);
-	return s;
+	return __atomic_load_n(&iv->wake_seq, __ATOMIC_SEQ_CST);
 }
 
-/* vcpu_block: until a kick after seq, the client's kick, or dying */
-static void sleep_since(struct vcpu *v, uint64_t seq)
+/* a reason for a halted runner to look again: a kick after seq, the client's kick, dying */
+static bool woken(struct vcpu *v, uint64_t seq)
+{
+	return __atomic_load_n(&v->irq->iv->wake_seq, __ATOMIC_ACQUIRE) != seq ||
+	       atomic_load(&v->kicked) || atomic_load(&v->dying) || v->run->immediate_exit;
+}
+
+/*
+ * kvm_vcpu_can_poll's single_task_running(), as far as userspace can see
+ * it: every runnable task on the machine has a CPU (/proc/loadavg's
+ * running count, which includes this thread, is at most the CPU count).
+ * Otherwise spinning takes the CPU from a task that may be the waker.
+ */
+static bool cpu_to_spare(int fd, long ncpus)
+{
+	char buf[128];
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	return halt_poll_cpu_to_spare(buf, ncpus);
+}
+
+/* this thread's involuntary context switches: someone else wanted its CPU */
+static uint64_t preemptions(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) ? 0 : (uint64_t)ru.ru_nivcsw;
+}
+
+/*
+ * kvm_vcpu_halt's polling loop: true if woken within window.  *deadline is
+ * the LAPIC timer's; when it passes, the runner fires it itself (the tick
+ * kicks, so the next look sees it).
+ */
+static bool halt_poll(struct vcpu *v, uint64_t seq, uint64_t start, uint32_t window,
+		      uint64_t *deadline)
+{
+	uint64_t now = start, next_check = start + POLL_CHECK_NS;
+
+	do {
+		if (*deadline && now >= *deadline)
+			*deadline = irqchip_vcpu_timer_due(v->irq->iv, now);
+		if (woken(v, seq))
+			return true;
+		__builtin_ia32_pause();
+		now = timerq_now_ns();
+		if (now >= next_check) {
+			if (!cpu_to_spare(v->irq->loadavg_fd, v->irq->ncpus))
+				return false;
+			next_check = now + POLL_CHECK_NS;
+		}
+	} while (now - start < window);
+	return false;
+}
+
+/* this thread sleeps to the LAPIC deadline: no timer slack (see timerq.h) */
+static void precise_sleeps(void)
+{
+	static __thread bool done;
+
+	if (!done && !prctl(PR_SET_TIMERSLACK, TIMERQ_SLACK_NS, 0, 0, 0))
+		done = true;
+}
+
+/*
+ * A halted runner of a VM with irqfds sleeps in poll() on them and on its
+ * wake eventfd (which a kick writes while efd_sleep is set) until until,
+ * and injects a ready irqfd itself: the device thread's write then reaches
+ * this vCPU without a hop through the irqfd thread.
+ */
+static void sleep_on_fds(struct vcpu *v, int wake_fd, int irqfd_fd, uint64_t until)
 {
 	struct irqchip_vcpu *iv = v->irq->iv;
+	struct pollfd p[2] = { { .fd = wake_fd, .events = POLLIN },
+			       { .fd = irqfd_fd, .events = POLLIN } };
+	uint64_t now = timerq_now_ns(), rel = until > now ? until - now : 0, cnt;
+	struct timespec ts = { .tv_sec = (time_t)(rel / 1000000000ull),
+			       .tv_nsec = (long)(rel % 1000000000ull) };
+
+	ppoll(p, 2, &ts, NULL);
+	pthread_mutex_lock(&iv->wlock);
+	iv->efd_sleep = false;
+	pthread_mutex_unlock(&iv->wlock);
+	if (p[0].revents)
+		eventfd_read(wake_fd, &cnt);
+	if (p[1].revents)
+		irqfd_poll(v->vm->irqfds);
+}
+
+/*
+ * vcpu_block: until woken(seq).  A halted runner (halted: HLT, not the
+ * INIT/SIPI waits, which KVM does not poll either) first halt-polls, and
+ * sleeps no longer than its own LAPIC timer, which it fires itself: the
+ * timer thread is then off the path of a timer interrupt to a halted vCPU.
+ *
+ * KVM polls only while no other task wants the CPU (kvm_vcpu_can_poll).
+ * Here: only while the machine has no more runnable tasks than CPUs
+ * (cpu_to_spare, looked at every POLL_CHECK_NS), and a poll during which
+ * this thread was preempted anyway counts as a failed one and shrinks the
+ * window, so a loaded machine is not made worse by spinning.
+ */
+static void sleep_since(struct vcpu *v, uint64_t seq, bool halted)
+{
+	struct irqchip_vcpu *iv = v->irq->iv;
+	const struct halt_poll_params *hp = &v->vm->ctx->halt_poll;
+	uint64_t start = timerq_now_ns(), deadline = 0;
+	int irqfd_fd, wake_fd = -1;
+	bool valid = true;
 
 	atomic_store(&v->irq->in_guest, false);
-	pthread_mutex_lock(&iv->wlock);
-	while (iv->wake_seq == seq && !atomic_load(&v->kicked) && !atomic_load(&v->dying) &&
-	       !v->run->immediate_exit) {
-		struct timespec ts;
+	if (halted) {
+		uint32_t window = halt_poll_window(&v->irq->halt_poll_ns, hp);
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += SLEEP_POLL_NS;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
+		deadline = irqchip_vcpu_timer_due(iv, start);
+		if (window && cpu_to_spare(v->irq->loadavg_fd, v->irq->ncpus)) {
+			uint64_t pre = preemptions();
+			bool polled = halt_poll(v, seq, start, window, &deadline);
+
+			valid = preemptions() == pre;
+			if (polled) {
+				halt_poll_update(&v->irq->halt_poll_ns, hp, timerq_now_ns() - start,
+						 valid);
+				return;
+			}
 		}
-		pthread_cond_timedwait(&iv->wcond, &iv->wlock, &ts);
 	}
-	pthread_mutex_unlock(&iv->wlock);
+	irqfd_fd = halted ? irqfd_poll_fd(v->vm->irqfds) : -1;
+	if (irqfd_fd >= 0)
+		wake_fd = irqchip_vcpu_wake_fd(iv);
+	for (;;) {
+		uint64_t now = timerq_now_ns(), until = now + SLEEP_POLL_NS;
+		struct timespec ts;
+		bool done;
+
+		if (deadline) {
+			precise_sleeps();
+			if (deadline < until)
+				until = deadline;
+		}
+		pthread_mutex_lock(&iv->wlock);
+		done = woken(v, seq);
+		if (!done && wake_fd >= 0) {
+			iv->efd_sleep = true;
+		} else if (!done) {
+			ts.tv_sec = (time_t)(until / 1000000000ull);
+			ts.tv_nsec = (long)(until % 1000000000ull);
+			pthread_cond_timedwait(&iv->wcond, &iv->wlock, &ts);
+		}
+		pthread_mutex_unlock(&iv->wlock);
+		if (done)
+			break;
+		if (wake_fd >= 0)
+			sleep_on_fds(v, wake_fd, irqfd_fd, until);
+		if (halted)
+			deadline = irqchip_vcpu_timer_due(iv, timerq_now_ns());
+	}
+	if (halted)
+		halt_poll_update(&v->irq->halt_poll_ns, hp, timerq_now_ns() - start, valid);
 }
 
 static bool pic_for_me(struct vcpu *v)
@@ -210,6 +381,23 @@ static int inject(struct vcpu *v)
 	return 0;
 }
 
+/*
+ * wait_lapic_expire: a LAPIC deadline this close at an entry is waited for
+ * and fired here, before in_guest, so the tick's kick is only a wake_seq
+ * bump.  From the timer thread it would land as the runner enters, bounce
+ * the entry and cost a wake-up, a signal and a second entry.
+ */
+static void timer_expire_soon(struct vcpu *v)
+{
+	uint64_t now = timerq_now_ns(), d = irqchip_vcpu_timer_due(v->irq->iv, now);
+
+	if (!d || (d > now && d - now > IRQCHIP_TIMER_ADVANCE_NS))
+		return;
+	while ((now = timerq_now_ns()) < d)
+		__builtin_ia32_pause();
+	irqchip_vcpu_timer_due(v->irq->iv, now);
+}
+
 int vcpu_irq_enter(struct vcpu *v)
 {
 	struct vcpu_irq *vi = v->irq;
@@ -218,28 +406,26 @@ int vcpu_irq_enter(struct vcpu *v)
 
 	if (!vi)
 		return 0;
+	/* every state: a near deadline armed in this run is ours to fire (irqchip.h) */
+	timer_expire_soon(v);
 	seq = wake_seq(vi->iv);
-	atomic_store(&vi->in_guest, true);
 	r = vi_accept_events(v);
-	if (r) {
-		atomic_store(&vi->in_guest, false);
+	if (r)
 		return r;
-	}
 	if (vi->mp_state == KVM_MP_STATE_UNINITIALIZED) {
 		/* kvm_arch_vcpu_ioctl_run: block once, accept events, -EAGAIN */
 		if (!lapic_has_pending_init_or_sipi(vi->lapic)) {
-			sleep_since(v, seq);
+			sleep_since(v, seq, false);
 			if (atomic_load(&v->kicked) || atomic_load(&v->dying) || v->run->immediate_exit)
 				return 1;
 		}
 		vi_accept_events(v);
-		atomic_store(&vi->in_guest, false);
 		return -EAGAIN;
 	}
 	if (vi->mp_state == KVM_MP_STATE_INIT_RECEIVED) {
 		/* an AP waits for its SIPI inside KVM_RUN */
 		if (!lapic_has_pending_init_or_sipi(vi->lapic))
-			sleep_since(v, seq);
+			sleep_since(v, seq, false);
 		return 1;
 	}
 	lapic_sync(vi->lapic);
@@ -247,21 +433,25 @@ int vcpu_irq_enter(struct vcpu *v)
 	/* vcpu_block: AP_RESET_HOLD (SEV-ES) waits as HLT does */
 	if (vi->mp_state == KVM_MP_STATE_HALTED || vi->mp_state == KVM_MP_STATE_AP_RESET_HOLD) {
 		if (!has_wake_event(v)) {
-			sleep_since(v, seq);
+			sleep_since(v, seq, true);
 			return 1;
 		}
 		vi->mp_state = KVM_MP_STATE_RUNNABLE;
 		stats_inc(v->stats, VS_HALT_WAKEUP);
 	}
 	r = inject(v);
-	if (r) {
-		atomic_store(&vi->in_guest, false);
+	if (r)
 		return r;
-	}
 	cr8 = lapic_get_cr8(vi->lapic);
 	/* a TPR written through the APIC shows in CR8 (hostkvm on PVM ignores the load) */
 	if (cr8 != vi->cr8 && !vcpu_write_field(v, CUSED_F_CR8, cr8))
 		vi->cr8 = cr8;
+	/* IN_GUEST_MODE, then the last look: a kick since seq means go round */
+	atomic_store(&vi->in_guest, true);
+	if (wake_seq(vi->iv) != seq) {
+		atomic_store(&vi->in_guest, false);
+		return 1;
+	}
 	return 0;
 }
 

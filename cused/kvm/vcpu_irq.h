@@ -26,6 +26,8 @@ void vcpu_irq_destroy(struct vcpu *v);
 
 /* KVM_RUN start: the last exit's interrupt window facts are stale now */
 void vcpu_irq_run_start(struct vcpu *v);
+/* KVM_RUN is over (every return of the run loop): the timer thread takes the LAPIC deadline back */
+void vcpu_irq_run_end(struct vcpu *v);
 /*
  * Before each entry: accept INIT/SIPI, sleep while halted or waiting for
  * SIPI, inject.  0: enter now; 1: go round (a wake-up; re-check kicks);

@@ -26,6 +26,9 @@ struct vcpu_irq {
 	uint64_t cr8;               /* CR8 we last loaded into the backend */
 	uint64_t cr8_seen;          /* CR8 the backend reported at the last exit */
 	int ext_vector;             /* split irqchip: KVM_INTERRUPT's pending ExtINT, -1 none */
+	uint32_t halt_poll_ns;      /* this vCPU's halt-poll window now (halt_poll.h) */
+	int loadavg_fd;             /* /proc/loadavg, for halt_poll's idle-CPU check; -1 none */
+	long ncpus;                 /* online CPUs at creation, for the same check */
 	/* any thread */
 	atomic_bool in_guest;
 };

@@ -327,6 +327,7 @@ int vcpu_run(struct vcpu *v, struct ioctl_req *rq)
 		v->run->exit_reason = KVM_EXIT_SHUTDOWN;
 	} else if (!r) {
 		r = run_loop(v, rq);
+		vcpu_irq_run_end(v);
 	}
 	vcpu_sync_regs_out(v);
 	return r;

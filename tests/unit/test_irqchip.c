@@ -255,6 +255,35 @@ static void test_vcpu_attach(void **state)
 	assert_int_equal(call(c, KVM_SIGNAL_MSI, &msi), 1);
 }
 
+/* a halted runner fires its own due LAPIC timer (irqchip_vcpu_timer_due) */
+static void test_vcpu_timer_due(void **state)
+{
+	struct irqchip *c = *state;
+	struct irqchip_vcpu *a;
+	uint64_t dl;
+
+	assert_int_equal(irqchip_create_kernel(c, false), 0);
+	assert_int_equal(irqchip_attach_vcpu(c, 0, count_kick, NULL, &a), 0);
+	/* nothing armed */
+	assert_int_equal(irqchip_vcpu_timer_due(a, timerq_now_ns()), 0);
+	assert_int_equal(lapic_mmio_write(a->lapic, 0xfee000f0, "\xff\x01\0\0", 4), 0);
+	assert_int_equal(lapic_mmio_write(a->lapic, 0xfee003e0, "\x0b\0\0\0", 4), 0);
+	assert_int_equal(lapic_mmio_write(a->lapic, 0xfee00320, "\x40\0\0\0", 4), 0);
+	/* one-shot, a long count: seconds away */
+	assert_int_equal(lapic_mmio_write(a->lapic, 0xfee00380, "\0\0\0\x7f", 4), 0);
+	kicks = 0;
+	dl = irqchip_vcpu_timer_due(a, timerq_now_ns());
+	assert_true(dl > timerq_now_ns() + 100000000ull);
+	assert_int_equal(kicks, 0);
+	/* at its deadline: fired here, the runner kicked, nothing left armed */
+	assert_int_equal(irqchip_vcpu_timer_due(a, dl), 0);
+	assert_int_equal(kicks, 1);
+	lapic_sync(a->lapic);
+	assert_int_equal(lapic_pending_intr(a->lapic), 0x40);
+	assert_int_equal(irqchip_vcpu_timer_due(a, UINT64_MAX), 0);
+	assert_int_equal(kicks, 1);
+}
+
 /* ---- timerq: real clock, short deadlines */
 struct ticker {
 	struct timerq *tq;
@@ -310,7 +339,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_without_irqchip), T(test_create_order), T(test_irqchip_state),
-		T(test_routing_and_msi), T(test_pit), T(test_vcpu_attach),
+		T(test_routing_and_msi), T(test_pit), T(test_vcpu_attach), T(test_vcpu_timer_due),
 		cmocka_unit_test(test_timerq),
 	};
 

@@ -18,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
 #include <cmocka.h>
 #include "cused/irq/irqfd.h"
 #include "cused/irq/irq_line.h"
@@ -375,6 +376,41 @@ static void test_irqchip_resample(void **state)
 	close(r);
 }
 
+/* a halted runner waits on the set's epoll fd and injects itself; one edge, whoever wins */
+static void test_poll_from_runner(void **state)
+{
+	struct irqfd_set *s;
+	struct fake_sink *f = fake_new();
+	int e = eventfd(0, EFD_NONBLOCK);
+	struct pollfd p;
+
+	(void)state;
+	assert_int_equal(irqfd_set_create(&s), 0);
+	set_sink(s, f, true);
+	/* no irqfd yet: nothing to wait on, and polling is a no-op */
+	assert_int_equal(irqfd_poll_fd(s), -1);
+	irqfd_poll(s);
+	assert_int_equal(f->n, 0);
+	assert_int_equal(irqfd(s, e, 5, 0, -1), 0);
+	p = (struct pollfd){ .fd = irqfd_poll_fd(s), .events = POLLIN };
+	assert_true(p.fd >= 0);
+	for (int i = 0; i < 20; i++) {
+		signal_efd(e);
+		/* readable for the runner too, though the thread waits on it */
+		assert_int_equal(poll(&p, 1, 5000), 1);
+		irqfd_poll(s);
+		assert_true(wait_changes(f, 2 * (i + 1)));
+	}
+	/* never injected twice: the eventfd read decides who injects */
+	usleep(20000);
+	assert_int_equal(f->n, 40);
+	for (unsigned i = 0; i < f->n; i++)
+		assert_int_equal(f->log[i].level, !(i & 1));
+	irqfd_set_destroy(s);
+	free(f);
+	close(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_resample_delivery),
 		cmocka_unit_test(test_through_routing),
 		cmocka_unit_test(test_irqchip_resample),
+		cmocka_unit_test(test_poll_from_runner),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
