@@ -26,6 +26,7 @@ struct vcpu_irq {
 	uint64_t cr8;               /* CR8 we last loaded into the backend */
 	uint64_t cr8_seen;          /* CR8 the backend reported at the last exit */
 	int ext_vector;             /* split irqchip: KVM_INTERRUPT's pending ExtINT, -1 none */
+	struct cused_spin halt_spin; /* halt polling before a sleep (sleep_since) */
 	/* any thread */
 	atomic_bool in_guest;
 };
