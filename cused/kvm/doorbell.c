@@ -47,6 +47,8 @@ static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 	struct cused_doorbell *db = v->db;
 	struct req_wait w = { .v = v, .seen = seen };
 
+	uint32_t seq;
+
 	if (cused_spin_until(&v->spin, request_came, &w) != CUSED_SPIN_READY) {
 		/*
 		 * No timeout here (a timer per exit costs): a wake for dying /
@@ -58,7 +60,10 @@ static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 		while (!request_came(&w))
 			cused_db_sleep(&db->req_seq, seen, &db->daemon_waiting, NULL);
 	}
-	return __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
+	seq = __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
+	/* the client's word, so maybe nonsense: it only sizes this vCPU's spin */
+	cused_spin_answered(&v->spin, __atomic_load_n(&db->req_ns, __ATOMIC_RELAXED));
+	return seq;
 }
 
 static void *runner_main(void *arg)
@@ -91,6 +96,7 @@ static void *runner_main(void *arg)
 			vcpu_unlock(v);
 		}
 		db->result = r;
+		__atomic_store_n(&db->done_ns, cused_now_ns(), __ATOMIC_RELAXED);
 		cused_db_post(&db->done_seq, seq, &db->client_waiting);
 	}
 	return NULL;

@@ -133,8 +133,10 @@ static void sleep_since(struct vcpu *v, uint64_t seq)
 	struct halt_look h = { v, seq };
 
 	atomic_store(&v->irq->in_guest, false);
-	if (cused_spin_until(&v->irq->halt_spin, halt_ends, &h) == CUSED_SPIN_READY)
+	if (cused_spin_until(&v->irq->halt_spin, halt_ends, &h) == CUSED_SPIN_READY) {
+		cused_spin_answered(&v->irq->halt_spin, cused_now_ns());
 		return;
+	}
 	pthread_mutex_lock(&iv->wlock);
 	while (iv->wake_seq == seq && !atomic_load(&v->kicked) && !atomic_load(&v->dying) &&
 	       !v->run->immediate_exit) {
@@ -149,6 +151,8 @@ static void sleep_since(struct vcpu *v, uint64_t seq)
 		pthread_cond_timedwait(&iv->wcond, &iv->wlock, &ts);
 	}
 	pthread_mutex_unlock(&iv->wlock);
+	/* the kicker keeps no time: ours, late by the wake-up, errs toward sleeping */
+	cused_spin_answered(&v->irq->halt_spin, cused_now_ns());
 }
 
 static bool pic_for_me(struct vcpu *v)

@@ -64,6 +64,7 @@ static int run_locked(struct cfd *c, bool kick_now)
 	w.ie0 = __atomic_load_n(&run->immediate_exit, __ATOMIC_RELAXED);
 	/* run_lock makes this the only writer; atomic all the same (a second
 	 * process sharing the fd does not share the lock) */
+	__atomic_store_n(&db->req_ns, cused_now_ns(), __ATOMIC_RELAXED);
 	seq = w.seq = __atomic_add_fetch(&db->req_seq, 1, __ATOMIC_SEQ_CST);
 	cused_db_wake_waiters(&db->req_seq, &db->daemon_waiting);
 	if (kick_now)
@@ -99,6 +100,8 @@ static int run_locked(struct cfd *c, bool kick_now)
 			}
 		}
 	}
+
+	cused_spin_answered(&c->spin, __atomic_load_n(&db->done_ns, __ATOMIC_RELAXED));
 
 	if (db->result < 0) {
 		errno = -db->result;

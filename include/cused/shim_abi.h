@@ -57,6 +57,10 @@ struct cused_doorbell {
 	__u32 magic;       /* CUSED_DOORBELL_MAGIC once the daemon serves it */
 	__u32 client_waiting; /* client threads (about to be) asleep on done_seq */
 	__u32 daemon_waiting; /* daemon threads (about to be) asleep on req_seq */
+	/* CLOCK_MONOTONIC ns of the last post, stored before the seq: how long
+	 * the other side took, which sizes the waiter's next spin */
+	__u64 req_ns;      /* written by client */
+	__u64 done_ns;     /* written by daemon */
 };
 #define CUSED_DOORBELL_MAGIC 0x43555344u /* "CUSD" */
 

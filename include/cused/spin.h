@@ -14,17 +14,20 @@
  * the best choice; CUSED_SPIN_MAX_NS is that bound (scripts/bench/run pio:
  * 20 us spin vs 50 us vs 100 us, see README "Performance").
  *
+ * The budget follows how long the answer took, which the waiter learns after
+ * every wait, spun or slept (the poster stores the time of its post next to
+ * the word, so a sleeper is not misled by its own wake-up latency): an
+ * answer within CUSED_SPIN_MAX_NS keeps the budget at least twice that long;
+ * a later one halves it, down to pure sleeping, from which the next quick
+ * answer brings it back.
+ *
  * Under load spinning must not hold a CPU others need, nor wait for a peer
- * that is not running.  Three brakes:
- *  - a spin that ends without its answer halves the budget, one that ends
- *    with it doubles the budget (at least twice what it waited), so the
- *    budget follows how long the peer takes and drops to pure sleeping
- *    when the peer is slow or preempted; at zero it probes now and then;
- *  - a gap in the spin loop longer than CUSED_SPIN_GAP_NS means this thread
- *    did not run (preempted, an interrupt, a signal handler): the spin stops
- *    at once, counts as a miss, and the caller learns of it (the client must
- *    treat it as a possible signal: see cused/shim/run.c);
- *  - CUSED_SPIN=0 in the environment never spins (futex only).
+ * that is not running.  A peer that is not running answers late: the budget
+ * halves.  And a gap in the spin loop longer than CUSED_SPIN_GAP_NS means
+ * this thread did not run (preempted, an interrupt, a signal handler): the
+ * spin stops at once and the budget halves, without the raise the answer
+ * would give, so a thread preempted again and again stops spinning.
+ * CUSED_SPIN=0 in the environment never spins (futex only).
  */
 #ifndef CUSED_SPIN_H
 #define CUSED_SPIN_H
@@ -36,15 +39,14 @@
 
 #define CUSED_SPIN_MAX_NS 50000u      /* ~2x a sleeping peer's wake-up, above */
 #define CUSED_SPIN_MIN_NS 2000u       /* below this the budget is 0: sleep at once */
-#define CUSED_SPIN_PROBE_NS (CUSED_SPIN_MAX_NS / 2)
-#define CUSED_SPIN_PROBE_EVERY 64u    /* waits between probes at budget 0 */
 /* longer than a loop turn plus a host tick; a signal handler takes >= 4 us here */
 #define CUSED_SPIN_GAP_NS 3000u
 
 struct cused_spin {
 	uint32_t budget_ns;
-	uint32_t idle_waits;   /* waits since the budget dropped to zero */
 	bool off;              /* CUSED_SPIN=0: always sleep */
+	bool gapped;           /* this wait's spin saw its thread stopped */
+	uint64_t start_ns;     /* this wait began */
 };
 
 enum cused_spin_end {
@@ -69,67 +71,63 @@ static inline uint64_t cused_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* how long to spin before this wait */
-static inline uint32_t cused_spin_budget(struct cused_spin *s)
+static inline void cused_spin_halve(struct cused_spin *s)
 {
-	if (s->off)
-		return 0;
-	if (s->budget_ns)
-		return s->budget_ns;
-	if (++s->idle_waits % CUSED_SPIN_PROBE_EVERY == 0)
-		return CUSED_SPIN_PROBE_NS;
-	return 0;
-}
-
-/* the wait ended during the spin after waited_ns (hit), or did not (miss) */
-static inline void cused_spin_learn(struct cused_spin *s, uint64_t waited_ns, bool hit)
-{
-	uint64_t b;
-
-	if (hit) {
-		b = (uint64_t)(s->budget_ns ? s->budget_ns : CUSED_SPIN_PROBE_NS) * 2;
-		if (b < 2 * waited_ns)
-			b = 2 * waited_ns;
-		s->budget_ns = b > CUSED_SPIN_MAX_NS ? CUSED_SPIN_MAX_NS : (uint32_t)b;
-		s->idle_waits = 0;
-	} else {
-		s->budget_ns /= 2;
-		if (s->budget_ns < CUSED_SPIN_MIN_NS)
-			s->budget_ns = 0;
-	}
+	s->budget_ns /= 2;
+	if (s->budget_ns < CUSED_SPIN_MIN_NS)
+		s->budget_ns = 0;
 }
 
 /*
- * Spin until ready(arg), for at most this wait's budget.  ready is called
- * once at least, first thing; it must be cheap and free of system calls.
+ * The wait that the last cused_spin_until began is over; its answer was
+ * posted at answer_ns (cused_now_ns() of the poster; the waker's own clock
+ * after a sleep if the poster does not say).  Learns the next budget.
+ */
+static inline void cused_spin_answered(struct cused_spin *s, uint64_t answer_ns)
+{
+	uint64_t took = answer_ns > s->start_ns ? answer_ns - s->start_ns : 0;
+	uint64_t b = 2 * took;
+
+	if (s->off || s->gapped)
+		return;
+	if (took > CUSED_SPIN_MAX_NS) {
+		cused_spin_halve(s);
+		return;
+	}
+	if (b < CUSED_SPIN_MIN_NS)
+		b = CUSED_SPIN_MIN_NS;
+	if (b > s->budget_ns)
+		s->budget_ns = b > CUSED_SPIN_MAX_NS ? CUSED_SPIN_MAX_NS : (uint32_t)b;
+}
+
+/*
+ * Begin a wait: spin until ready(arg), for at most the budget.  ready is
+ * called once at least, first thing; it must be cheap and free of system
+ * calls.  Call cused_spin_answered once the wait is over.
  */
 static inline enum cused_spin_end cused_spin_until(struct cused_spin *s,
 						   bool (*ready)(void *), void *arg)
 {
-	uint32_t budget;
-	uint64_t start, last, now;
+	uint64_t last, now;
 
+	s->gapped = false;
+	s->start_ns = last = cused_now_ns();
 	if (ready(arg))
 		return CUSED_SPIN_READY;
-	budget = cused_spin_budget(s);
-	if (!budget)
+	if (s->off || !s->budget_ns)
 		return CUSED_SPIN_TIMEOUT;
-	start = last = cused_now_ns();
 	for (;;) {
 		__builtin_ia32_pause();
-		if (ready(arg)) {
-			cused_spin_learn(s, cused_now_ns() - start, true);
+		if (ready(arg))
 			return CUSED_SPIN_READY;
-		}
 		now = cused_now_ns();
 		if (now - last > CUSED_SPIN_GAP_NS) {
-			cused_spin_learn(s, now - start, false);
+			s->gapped = true;
+			cused_spin_halve(s);
 			return CUSED_SPIN_GAP;
 		}
-		if (now - start >= budget) {
-			cused_spin_learn(s, now - start, false);
+		if (now - s->start_ns >= s->budget_ns)
 			return CUSED_SPIN_TIMEOUT;
-		}
 		last = now;
 	}
 }

@@ -48,6 +48,8 @@ static void wait_change(struct bell *b, uint32_t *word, uint32_t seen, uint32_t 
 	while ((cur = __atomic_load_n(word, __ATOMIC_SEQ_CST)) == seen)
 		if (cused_db_sleep(word, cur, waiters, &lost_tmo) == -ETIMEDOUT)
 			__atomic_add_fetch(&b->timeouts, 1, __ATOMIC_RELAXED);
+	if (b->spin)
+		cused_spin_answered(s, cused_now_ns());
 }
 
 static void *daemon_side(void *arg)
@@ -153,6 +155,14 @@ static void test_sleep_on_changed_word_returns(void **state)
 	assert_int_equal(waiters, 0);
 }
 
+/* the budget as the answers teach it: cused_spin_answered after a wait */
+static void answered_after(struct cused_spin *s, uint64_t took)
+{
+	s->gapped = false;
+	s->start_ns = 1000000;
+	cused_spin_answered(s, s->start_ns + took);
+}
+
 static void test_learn(void **state)
 {
 	struct cused_spin s;
@@ -161,38 +171,42 @@ static void test_learn(void **state)
 	unsetenv("CUSED_SPIN");
 	cused_spin_init(&s);
 	assert_false(s.off);
-	assert_int_equal(cused_spin_budget(&s), CUSED_SPIN_MAX_NS);
-	/* misses halve it, down to none */
-	cused_spin_learn(&s, CUSED_SPIN_MAX_NS, false);
+	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS);
+	/* answers later than the bound halve it, down to none */
+	answered_after(&s, CUSED_SPIN_MAX_NS + 1);
 	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS / 2);
 	for (int i = 0; i < 16; i++)
-		cused_spin_learn(&s, 0, false);
+		answered_after(&s, 10 * CUSED_SPIN_MAX_NS);
 	assert_int_equal(s.budget_ns, 0);
-	/* at zero: sleep at once, with a probe now and then */
-	for (unsigned i = 1; i < CUSED_SPIN_PROBE_EVERY; i++)
-		assert_int_equal(cused_spin_budget(&s), 0);
-	assert_int_equal(cused_spin_budget(&s), CUSED_SPIN_PROBE_NS);
-	/* a hit doubles it, and keeps at least twice the wait it saw */
-	cused_spin_learn(&s, 1000, true);
+	/* a quick answer, even one slept through, brings it back: twice its time */
+	answered_after(&s, 7000);
+	assert_int_equal(s.budget_ns, 14000);
+	/* a quicker one does not shrink it (a spin ends at its answer anyway) */
+	answered_after(&s, 1000);
+	assert_int_equal(s.budget_ns, 14000);
+	answered_after(&s, 9000);
+	assert_int_equal(s.budget_ns, 18000);
+	/* never above the bound, never a budget too short to be worth a spin */
+	answered_after(&s, CUSED_SPIN_MAX_NS);
 	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS);
+	s.budget_ns = 0;
+	answered_after(&s, 10);
+	assert_int_equal(s.budget_ns, CUSED_SPIN_MIN_NS);
+	/* an answer posted before the wait began (the poster's clock) took 0 */
+	s.budget_ns = 0;
+	s.start_ns = 1000000;
+	cused_spin_answered(&s, 10);
+	assert_int_equal(s.budget_ns, CUSED_SPIN_MIN_NS);
+	/* a wait whose spin saw a gap learns nothing from its answer */
 	s.budget_ns = 4000;
-	cused_spin_learn(&s, 1000, true);
-	assert_int_equal(s.budget_ns, 8000);
-	cused_spin_learn(&s, 7000, true);
-	assert_int_equal(s.budget_ns, 16000);
-	s.budget_ns = 4000;
-	cused_spin_learn(&s, 3000, true);
-	assert_int_equal(s.budget_ns, 8000);
-	s.budget_ns = 4000;
-	cused_spin_learn(&s, 5000, true);
-	assert_int_equal(s.budget_ns, 10000);
-	/* never above the bound */
-	cused_spin_learn(&s, 10 * CUSED_SPIN_MAX_NS, true);
-	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS);
+	s.gapped = true;
+	cused_spin_answered(&s, s.start_ns + 1000);
+	assert_int_equal(s.budget_ns, 4000);
 
 	setenv("CUSED_SPIN", "0", 1);
 	cused_spin_init(&s);
-	assert_int_equal(cused_spin_budget(&s), 0);
+	assert_true(s.off);
+	answered_after(&s, 1000);
 	unsetenv("CUSED_SPIN");
 }
 
@@ -227,34 +241,37 @@ static void test_spin_until(void **state)
 	cused_spin_init(&s);
 	assert_int_equal(cused_spin_until(&s, at_once, &n), CUSED_SPIN_READY);
 	assert_int_equal(n, 1);
-	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS);   /* nothing learned */
+	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS);
 
 	n = 0;
 	s.budget_ns = 20000;
 	t0 = cused_now_ns();
-	/* never ready: spins its budget (unless a gap ends it first), then halves it */
+	/* never ready: spins its budget (unless a gap ends it first) */
 	switch (cused_spin_until(&s, never, &n)) {
 	case CUSED_SPIN_TIMEOUT:
 		assert_true(cused_now_ns() - t0 >= 20000);
+		assert_int_equal(s.budget_ns, 20000);
 		break;
 	case CUSED_SPIN_GAP:
+		assert_int_equal(s.budget_ns, 10000);
 		break;
 	default:
 		fail();
 	}
 	assert_true(n > 1);
-	assert_int_equal(s.budget_ns, 10000);
 
+	/* a stop of its own thread: the spin ends, the budget halves, the answer is ignored */
 	n = 0;
 	s.budget_ns = CUSED_SPIN_MAX_NS;
 	assert_int_equal(cused_spin_until(&s, stalls, &n), CUSED_SPIN_GAP);
 	assert_int_equal(n, 2);
 	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS / 2);
+	cused_spin_answered(&s, cused_now_ns());
+	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS / 2);
 
 	/* budget 0: one look, no spin */
 	n = 0;
 	s.budget_ns = 0;
-	s.idle_waits = 0;
 	assert_int_equal(cused_spin_until(&s, never, &n), CUSED_SPIN_TIMEOUT);
 	assert_int_equal(n, 1);
 }
