@@ -47,6 +47,7 @@ static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 	struct cused_doorbell *db = v->db;
 	struct req_wait w = { .v = v, .seen = seen };
 
+	uint64_t woke = 0;
 	uint32_t seq;
 
 	if (cused_spin_until(&v->spin, request_came, &w) != CUSED_SPIN_READY) {
@@ -59,10 +60,11 @@ static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 		 */
 		while (!request_came(&w))
 			cused_db_sleep(&db->req_seq, seen, &db->daemon_waiting, NULL);
+		woke = cused_now_ns();
 	}
 	seq = __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
 	/* the client's word, so maybe nonsense: it only sizes this vCPU's spin */
-	cused_spin_answered(&v->spin, __atomic_load_n(&db->req_ns, __ATOMIC_RELAXED));
+	cused_spin_answered(&v->spin, __atomic_load_n(&db->req_ns, __ATOMIC_RELAXED), woke);
 	return seq;
 }
 

@@ -134,7 +134,7 @@ static void sleep_since(struct vcpu *v, uint64_t seq)
 
 	atomic_store(&v->irq->in_guest, false);
 	if (cused_spin_until(&v->irq->halt_spin, halt_ends, &h) == CUSED_SPIN_READY) {
-		cused_spin_answered(&v->irq->halt_spin, cused_now_ns());
+		cused_spin_answered(&v->irq->halt_spin, cused_now_ns(), 0);
 		return;
 	}
 	pthread_mutex_lock(&iv->wlock);
@@ -152,7 +152,7 @@ static void sleep_since(struct vcpu *v, uint64_t seq)
 	}
 	pthread_mutex_unlock(&iv->wlock);
 	/* the kicker keeps no time: ours, late by the wake-up, errs toward sleeping */
-	cused_spin_answered(&v->irq->halt_spin, cused_now_ns());
+	cused_spin_answered(&v->irq->halt_spin, cused_now_ns(), 0);
 }
 
 static bool pic_for_me(struct vcpu *v)

@@ -53,7 +53,7 @@ static int run_locked(struct cfd *c, bool kick_now)
 	struct kvm_run *run = c->shared;
 	const struct timespec tmo = { .tv_sec = LIVENESS_NS / 1000000000 };
 	struct done_wait w = { .db = db, .run = run };
-	bool kicked = false;
+	bool kicked = false, spun;
 	uint32_t seq, cur;
 	int r;
 
@@ -80,7 +80,7 @@ static int run_locked(struct cfd *c, bool kick_now)
 	 * gap in the spin, which then stops, so a later signal finds the
 	 * thread in FUTEX_WAIT and ends the run as KVM would.
 	 */
-	cused_spin_until(&c->spin, done_or_ie, &w);
+	spun = cused_spin_until(&c->spin, done_or_ie, &w) == CUSED_SPIN_READY;
 	if (!done(db, seq) && !w.ie0 && __atomic_load_n(&run->immediate_exit, __ATOMIC_RELAXED))
 		kick(c, seq, &kicked);
 
@@ -101,7 +101,8 @@ static int run_locked(struct cfd *c, bool kick_now)
 		}
 	}
 
-	cused_spin_answered(&c->spin, __atomic_load_n(&db->done_ns, __ATOMIC_RELAXED));
+	cused_spin_answered(&c->spin, __atomic_load_n(&db->done_ns, __ATOMIC_RELAXED),
+			    spun ? 0 : cused_now_ns());
 
 	if (db->result < 0) {
 		errno = -db->result;

@@ -14,19 +14,21 @@
  * the best choice; CUSED_SPIN_MAX_NS is that bound (scripts/bench/run pio:
  * 20 us spin vs 50 us vs 100 us, see README "Performance").
  *
- * The budget follows how long the answer took, which the waiter learns after
- * every wait, spun or slept (the poster stores the time of its post next to
- * the word, so a sleeper is not misled by its own wake-up latency): an
- * answer within CUSED_SPIN_MAX_NS keeps the budget at least twice that long;
- * a later one halves it, down to pure sleeping, from which the next quick
- * answer brings it back.
- *
- * Under load spinning must not hold a CPU others need, nor wait for a peer
- * that is not running.  A peer that is not running answers late: the budget
- * halves.  And a gap in the spin loop longer than CUSED_SPIN_GAP_NS means
- * this thread did not run (preempted, an interrupt, a signal handler): the
- * spin stops at once and the budget halves, without the raise the answer
- * would give, so a thread preempted again and again stops spinning.
+ * How long to spin is learned per waiter from what each wait shows (the
+ * poster stamps its post next to the word, so a waiter knows when its answer
+ * came even if it slept through it):
+ *  - a sleep through an answer measures what sleeping costs (wake_ns, an
+ *    average); spinning more than twice that cannot pay, so it caps the
+ *    budget.  On an idle machine that is the ~25 us above; on a loaded one
+ *    a woken thread runs within a few microseconds (its CPU is not idle)
+ *    and the spin all but stops, leaving the CPU to others;
+ *  - an answer while spinning doubles the budget (at least twice its time),
+ *    up to the cap; a spin that runs out halves it, down to none; with none
+ *    an answer that came within the cap brings it back;
+ *  - a gap in the spin loop longer than CUSED_SPIN_GAP_NS means this thread
+ *    did not run (preempted, an interrupt, a signal handler): the spin stops
+ *    at once and the budget halves, so a thread preempted again and again
+ *    stops spinning.
  * CUSED_SPIN=0 in the environment never spins (futex only).
  */
 #ifndef CUSED_SPIN_H
@@ -44,8 +46,10 @@
 
 struct cused_spin {
 	uint32_t budget_ns;
+	uint32_t wake_ns;      /* average cost of a sleep: answer posted -> thread back */
 	bool off;              /* CUSED_SPIN=0: always sleep */
 	bool gapped;           /* this wait's spin saw its thread stopped */
+	bool spun_out;         /* this wait spun its whole budget */
 	uint64_t start_ns;     /* this wait began */
 };
 
@@ -60,7 +64,8 @@ static inline void cused_spin_init(struct cused_spin *s)
 {
 	const char *e = getenv("CUSED_SPIN");
 
-	*s = (struct cused_spin){ .budget_ns = CUSED_SPIN_MAX_NS, .off = e && e[0] == '0' };
+	*s = (struct cused_spin){ .budget_ns = CUSED_SPIN_MAX_NS, .wake_ns = CUSED_SPIN_MAX_NS / 2,
+				  .off = e && e[0] == '0' };
 }
 
 static inline uint64_t cused_now_ns(void)
@@ -71,6 +76,14 @@ static inline uint64_t cused_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* spinning longer than twice what a sleep costs cannot pay */
+static inline uint32_t cused_spin_cap(const struct cused_spin *s)
+{
+	uint64_t c = 2ull * s->wake_ns;
+
+	return c > CUSED_SPIN_MAX_NS ? CUSED_SPIN_MAX_NS : (uint32_t)c;
+}
+
 static inline void cused_spin_halve(struct cused_spin *s)
 {
 	s->budget_ns /= 2;
@@ -79,25 +92,41 @@ static inline void cused_spin_halve(struct cused_spin *s)
 }
 
 /*
- * The wait that the last cused_spin_until began is over; its answer was
- * posted at answer_ns (cused_now_ns() of the poster; the waker's own clock
- * after a sleep if the poster does not say).  Learns the next budget.
+ * The wait that the last cused_spin_until began is over.  answer_ns: when
+ * the answer was posted (the poster's cused_now_ns(); the waiter's own clock
+ * if the poster keeps none); woke_ns: when this thread came back from
+ * sleeping, 0 if it did not sleep.  Learns the next budget.
  */
-static inline void cused_spin_answered(struct cused_spin *s, uint64_t answer_ns)
+static inline void cused_spin_answered(struct cused_spin *s, uint64_t answer_ns, uint64_t woke_ns)
 {
 	uint64_t took = answer_ns > s->start_ns ? answer_ns - s->start_ns : 0;
-	uint64_t b = 2 * took;
+	uint64_t b;
 
-	if (s->off || s->gapped)
+	if (s->off)
 		return;
-	if (took > CUSED_SPIN_MAX_NS) {
-		cused_spin_halve(s);
+	/* a sleep through an answer that came after it began measures a wake-up */
+	if (woke_ns && answer_ns > s->start_ns && woke_ns >= answer_ns) {
+		uint64_t w = woke_ns - answer_ns;
+
+		if (w > 4 * CUSED_SPIN_MAX_NS)
+			w = 4 * CUSED_SPIN_MAX_NS;
+		s->wake_ns = (uint32_t)((7ull * s->wake_ns + w) / 8);
+	}
+	if (s->gapped)
+		return;                  /* halved already */
+	if (s->spun_out) {
+		cused_spin_halve(s);     /* the answer was not worth the spin */
 		return;
 	}
+	if (woke_ns && s->budget_ns)
+		return;                  /* slept after a spin cut short: nothing learned */
+	/* answered while spinning, or after a sleep with no spin at all */
+	if (took > cused_spin_cap(s))
+		return;
+	b = 2 * (uint64_t)(s->budget_ns > took ? s->budget_ns : took);
 	if (b < CUSED_SPIN_MIN_NS)
 		b = CUSED_SPIN_MIN_NS;
-	if (b > s->budget_ns)
-		s->budget_ns = b > CUSED_SPIN_MAX_NS ? CUSED_SPIN_MAX_NS : (uint32_t)b;
+	s->budget_ns = b > cused_spin_cap(s) ? cused_spin_cap(s) : (uint32_t)b;
 }
 
 /*
@@ -109,12 +138,14 @@ static inline enum cused_spin_end cused_spin_until(struct cused_spin *s,
 						   bool (*ready)(void *), void *arg)
 {
 	uint64_t last, now;
+	uint32_t budget;
 
-	s->gapped = false;
+	s->gapped = s->spun_out = false;
 	s->start_ns = last = cused_now_ns();
 	if (ready(arg))
 		return CUSED_SPIN_READY;
-	if (s->off || !s->budget_ns)
+	budget = s->budget_ns < cused_spin_cap(s) ? s->budget_ns : cused_spin_cap(s);
+	if (s->off || !budget)
 		return CUSED_SPIN_TIMEOUT;
 	for (;;) {
 		__builtin_ia32_pause();
@@ -126,8 +157,10 @@ static inline enum cused_spin_end cused_spin_until(struct cused_spin *s,
 			cused_spin_halve(s);
 			return CUSED_SPIN_GAP;
 		}
-		if (now - s->start_ns >= s->budget_ns)
+		if (now - s->start_ns >= budget) {
+			s->spun_out = true;
 			return CUSED_SPIN_TIMEOUT;
+		}
 		last = now;
 	}
 }

@@ -49,7 +49,7 @@ static void wait_change(struct bell *b, uint32_t *word, uint32_t seen, uint32_t 
 		if (cused_db_sleep(word, cur, waiters, &lost_tmo) == -ETIMEDOUT)
 			__atomic_add_fetch(&b->timeouts, 1, __ATOMIC_RELAXED);
 	if (b->spin)
-		cused_spin_answered(s, cused_now_ns());
+		cused_spin_answered(s, cused_now_ns(), 0);
 }
 
 static void *daemon_side(void *arg)
@@ -155,12 +155,19 @@ static void test_sleep_on_changed_word_returns(void **state)
 	assert_int_equal(waiters, 0);
 }
 
-/* the budget as the answers teach it: cused_spin_answered after a wait */
-static void answered_after(struct cused_spin *s, uint64_t took)
+static bool at_once_never(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+/* a wait that took `took` to be answered; woke after `wake` more if it slept (wake > 0) */
+static void answered_after(struct cused_spin *s, uint64_t took, uint64_t wake, bool spun_out)
 {
 	s->gapped = false;
+	s->spun_out = spun_out;
 	s->start_ns = 1000000;
-	cused_spin_answered(s, s->start_ns + took);
+	cused_spin_answered(s, s->start_ns + took, wake ? s->start_ns + took + wake : 0);
 }
 
 static void test_learn(void **state)
@@ -172,41 +179,53 @@ static void test_learn(void **state)
 	cused_spin_init(&s);
 	assert_false(s.off);
 	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS);
-	/* answers later than the bound halve it, down to none */
-	answered_after(&s, CUSED_SPIN_MAX_NS + 1);
+	assert_int_equal(cused_spin_cap(&s), CUSED_SPIN_MAX_NS);
+	/* spins that run out halve it, down to none */
+	answered_after(&s, CUSED_SPIN_MAX_NS + 1, CUSED_SPIN_MAX_NS / 2, true);
 	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS / 2);
 	for (int i = 0; i < 16; i++)
-		answered_after(&s, 10 * CUSED_SPIN_MAX_NS);
+		answered_after(&s, 10 * CUSED_SPIN_MAX_NS, CUSED_SPIN_MAX_NS / 2, true);
 	assert_int_equal(s.budget_ns, 0);
-	/* a quick answer, even one slept through, brings it back: twice its time */
-	answered_after(&s, 7000);
+	/* a quick answer slept through with no spin brings it back: twice its time */
+	answered_after(&s, 7000, CUSED_SPIN_MAX_NS / 2, false);
 	assert_int_equal(s.budget_ns, 14000);
-	/* a quicker one does not shrink it (a spin ends at its answer anyway) */
-	answered_after(&s, 1000);
-	assert_int_equal(s.budget_ns, 14000);
-	answered_after(&s, 9000);
-	assert_int_equal(s.budget_ns, 18000);
-	/* never above the bound, never a budget too short to be worth a spin */
-	answered_after(&s, CUSED_SPIN_MAX_NS);
+	/* an answer while spinning doubles it, up to the cap */
+	answered_after(&s, 1000, 0, false);
+	assert_int_equal(s.budget_ns, 28000);
+	answered_after(&s, 1000, 0, false);
 	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS);
+	/* a slow answer slept through with no spin teaches nothing but the wake-up */
 	s.budget_ns = 0;
-	answered_after(&s, 10);
-	assert_int_equal(s.budget_ns, CUSED_SPIN_MIN_NS);
+	answered_after(&s, 2 * CUSED_SPIN_MAX_NS, CUSED_SPIN_MAX_NS / 2, false);
+	assert_int_equal(s.budget_ns, 0);
+	/* cheap wake-ups (a busy machine) lower the cap toward twice their cost */
+	for (int i = 0; i < 64; i++)
+		answered_after(&s, 1000, 2000, true);
+	assert_true(s.wake_ns < 2100);
+	assert_true(cused_spin_cap(&s) < 4200);
+	answered_after(&s, 100, 0, false);
+	assert_true(s.budget_ns <= cused_spin_cap(&s));
+	/* expensive ones raise it again, never above the bound */
+	for (int i = 0; i < 64; i++)
+		answered_after(&s, 1000, 10 * CUSED_SPIN_MAX_NS, true);
+	assert_int_equal(cused_spin_cap(&s), CUSED_SPIN_MAX_NS);
 	/* an answer posted before the wait began (the poster's clock) took 0 */
 	s.budget_ns = 0;
+	s.gapped = s.spun_out = false;
 	s.start_ns = 1000000;
-	cused_spin_answered(&s, 10);
+	cused_spin_answered(&s, 10, 0);
 	assert_int_equal(s.budget_ns, CUSED_SPIN_MIN_NS);
 	/* a wait whose spin saw a gap learns nothing from its answer */
 	s.budget_ns = 4000;
 	s.gapped = true;
-	cused_spin_answered(&s, s.start_ns + 1000);
+	cused_spin_answered(&s, s.start_ns + 1000, 0);
 	assert_int_equal(s.budget_ns, 4000);
 
 	setenv("CUSED_SPIN", "0", 1);
 	cused_spin_init(&s);
 	assert_true(s.off);
-	answered_after(&s, 1000);
+	answered_after(&s, 1000, 0, false);
+	assert_int_equal(cused_spin_until(&s, at_once_never, NULL), CUSED_SPIN_TIMEOUT);
 	unsetenv("CUSED_SPIN");
 }
 
@@ -250,7 +269,10 @@ static void test_spin_until(void **state)
 	switch (cused_spin_until(&s, never, &n)) {
 	case CUSED_SPIN_TIMEOUT:
 		assert_true(cused_now_ns() - t0 >= 20000);
+		assert_true(s.spun_out);
 		assert_int_equal(s.budget_ns, 20000);
+		cused_spin_answered(&s, cused_now_ns(), cused_now_ns());
+		assert_int_equal(s.budget_ns, 10000);
 		break;
 	case CUSED_SPIN_GAP:
 		assert_int_equal(s.budget_ns, 10000);
@@ -266,7 +288,7 @@ static void test_spin_until(void **state)
 	assert_int_equal(cused_spin_until(&s, stalls, &n), CUSED_SPIN_GAP);
 	assert_int_equal(n, 2);
 	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS / 2);
-	cused_spin_answered(&s, cused_now_ns());
+	cused_spin_answered(&s, cused_now_ns(), 0);
 	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS / 2);
 
 	/* budget 0: one look, no spin */
