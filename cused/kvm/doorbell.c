@@ -50,7 +50,8 @@ static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 	uint64_t woke = 0;
 	uint32_t seq;
 
-	if (cused_spin_until(&v->spin, request_came, &w) != CUSED_SPIN_READY) {
+	__atomic_store_n(&db->daemon_cpu, cused_spin_cpu(), __ATOMIC_RELAXED);
+	if (cused_spin_until(&v->spin, request_came, &w, &db->client_cpu) != CUSED_SPIN_READY) {
 		/*
 		 * No timeout here (a timer per exit costs): a wake for dying /
 		 * stopping, which are not the futex word, can be lost, so
@@ -93,6 +94,8 @@ static void *runner_main(void *arg)
 		seen = seq;
 		/* a request that came with the end is answered, not left waiting */
 		r = runner_done(v) ? -EIO : vcpu_lock_run(v, NULL);
+		/* the client's spin stays off this CPU while the guest runs here */
+		__atomic_store_n(&db->daemon_cpu, cused_spin_cpu(), __ATOMIC_RELAXED);
 		if (!r) {
 			r = vcpu_run(v, NULL);
 			vcpu_unlock(v);

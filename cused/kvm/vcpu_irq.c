@@ -133,7 +133,7 @@ static void sleep_since(struct vcpu *v, uint64_t seq)
 	struct halt_look h = { v, seq };
 
 	atomic_store(&v->irq->in_guest, false);
-	if (cused_spin_until(&v->irq->halt_spin, halt_ends, &h) == CUSED_SPIN_READY) {
+	if (cused_spin_until(&v->irq->halt_spin, halt_ends, &h, NULL) == CUSED_SPIN_READY) {
 		cused_spin_answered(&v->irq->halt_spin, cused_now_ns(), 0);
 		return;
 	}

@@ -65,6 +65,7 @@ static int run_locked(struct cfd *c, bool kick_now)
 	/* run_lock makes this the only writer; atomic all the same (a second
 	 * process sharing the fd does not share the lock) */
 	__atomic_store_n(&db->req_ns, cused_now_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&db->client_cpu, cused_spin_cpu(), __ATOMIC_RELAXED);
 	seq = w.seq = __atomic_add_fetch(&db->req_seq, 1, __ATOMIC_SEQ_CST);
 	cused_db_wake_waiters(&db->req_seq, &db->daemon_waiting);
 	if (kick_now)
@@ -80,7 +81,7 @@ static int run_locked(struct cfd *c, bool kick_now)
 	 * gap in the spin, which then stops, so a later signal finds the
 	 * thread in FUTEX_WAIT and ends the run as KVM would.
 	 */
-	spun = cused_spin_until(&c->spin, done_or_ie, &w) == CUSED_SPIN_READY;
+	spun = cused_spin_until(&c->spin, done_or_ie, &w, &db->daemon_cpu) == CUSED_SPIN_READY;
 	if (!done(db, seq) && !w.ie0 && __atomic_load_n(&run->immediate_exit, __ATOMIC_RELAXED))
 		kick(c, seq, &kicked);
 

@@ -57,6 +57,10 @@ struct cused_doorbell {
 	__u32 magic;       /* CUSED_DOORBELL_MAGIC once the daemon serves it */
 	__u32 client_waiting; /* client threads (about to be) asleep on done_seq */
 	__u32 daemon_waiting; /* daemon threads (about to be) asleep on req_seq */
+	/* 1 + the CPU each side last ran on (0: unknown): spinning while the
+	 * other side waits for the spinner's own CPU only delays it */
+	__u32 client_cpu;  /* written by client */
+	__u32 daemon_cpu;  /* written by daemon */
 	/* CLOCK_MONOTONIC ns of the last post, stored before the seq: how long
 	 * the other side took, which sizes the waiter's next spin */
 	__u64 req_ns;      /* written by client */

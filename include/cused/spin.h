@@ -34,12 +34,14 @@
 #ifndef CUSED_SPIN_H
 #define CUSED_SPIN_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
 #define CUSED_SPIN_MAX_NS 50000u      /* ~2x a sleeping peer's wake-up, above */
+#define CUSED_SPIN_FLOOR_NS 10000u    /* a host exit on this machine: cused_spin_cap */
 #define CUSED_SPIN_MIN_NS 2000u       /* below this the budget is 0: sleep at once */
 /* longer than a loop turn plus a host tick; a signal handler takes >= 4 us here */
 #define CUSED_SPIN_GAP_NS 3000u
@@ -57,7 +59,16 @@ enum cused_spin_end {
 	CUSED_SPIN_READY,      /* the answer came while spinning (or was there) */
 	CUSED_SPIN_TIMEOUT,    /* budget spent (or zero): sleep now */
 	CUSED_SPIN_GAP,        /* this thread stopped running for a while: sleep now */
+	CUSED_SPIN_SHARED,     /* the peer last ran on this CPU: sleep now */
 };
+
+/* 1 + this thread's CPU, for the peer's cused_spin_until (glibc reads it from rseq) */
+static inline uint32_t cused_spin_cpu(void)
+{
+	int c = sched_getcpu();
+
+	return c < 0 ? 0 : (uint32_t)c + 1;
+}
 
 /* spinning is on unless CUSED_SPIN=0 in the environment */
 static inline void cused_spin_init(struct cused_spin *s)
@@ -76,10 +87,15 @@ static inline uint64_t cused_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* spinning longer than twice what a sleep costs cannot pay */
+/*
+ * Spinning longer than twice what a sleep costs cannot pay, in CPU time.
+ * In latency it can: a wait of a host exit (~10 us here) spun through beats
+ * one slept through plus even a cheap wake-up; CUSED_SPIN_FLOOR_NS allows
+ * that much whatever a sleep costs.
+ */
 static inline uint32_t cused_spin_cap(const struct cused_spin *s)
 {
-	uint64_t c = 2ull * s->wake_ns;
+	uint64_t c = 2ull * s->wake_ns + CUSED_SPIN_FLOOR_NS;
 
 	return c > CUSED_SPIN_MAX_NS ? CUSED_SPIN_MAX_NS : (uint32_t)c;
 }
@@ -132,13 +148,16 @@ static inline void cused_spin_answered(struct cused_spin *s, uint64_t answer_ns,
 /*
  * Begin a wait: spin until ready(arg), for at most the budget.  ready is
  * called once at least, first thing; it must be cheap and free of system
- * calls.  Call cused_spin_answered once the wait is over.
+ * calls.  peer_cpu (or NULL): where the thread that will answer publishes
+ * cused_spin_cpu(); the spin stops when that is this thread's CPU.  Call
+ * cused_spin_answered once the wait is over.
  */
 static inline enum cused_spin_end cused_spin_until(struct cused_spin *s,
-						   bool (*ready)(void *), void *arg)
+						   bool (*ready)(void *), void *arg,
+						   const uint32_t *peer_cpu)
 {
 	uint64_t last, now;
-	uint32_t budget;
+	uint32_t budget, me;
 
 	s->gapped = s->spun_out = false;
 	s->start_ns = last = cused_now_ns();
@@ -147,7 +166,13 @@ static inline enum cused_spin_end cused_spin_until(struct cused_spin *s,
 	budget = s->budget_ns < cused_spin_cap(s) ? s->budget_ns : cused_spin_cap(s);
 	if (s->off || !budget)
 		return CUSED_SPIN_TIMEOUT;
+	me = peer_cpu ? cused_spin_cpu() : 0;
 	for (;;) {
+		/* the peer went to (or waits for) this CPU: the spin holds it off */
+		if (me && __atomic_load_n(peer_cpu, __ATOMIC_RELAXED) == me) {
+			s->gapped = true;    /* says nothing about how long answers take */
+			return CUSED_SPIN_SHARED;
+		}
 		__builtin_ia32_pause();
 		if (ready(arg))
 			return CUSED_SPIN_READY;

@@ -44,7 +44,7 @@ static void wait_change(struct bell *b, uint32_t *word, uint32_t seen, uint32_t 
 	uint32_t cur;
 
 	if (b->spin)
-		cused_spin_until(s, moved, &l);
+		cused_spin_until(s, moved, &l, NULL);
 	while ((cur = __atomic_load_n(word, __ATOMIC_SEQ_CST)) == seen)
 		if (cused_db_sleep(word, cur, waiters, &lost_tmo) == -ETIMEDOUT)
 			__atomic_add_fetch(&b->timeouts, 1, __ATOMIC_RELAXED);
@@ -202,7 +202,7 @@ static void test_learn(void **state)
 	for (int i = 0; i < 64; i++)
 		answered_after(&s, 1000, 2000, true);
 	assert_true(s.wake_ns < 2100);
-	assert_true(cused_spin_cap(&s) < 4200);
+	assert_true(cused_spin_cap(&s) < 4200 + CUSED_SPIN_FLOOR_NS);
 	answered_after(&s, 100, 0, false);
 	assert_true(s.budget_ns <= cused_spin_cap(&s));
 	/* expensive ones raise it again, never above the bound */
@@ -225,7 +225,7 @@ static void test_learn(void **state)
 	cused_spin_init(&s);
 	assert_true(s.off);
 	answered_after(&s, 1000, 0, false);
-	assert_int_equal(cused_spin_until(&s, at_once_never, NULL), CUSED_SPIN_TIMEOUT);
+	assert_int_equal(cused_spin_until(&s, at_once_never, NULL, NULL), CUSED_SPIN_TIMEOUT);
 	unsetenv("CUSED_SPIN");
 }
 
@@ -258,7 +258,7 @@ static void test_spin_until(void **state)
 	(void)state;
 	unsetenv("CUSED_SPIN");
 	cused_spin_init(&s);
-	assert_int_equal(cused_spin_until(&s, at_once, &n), CUSED_SPIN_READY);
+	assert_int_equal(cused_spin_until(&s, at_once, &n, NULL), CUSED_SPIN_READY);
 	assert_int_equal(n, 1);
 	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS);
 
@@ -266,7 +266,7 @@ static void test_spin_until(void **state)
 	s.budget_ns = 20000;
 	t0 = cused_now_ns();
 	/* never ready: spins its budget (unless a gap ends it first) */
-	switch (cused_spin_until(&s, never, &n)) {
+	switch (cused_spin_until(&s, never, &n, NULL)) {
 	case CUSED_SPIN_TIMEOUT:
 		assert_true(cused_now_ns() - t0 >= 20000);
 		assert_true(s.spun_out);
@@ -285,7 +285,7 @@ static void test_spin_until(void **state)
 	/* a stop of its own thread: the spin ends, the budget halves, the answer is ignored */
 	n = 0;
 	s.budget_ns = CUSED_SPIN_MAX_NS;
-	assert_int_equal(cused_spin_until(&s, stalls, &n), CUSED_SPIN_GAP);
+	assert_int_equal(cused_spin_until(&s, stalls, &n, NULL), CUSED_SPIN_GAP);
 	assert_int_equal(n, 2);
 	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS / 2);
 	cused_spin_answered(&s, cused_now_ns(), 0);
@@ -294,7 +294,7 @@ static void test_spin_until(void **state)
 	/* budget 0: one look, no spin */
 	n = 0;
 	s.budget_ns = 0;
-	assert_int_equal(cused_spin_until(&s, never, &n), CUSED_SPIN_TIMEOUT);
+	assert_int_equal(cused_spin_until(&s, never, &n, NULL), CUSED_SPIN_TIMEOUT);
 	assert_int_equal(n, 1);
 }
 
