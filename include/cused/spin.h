@@ -10,25 +10,32 @@
  * 10 us per round as the daemon is in KVM_RUN (scratch program, load 2-3):
  * futex hand-offs 45-57 us of overhead per round trip (two wakes of a
  * halted vCPU, ~25 us each), spinning 2-3 us.  The cost of a sleep is thus
- * ~25 us on an idle host and spinning up to about that long is at most twice
- * the best choice; CUSED_SPIN_MAX_NS is that bound (scripts/bench/run pio:
- * 20 us spin vs 50 us vs 100 us, see README "Performance").
+ * ~25 us on an idle host, and spinning up to twice that is at most about
+ * twice the best choice: CUSED_SPIN_MAX_NS.  (scripts/bench/run pio with a
+ * 20, 50 and 100 us bound at load 5-7: 18.9-21.0 us per exit, no difference
+ * beyond the noise; the base futex-only doorbell 25-33 us.)  Under load the
+ * same hand-off by futex costs 3-10 us (the woken thread's CPU is busy, not
+ * halted), and spinning without the brakes below made exits 3-5x slower
+ * than sleeping (93-133 us against 20-48 us at load 6-17): a spinner holds
+ * the CPU its peer is queued on.
  *
  * How long to spin is learned per waiter from what each wait shows (the
  * poster stamps its post next to the word, so a waiter knows when its answer
  * came even if it slept through it):
  *  - a sleep through an answer measures what sleeping costs (wake_ns, an
- *    average); spinning more than twice that cannot pay, so it caps the
- *    budget.  On an idle machine that is the ~25 us above; on a loaded one
- *    a woken thread runs within a few microseconds (its CPU is not idle)
- *    and the spin all but stops, leaving the CPU to others;
+ *    average); spinning more than twice that, plus CUSED_SPIN_FLOOR_NS,
+ *    cannot pay, so it caps the budget.  On an idle machine that is the
+ *    bound; on a loaded one a woken thread runs within a few microseconds
+ *    and the spin shrinks to about one host exit;
  *  - an answer while spinning doubles the budget (at least twice its time),
  *    up to the cap; a spin that runs out halves it, down to none; with none
  *    an answer that came within the cap brings it back;
  *  - a gap in the spin loop longer than CUSED_SPIN_GAP_NS means this thread
  *    did not run (preempted, an interrupt, a signal handler): the spin stops
  *    at once and the budget halves, so a thread preempted again and again
- *    stops spinning.
+ *    stops spinning;
+ *  - each side publishes the CPU it runs on; a spin stops as soon as its
+ *    peer's CPU is its own (the peer is queued behind the spinner).
  * CUSED_SPIN=0 in the environment never spins (futex only).
  */
 #ifndef CUSED_SPIN_H
