@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include "cused/dbwait.h"
 #include "cused/spin.h"
@@ -290,6 +291,33 @@ static void test_spin_until(void **state)
 	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS / 2);
 	cused_spin_answered(&s, cused_now_ns(), 0);
 	assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS / 2);
+
+	/* the peer last ran on this CPU: no spin (pinned, so "this CPU" holds still) */
+	{
+		cpu_set_t all, one;
+		uint32_t peer;
+
+		assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+		CPU_ZERO(&one);
+		CPU_SET(sched_getcpu(), &one);
+		assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+		peer = cused_spin_cpu();
+		assert_true(peer > 0);
+		n = 0;
+		s.budget_ns = CUSED_SPIN_MAX_NS;
+		assert_int_equal(cused_spin_until(&s, never, &n, &peer), CUSED_SPIN_SHARED);
+		assert_int_equal(n, 1);
+		/* says nothing about the answer's time: nothing learned */
+		assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS);
+		cused_spin_answered(&s, cused_now_ns(), cused_now_ns());
+		assert_int_equal(s.budget_ns, CUSED_SPIN_MAX_NS);
+		/* another CPU: it spins */
+		peer = peer + 1;
+		n = 0;
+		assert_int_not_equal(cused_spin_until(&s, never, &n, &peer), CUSED_SPIN_SHARED);
+		assert_true(n > 1);
+		sched_setaffinity(0, sizeof(all), &all);
+	}
 
 	/* budget 0: one look, no spin */
 	n = 0;
