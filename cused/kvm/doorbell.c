@@ -46,7 +46,6 @@ static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 {
 	struct cused_doorbell *db = v->db;
 	struct req_wait w = { .v = v, .seen = seen };
-
 	uint64_t woke = 0;
 	uint32_t seq;
 
