@@ -15,14 +15,9 @@
 #include <unistd.h>
 #include "cused/kvm/vcpu.h"
 #include "cused/kvm/vcpu_irq.h"
+#include "cused/dbwait.h"
 #include "cused/spin.h"
 #include "cused/util/log.h"
-
-static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
-{
-	/* shared (not PRIVATE) futexes: the word lives in another process's mapping too */
-	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
-}
 
 /* the runner stops waiting for requests: its vCPU is dying or the daemon stopping */
 static bool runner_done(struct vcpu *v)
@@ -30,30 +25,32 @@ static bool runner_done(struct vcpu *v)
 	return atomic_load(&v->dying) || atomic_load(&v->vm->ctx->stopping);
 }
 
-/* wait until req_seq differs from seen, or runner_done() */
+struct req_wait {
+	struct vcpu *v;
+	uint32_t seen;
+};
+
+static bool request_came(void *arg)
+{
+	struct req_wait *w = arg;
+
+	return __atomic_load_n(&w->v->db->req_seq, __ATOMIC_ACQUIRE) != w->seen ||
+	       runner_done(w->v);
+}
+
+/*
+ * Wait until req_seq differs from seen, or runner_done().  The client is
+ * handling the last exit: usually a few microseconds, so spin first.
+ */
 static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 {
 	struct cused_doorbell *db = v->db;
-	uint32_t budget = cused_spin_budget(&v->spin);
-	uint64_t start = budget ? cused_now_ns() : 0;
+	struct req_wait w = { .v = v, .seen = seen };
+	uint64_t woke = 0;
 	uint32_t seq;
 
-	for (;;) {
-		seq = __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
-		if (seq != seen || runner_done(v)) {
-			if (budget)
-				cused_spin_learn(&v->spin, cused_now_ns() - start, true);
-			return seq;
-		}
-		if (budget && cused_now_ns() - start < budget) {
-			__builtin_ia32_pause();
-			continue;
-		}
-		if (budget)
-			cused_spin_learn(&v->spin, budget, false);
-		break;
-	}
-	for (;;) {
+	__atomic_store_n(&db->daemon_cpu, cused_spin_cpu(), __ATOMIC_RELAXED);
+	if (cused_spin_until(&v->spin, request_came, &w, &db->client_cpu) != CUSED_SPIN_READY) {
 		/*
 		 * No timeout here (a timer per exit costs): a wake for dying /
 		 * stopping, which are not the futex word, can be lost, so
@@ -61,15 +58,14 @@ static uint32_t wait_request(struct vcpu *v, uint32_t seen)
 		 * left asleep at shutdown runs nothing and answers its next
 		 * request with -EIO.
 		 */
-		__atomic_store_n(&db->daemon_waiting, 1, __ATOMIC_SEQ_CST);
-		seq = __atomic_load_n(&db->req_seq, __ATOMIC_SEQ_CST);
-		if (seq == seen && !runner_done(v))
-			futex(&db->req_seq, FUTEX_WAIT, seen, NULL);
-		__atomic_store_n(&db->daemon_waiting, 0, __ATOMIC_RELAXED);
-		seq = __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
-		if (seq != seen || runner_done(v))
-			return seq;
+		while (!request_came(&w))
+			cused_db_sleep(&db->req_seq, seen, &db->daemon_waiting, NULL);
+		woke = cused_now_ns();
 	}
+	seq = __atomic_load_n(&db->req_seq, __ATOMIC_ACQUIRE);
+	/* the client's word, so maybe nonsense: it only sizes this vCPU's spin */
+	cused_spin_answered(&v->spin, __atomic_load_n(&db->req_ns, __ATOMIC_RELAXED), woke);
+	return seq;
 }
 
 static void *runner_main(void *arg)
@@ -97,14 +93,15 @@ static void *runner_main(void *arg)
 		seen = seq;
 		/* a request that came with the end is answered, not left waiting */
 		r = runner_done(v) ? -EIO : vcpu_lock_run(v, NULL);
+		/* the client's spin stays off this CPU while the guest runs here */
+		__atomic_store_n(&db->daemon_cpu, cused_spin_cpu(), __ATOMIC_RELAXED);
 		if (!r) {
 			r = vcpu_run(v, NULL);
 			vcpu_unlock(v);
 		}
 		db->result = r;
-		__atomic_store_n(&db->done_seq, seq, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&db->client_waiting, __ATOMIC_SEQ_CST))
-			futex(&db->done_seq, FUTEX_WAKE, INT_MAX, NULL);
+		__atomic_store_n(&db->done_ns, cused_now_ns(), __ATOMIC_RELAXED);
+		cused_db_post(&db->done_seq, seq, &db->client_waiting);
 	}
 	return NULL;
 }
@@ -161,5 +158,5 @@ void vcpu_runner_stop(struct vcpu *v)
 void vcpu_runner_wake(struct vcpu *v)
 {
 	if (v->db)
-		futex(&v->db->req_seq, FUTEX_WAKE, INT_MAX, NULL);
+		cused_db_wake(&v->db->req_seq);
 }

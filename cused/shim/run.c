@@ -3,25 +3,17 @@
  * KVM_RUN through the doorbell (struct cused_doorbell, shim_abi.h).  A FUSE
  * round trip costs ~5x a host KVM exit, so the shim hands the vCPU to the
  * daemon's runner thread through shared memory: bump req_seq, wake the
- * daemon if it sleeps, spin briefly, then sleep on done_seq.
+ * daemon if it sleeps, spin while that pays (cused/spin.h), then sleep on
+ * done_seq (cused/dbwait.h).
  */
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <string.h>
-#include <linux/futex.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
+#include "cused/dbwait.h"
 #include "cused/shim/shim.h"
 
 #define LIVENESS_NS 1000000000 /* how often a sleeper checks the daemon is alive */
-
-static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
-{
-	/* shared (not PRIVATE) futexes: the daemon maps the same page */
-	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
-}
 
 /* the client took a signal: make the daemon's KVM_RUN return -EINTR, as KVM would */
 static void kick(struct cfd *c, uint32_t seq, bool *kicked)
@@ -39,68 +31,79 @@ static bool done(struct cused_doorbell *db, uint32_t seq)
 	return __atomic_load_n(&db->done_seq, __ATOMIC_ACQUIRE) == seq;
 }
 
+struct done_wait {
+	struct cused_doorbell *db;
+	struct kvm_run *run;
+	uint32_t seq;
+	bool ie0;          /* immediate_exit as KVM_RUN found it */
+};
+
+/* the run is done, or a signal handler just asked it to end */
+static bool done_or_ie(void *arg)
+{
+	struct done_wait *w = arg;
+
+	return done(w->db, w->seq) ||
+	       (!w->ie0 && __atomic_load_n(&w->run->immediate_exit, __ATOMIC_RELAXED));
+}
+
 static int run_locked(struct cfd *c, bool kick_now)
 {
 	struct cused_doorbell *db = (void *)((char *)c->shared + CUSED_RUN_DOORBELL_OFFSET);
 	struct kvm_run *run = c->shared;
 	const struct timespec tmo = { .tv_sec = LIVENESS_NS / 1000000000 };
-	bool kicked = false, ie0;
-	uint32_t seq, budget;
-	uint64_t start;
+	struct done_wait w = { .db = db, .run = run };
+	bool kicked = false, spun;
+	uint32_t seq, cur;
+	int r;
 
 	/* not served yet (or no more): the daemon answers KVM_RUN itself */
 	if (__atomic_load_n(&db->magic, __ATOMIC_ACQUIRE) != CUSED_DOORBELL_MAGIC)
 		return shim_real.ioctl(c->fd, KVM_RUN, 0);
 
-	ie0 = __atomic_load_n(&run->immediate_exit, __ATOMIC_RELAXED);
+	w.ie0 = __atomic_load_n(&run->immediate_exit, __ATOMIC_RELAXED);
 	/* run_lock makes this the only writer; atomic all the same (a second
 	 * process sharing the fd does not share the lock) */
-	seq = __atomic_add_fetch(&db->req_seq, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&db->daemon_waiting, __ATOMIC_SEQ_CST))
-		futex(&db->req_seq, FUTEX_WAKE, INT_MAX, NULL);
+	__atomic_store_n(&db->req_ns, cused_now_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&db->client_cpu, cused_spin_cpu(), __ATOMIC_RELAXED);
+	seq = w.seq = __atomic_add_fetch(&db->req_seq, 1, __ATOMIC_SEQ_CST);
+	cused_db_wake_waiters(&db->req_seq, &db->daemon_waiting);
 	if (kick_now)
 		kick(c, seq, &kicked);
 
-	budget = cused_spin_budget(&c->spin);
-	start = budget ? cused_now_ns() : 0;
-	while (budget && !done(db, seq) && cused_now_ns() - start < budget) {
-		/*
-		 * A signal handled while spinning is invisible to us; QEMU's
-		 * handler sets immediate_exit, which we can see: pass it on.
-		 */
-		if (!ie0 && __atomic_load_n(&run->immediate_exit, __ATOMIC_RELAXED))
-			kick(c, seq, &kicked);
-		__builtin_ia32_pause();
-	}
-	if (budget)
-		cused_spin_learn(&c->spin, cused_now_ns() - start, done(db, seq));
+	/*
+	 * Spin while the guest runs: a run that ends within the budget costs
+	 * no system call at all.  A signal handled while spinning is invisible
+	 * here unless its handler sets immediate_exit (QEMU's, Firecracker's
+	 * do): pass that on.  Any other handler that runs during the spin (at
+	 * most CUSED_SPIN_MAX_NS after KVM_RUN began) is not seen: its run ends
+	 * at the guest's next exit instead of at once.  Such a handler leaves a
+	 * gap in the spin, which then stops, so a later signal finds the
+	 * thread in FUTEX_WAIT and ends the run as KVM would.
+	 */
+	spun = cused_spin_until(&c->spin, done_or_ie, &w, &db->daemon_cpu) == CUSED_SPIN_READY;
+	if (!done(db, seq) && !w.ie0 && __atomic_load_n(&run->immediate_exit, __ATOMIC_RELAXED))
+		kick(c, seq, &kicked);
 
-	while (!done(db, seq)) {
-		uint32_t cur;
-
-		/* set the flag before the last look: the daemon wakes iff it sees it */
-		__atomic_store_n(&db->client_waiting, 1, __ATOMIC_SEQ_CST);
-		cur = __atomic_load_n(&db->done_seq, __ATOMIC_SEQ_CST);
-		if (cur == seq)
-			break;
+	while ((cur = __atomic_load_n(&db->done_seq, __ATOMIC_SEQ_CST)) != seq) {
 		/* a timeout makes a signal handler end the wait with EINTR, never a restart */
-		if (futex(&db->done_seq, FUTEX_WAIT, cur, &tmo) == 0 || errno == EAGAIN)
-			continue;
-		if (errno == EINTR) {
+		r = cused_db_sleep(&db->done_seq, cur, &db->client_waiting, &tmo);
+		if (r == -EINTR) {
 			kick(c, seq, &kicked);
-		} else if (errno == ETIMEDOUT) {
+		} else if (r == -ETIMEDOUT) {
 			/* a long guest run, or a dead daemon: only FUSE can tell */
 			if (sys_ioctl(c->fd, CUSED_IOC_VERSION, NULL) < 0) {
 				int e = errno;
 
-				__atomic_store_n(&db->client_waiting, 0, __ATOMIC_RELAXED);
 				TRACE("KVM_RUN on %d: daemon gone (errno %d)", c->fd, e);
 				errno = e;
 				return -1;
 			}
 		}
 	}
-	__atomic_store_n(&db->client_waiting, 0, __ATOMIC_RELAXED);
+
+	cused_spin_answered(&c->spin, __atomic_load_n(&db->done_ns, __ATOMIC_RELAXED),
+			    spun ? 0 : cused_now_ns());
 
 	if (db->result < 0) {
 		errno = -db->result;

@@ -15,16 +15,15 @@
 #include <errno.h>
 #include <fuse.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include "cused/dbwait.h"
 #include "cused/shim_abi.h"
 
 #define MARK 0x5a5a5a5aull
@@ -76,11 +75,6 @@ static int fk_release(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-static long futex(uint32_t *w, int op, uint32_t v, const struct timespec *ts)
-{
-	return syscall(SYS_futex, w, op, v, ts, NULL, 0);
-}
-
 static void *doorbell(void *arg)
 {
 	struct fh *h = arg;
@@ -94,10 +88,7 @@ static void *doorbell(void *arg)
 		while ((seq = __atomic_load_n(&db->req_seq, __ATOMIC_SEQ_CST)) == seen) {
 			if (__atomic_load_n(&h->stop, __ATOMIC_SEQ_CST))
 				return NULL;
-			__atomic_store_n(&db->daemon_waiting, 1, __ATOMIC_SEQ_CST);
-			if (__atomic_load_n(&db->req_seq, __ATOMIC_SEQ_CST) == seen)
-				futex(&db->req_seq, FUTEX_WAIT, seen, &tmo);
-			__atomic_store_n(&db->daemon_waiting, 0, __ATOMIC_SEQ_CST);
+			cused_db_sleep(&db->req_seq, seen, &db->daemon_waiting, &tmo);
 		}
 		seen = seq;
 		while (run->request_interrupt_window && !run->immediate_exit &&
@@ -111,9 +102,7 @@ static void *doorbell(void *arg)
 			run->exit_reason = KVM_EXIT_HLT;
 			db->result = 0;
 		}
-		__atomic_store_n(&db->done_seq, seq, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&db->client_waiting, __ATOMIC_SEQ_CST))
-			futex(&db->done_seq, FUTEX_WAKE, INT_MAX, NULL);
+		cused_db_post(&db->done_seq, seq, &db->client_waiting);
 	}
 }
 

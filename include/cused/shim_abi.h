@@ -44,18 +44,27 @@
 #define CUSED_VCPU_MMAP_SIZE (4 * CUSED_PAGE_SIZE)
 
 /*
- * KVM_RUN without a FUSE round trip.  The client bumps req_seq and wakes it
- * (shared futex); the daemon's vCPU thread runs the guest, stores result and
- * sets done_seq = req_seq, then wakes done_seq.  Both sides spin briefly
- * before sleeping because the hand-off is usually a few microseconds.
+ * KVM_RUN without a FUSE round trip.  The client bumps req_seq; the daemon's
+ * vCPU thread runs the guest, stores result and sets done_seq = req_seq.
+ * Each side spins for a bounded, adaptive time (cused/spin.h), then sleeps
+ * on the word (shared futex) counted in its *_waiting; the other side makes
+ * the FUTEX_WAKE only when that count is not zero (cused/dbwait.h).
  */
 struct cused_doorbell {
 	__u32 req_seq;     /* written by client */
 	__u32 done_seq;    /* written by daemon */
 	__s32 result;      /* 0 or -errno of the finished KVM_RUN */
 	__u32 magic;       /* CUSED_DOORBELL_MAGIC once the daemon serves it */
-	__u32 client_waiting; /* client is (about to be) asleep on done_seq */
-	__u32 daemon_waiting; /* daemon is (about to be) asleep on req_seq */
+	__u32 client_waiting; /* client threads (about to be) asleep on done_seq */
+	__u32 daemon_waiting; /* daemon threads (about to be) asleep on req_seq */
+	/* 1 + the CPU each side last ran on (0: unknown): spinning while the
+	 * other side waits for the spinner's own CPU only delays it */
+	__u32 client_cpu;  /* written by client */
+	__u32 daemon_cpu;  /* written by daemon */
+	/* CLOCK_MONOTONIC ns of the last post, stored before the seq: how long
+	 * the other side took, which sizes the waiter's next spin */
+	__u64 req_ns;      /* written by client */
+	__u64 done_ns;     /* written by daemon */
 };
 #define CUSED_DOORBELL_MAGIC 0x43555344u /* "CUSD" */
 
