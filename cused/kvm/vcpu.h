@@ -96,6 +96,12 @@ void vcpu_msr_from_user(struct vcpu *v, struct tramp_exit *ex);
  * after KVM_SET_CPUID2 (always) or an MSR write that made them stale
  */
 void vcpu_cpuid_runtime(struct vcpu *v, bool always);
+/*
+ * vcpu_cpuid.c: every state-derived CPUID bit (__kvm_update_cpuid_runtime:
+ * OSXSAVE, APIC, OSPKE, MWAIT) of table c (the vCPU's own or one a client
+ * passes in) from the vCPU's current state; c may be NULL
+ */
+void vcpu_cpuid_state(struct vcpu *v, struct kvm_cpuid2 *c);
 
 /*
  * vcpu_vapic.c: KVM_TPR_ACCESS_REPORTING and KVM_SET_VAPIC_ADDR (only their

@@ -317,6 +317,30 @@ static void test_run_exits(void **state)
 	assert_int_equal(v->tv->kicks, 1);
 }
 
+/* KVM 6.1 kvm_set_cpuid: after KVM_RUN only the table in force is accepted */
+static void test_cpuid_after_run(void **state)
+{
+	struct fixture *f = *state;
+	struct { struct kvm_cpuid2 c; struct kvm_cpuid_entry2 e[2]; } t = {
+		.c.nent = 2,
+		.e = { { .function = 0, .eax = 7 }, { .function = 7, .flags = 1, .ebx = 0x3 } },
+	}, got = { .c.nent = 2 };
+
+	assert_int_equal(call(f->vcpu, KVM_SET_CPUID2, &t), 0);
+	t.e[1].ebx = 0x1;                       /* before KVM_RUN anything goes */
+	assert_int_equal(call(f->vcpu, KVM_SET_CPUID2, &t), 0);
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), 0);
+	assert_int_equal(call(f->vcpu, KVM_SET_CPUID2, &t), 0);
+	t.e[1].ebx = 0x3;
+	assert_int_equal(call(f->vcpu, KVM_SET_CPUID2, &t), -EINVAL);
+	t.c.nent = 1;
+	assert_int_equal(call(f->vcpu, KVM_SET_CPUID2, &t), -EINVAL);
+	/* the refused tables left the one in force alone */
+	assert_int_equal(call(f->vcpu, KVM_GET_CPUID2, &got), 0);
+	assert_int_equal(got.c.nent, 2);
+	assert_int_equal(got.e[1].ebx, 0x1);
+}
+
 static long msr_rw(struct fixture *f, bool set, uint32_t index, uint64_t *val)
 {
 	struct { struct kvm_msrs m; struct kvm_msr_entry e; } b = {
@@ -450,6 +474,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vcpu_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_exits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cpuid_after_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tsc_attr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kvmclock_page, setup, teardown),
 	};
