@@ -102,7 +102,7 @@ static void test_supported_policy(void **state)
 	assert_int_equal(e->edx, 0x178bfbff);
 
 	e = cpuid_find(out, 7, 0);
-	assert_int_equal(e->ebx, CPUID_7_EBX_SMEP);              /* MPX gone */
+	assert_int_equal(e->ebx, CPUID_7_EBX_SMEP | CPUID_7_EBX_TSC_ADJUST);   /* MPX gone, TSC_ADJUST emulated */
 	assert_int_equal(e->edx, 1u << 10);                      /* MD_CLEAR kept */
 	e = cpuid_find(out, 0xa, 0);
 	assert_int_equal(e->eax | e->edx, 0);                    /* no PMU */
