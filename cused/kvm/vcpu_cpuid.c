@@ -3,7 +3,8 @@
  * A vCPU's CPUID table as KVM keeps it: the bits that follow vCPU state
  * (CR4, APIC base, MISC_ENABLE) brought up to date whenever the table is
  * looked at (the guest's CPUID, KVM_GET/SET_CPUID2), since the daemon does
- * not see every CR4 write a backend lets through.
+ * not see every CR4 write a backend lets through.  Only for a backend whose
+ * guest CPUID the daemon answers (tramp_caps.cpuid_exits).
  */
 #include "cused/kvm/vcpu.h"
 #include "cused/kvm/vcpu_irq.h"
@@ -16,7 +17,8 @@ void vcpu_cpuid_state(struct vcpu *v, struct kvm_cpuid2 *c)
 	struct msr_io io = vcpu_msr_io(v);
 	uint64_t misc = 0;
 
-	if (!c || v->vm->ctx->ops->read_fields(v->tv, f, 2))
+	/* a host that answers the guest's CPUID keeps these bits itself */
+	if (!c || !v->vm->ctx->caps.cpuid_exits || v->vm->ctx->ops->read_fields(v->tv, f, 2))
 		return;
 	/* with an irqchip the daemon's LAPIC owns the base */
 	s.apic_base = f[1].val;

@@ -120,6 +120,12 @@ struct tramp_caps {
 	bool tsc_khz;              /* get_tsc_khz, set_tsc_khz */
 	/* a guest MAXPHYADDR below the silicon's gets its reserved-bit faults (KVM_CAP_SMALLER_MAXPHYADDR) */
 	bool smaller_maxphyaddr;
+	/*
+	 * The guest's CPUID reaches the daemon (TX_CPUID): the daemon's table is
+	 * what the guest sees, state-derived bits included (vcpu_cpuid.c).  Else
+	 * the host derives them from its own view of the vCPU.
+	 */
+	bool cpuid_exits;
 };
 
 /*

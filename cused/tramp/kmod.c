@@ -119,6 +119,7 @@ static void kmod_caps(struct tramp_backend *be, struct tramp_caps *caps)
 		/* no queue for pending NMIs or exceptions */
 		.events_queue = false,
 		.tsc_khz = be->tsc_khz != 0,
+		.cpuid_exits = true,
 	};
 }
 
