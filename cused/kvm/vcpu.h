@@ -102,6 +102,17 @@ void vcpu_cpuid_runtime(struct vcpu *v, bool always);
  * passes in) from the vCPU's current state; c may be NULL
  */
 void vcpu_cpuid_state(struct vcpu *v, struct kvm_cpuid2 *c);
+/*
+ * vcpu_hypercall.c, for TX_HYPERCALL: KVM's answer in RAX, RIP past the
+ * instruction (0 or -errno from the backend)
+ */
+int vcpu_hypercall(struct vcpu *v);
+/*
+ * For TX_UD: VMCALL/VMMCALL patched to the silicon's hypercall instruction
+ * (re-executed on the next entry) under KVM_X86_QUIRK_FIX_HYPERCALL_INSN,
+ * else the #UD queued for the guest.  0 or -errno from the backend.
+ */
+int vcpu_hypercall_ud(struct vcpu *v);
 
 /*
  * vcpu_vapic.c: KVM_TPR_ACCESS_REPORTING and KVM_SET_VAPIC_ADDR (only their

@@ -179,6 +179,12 @@ static bool exit_to_user(struct vcpu *v, struct tramp_exit *ex)
 		/* the host would not take the answer: the client sees the emulation failure */
 		internal_error_from_backend(ex);
 		return exit_to_user(v, ex);
+	case TX_HYPERCALL:
+	case TX_UD:
+		if (!(ex->reason == TX_UD ? vcpu_hypercall_ud(v) : vcpu_hypercall(v)))
+			return false;
+		internal_error_from_backend(ex);
+		return exit_to_user(v, ex);
 	case TX_NPF:
 		/* becomes TX_MMIO (or TX_INTERNAL) and goes round once more */
 		if (mmio_begin(v, ex)) {

@@ -46,6 +46,19 @@ enum tramp_exit_reason {
 	 * hostkvm reports it when its host's emulator refuses the instruction.
 	 */
 	TX_MWAIT,
+	/*
+	 * The silicon's hypercall instruction (VMMCALL on AMD), which KVM
+	 * intercepts: the daemon answers it with KVM's hypercall ABI through
+	 * read_fields/write_fields (RAX, RIP past the 3 bytes) before the next
+	 * run(); complete() has nothing to do.
+	 */
+	TX_HYPERCALL,
+	/*
+	 * #UD, which KVM intercepts to emulate the other vendor's hypercall
+	 * instruction: the daemon patches it (KVM_X86_QUIRK_FIX_HYPERCALL_INSN)
+	 * or queues the #UD again through CUSED_F_PENDING_IRQ.
+	 */
+	TX_UD,
 };
 
 struct tramp_exit {

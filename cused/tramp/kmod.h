@@ -23,6 +23,7 @@
 #define KMOD_MAX_VCPUS 256
 
 /* SVM exit codes (APM vol. 2, appendix C) the backend classifies */
+#define SVM_EXIT_EXCP_UD   0x046
 #define SVM_EXIT_EXCP_DB   0x041
 #define SVM_EXIT_EXCP_AC   0x051
 #define SVM_EXIT_VINTR_    0x064
@@ -34,6 +35,7 @@
 #define SVM_EXIT_MONITOR_  0x08a
 #define SVM_EXIT_MWAIT_    0x08b
 #define SVM_EXIT_MWAIT_COND_ 0x08c
+#define SVM_EXIT_VMMCALL_  0x081
 #define SVM_EXIT_NPF_      0x400
 
 /* IOIO EXITINFO1 bits */

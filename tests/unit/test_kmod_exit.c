@@ -470,6 +470,24 @@ static void test_event_reinjection(void **state)
 			 (1ull << 31) | 3 << 8 | 1 << 11 | 17);
 }
 
+/* VMMCALL and #UD reach the daemon untouched: it answers the hypercall or patches/reflects */
+static void test_hypercall_exits(void **state)
+{
+	struct fx f;
+
+	fx_init(&f, SVM_EXIT_VMMCALL_, 0, 0, 0x1000);
+	translate(&f);
+	assert_int_equal(f.ex.reason, TX_HYPERCALL);
+	assert_false(is_written(f.w, f.nw, CUSED_F_RIP));   /* the daemon moves RIP */
+	complete_ok(&f);
+	assert_int_equal(f.nw, 0);
+	fx_init(&f, SVM_EXIT_EXCP_UD, 0, 0, 0x1000);
+	translate(&f);
+	assert_int_equal(f.ex.reason, TX_UD);
+	assert_false(is_written(f.w, f.nw, CUSED_F_PENDING_IRQ));
+	assert_false(is_written(f.w, f.nw, CUSED_F_RIP));
+}
+
 /* interrupt-window facts: IF, shadow and a queued event */
 static void test_irq_ready(void **state)
 {
@@ -570,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_internal),
 		cmocka_unit_test(test_event_reinjection),
 		cmocka_unit_test(test_irq_ready),
+		cmocka_unit_test(test_hypercall_exits),
 		cmocka_unit_test(test_complete_mismatch),
 		cmocka_unit_test(test_native_cpuid),
 	};
