@@ -53,6 +53,7 @@
 #define VMX_EXIT_INTR_WINDOW    7
 #define VMX_EXIT_CPUID          10
 #define VMX_EXIT_HLT            12
+#define VMX_EXIT_VMCALL         18
 #define VMX_EXIT_CR_ACCESS      28
 #define VMX_EXIT_IO             30
 #define VMX_EXIT_RDMSR          31
