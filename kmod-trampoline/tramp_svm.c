@@ -104,9 +104,12 @@ static int svm_vcpu_init(struct tramp_vcpu *v)
 		set_icpt(c, icpt[i]);
 	/* guest DR0-3 are not switched: keep the host's out of its reach */
 	c->intercepts[INTERCEPT_DR] = 0x000f000f;
-	/* #DB/#AC can loop forever in microcode (CVE-2015-8104/5307); #MC is the host's */
+	/*
+	 * #DB/#AC can loop forever in microcode (CVE-2015-8104/5307); #MC is
+	 * the host's; #UD as KVM's (the daemon emulates VMCALL's patching)
+	 */
 	c->intercepts[INTERCEPT_EXCEPTION] = BIT(DB_VECTOR) | BIT(AC_VECTOR) |
-					     BIT(MC_VECTOR);
+					     BIT(MC_VECTOR) | BIT(UD_VECTOR);
 	c->iopm_base_pa = page_to_phys(iopm_pages);
 	c->msrpm_base_pa = page_to_phys(msrpm_pages);
 	c->int_ctl = V_INTR_MASKING_MASK;	/* guest IF never masks host IRQs */

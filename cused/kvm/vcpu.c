@@ -332,6 +332,15 @@ static long set_cpuid2(struct vcpu *v, struct ioctl_req *rq)
 		free(c);
 		return refuse(-EFAULT, "KVM_SET_CPUID2: entries not readable");
 	}
+	/* the state-derived bits are the vCPU's, whatever the client passed */
+	vcpu_cpuid_state(v, c);
+	if (v->misc.has_run) {
+		/* KVM 6.1 kvm_set_cpuid: after KVM_RUN only the table in force */
+		vcpu_cpuid_state(v, v->cpuid);
+		r = cpuid_check_equal(v->cpuid, c);
+		free(c);
+		return r ? refuse(r, "KVM_SET_CPUID2: the vCPU has run; only the same table") : 0;
+	}
 	r = cpuid_check_set(c);
 	if (!r)
 		r = v->vm->ctx->ops->set_cpuid(v->tv, c);
@@ -359,6 +368,7 @@ static long get_cpuid2(struct vcpu *v, struct ioctl_req *rq)
 		return -EFAULT;
 	if (in->nent < have)
 		return refuse(-E2BIG, "KVM_GET_CPUID2: nent %u < %u", in->nent, have);
+	vcpu_cpuid_state(v, v->cpuid);
 	if (have && client_write(rq, rq->arg + sizeof(*in), v->cpuid->entries,
 				 have * sizeof(v->cpuid->entries[0])))
 		return -EFAULT;

@@ -98,6 +98,23 @@ void vcpu_msr_from_user(struct vcpu *v, struct tramp_exit *ex);
  * after KVM_SET_CPUID2 (always) or an MSR write that made them stale
  */
 void vcpu_cpuid_runtime(struct vcpu *v, bool always);
+/*
+ * vcpu_cpuid.c: every state-derived CPUID bit (__kvm_update_cpuid_runtime:
+ * OSXSAVE, APIC, OSPKE, MWAIT) of table c (the vCPU's own or one a client
+ * passes in) from the vCPU's current state; c may be NULL
+ */
+void vcpu_cpuid_state(struct vcpu *v, struct kvm_cpuid2 *c);
+/*
+ * vcpu_hypercall.c, for TX_HYPERCALL: KVM's answer in RAX, RIP past the
+ * instruction (0 or -errno from the backend)
+ */
+int vcpu_hypercall(struct vcpu *v);
+/*
+ * For TX_UD: VMCALL/VMMCALL patched to the silicon's hypercall instruction
+ * (re-executed on the next entry) under KVM_X86_QUIRK_FIX_HYPERCALL_INSN,
+ * else the #UD queued for the guest.  0 or -errno from the backend.
+ */
+int vcpu_hypercall_ud(struct vcpu *v);
 
 /*
  * vcpu_vapic.c: KVM_TPR_ACCESS_REPORTING and KVM_SET_VAPIC_ADDR (only their

@@ -63,16 +63,30 @@ static size_t fetch_insn(struct vcpu *v, const struct cused_field_val *f,
 	return got;
 }
 
-static void internal_emulation_error(struct tramp_exit *ex, const uint8_t *insn, size_t n)
+/* SVM's layout for the exit info: the NPF that led here */
+void mmio_emulation_failure(struct tramp_exit *ex, const uint8_t *insn, size_t n,
+			    uint64_t gpa, bool write)
 {
-	uint64_t w[2] = { 0 };
+	uint8_t b[16];
+	unsigned start = 1;
 
-	memcpy(w, insn, n < 16 ? n : 16);
+	if (n > 15)
+		n = 15;
 	ex->reason = TX_INTERNAL;
 	ex->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
-	ex->internal.ndata = 2;
-	ex->internal.data[0] = w[0];
-	ex->internal.data[1] = w[1];
+	memset(ex->internal.data, 0, sizeof(ex->internal.data));
+	if (n) {
+		ex->internal.data[0] = KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+		b[0] = (uint8_t)n;
+		memset(b + 1, 0x90, 15);
+		memcpy(b + 1, insn, n);
+		memcpy(&ex->internal.data[1], b, sizeof(b));
+		start = 3;
+	}
+	ex->internal.data[start] = 0x400;               /* SVM_EXIT_NPF */
+	ex->internal.data[start + 1] = write ? 2 : 0;   /* #PF-style error code: W */
+	ex->internal.data[start + 2] = gpa;
+	ex->internal.ndata = start + 5;
 }
 
 int mmio_begin(struct vcpu *v, struct tramp_exit *ex)
@@ -100,7 +114,7 @@ int mmio_begin(struct vcpu *v, struct tramp_exit *ex)
 		log_warn("vcpu %u: cannot emulate MMIO at gpa %#llx rip %#llx (%zu bytes: %02x %02x %02x)",
 			 v->id, (unsigned long long)gpa, (unsigned long long)f[F_RIP].val, n,
 			 insn[0], n > 1 ? insn[1] : 0, n > 2 ? insn[2] : 0);
-		internal_emulation_error(ex, insn, n);
+		mmio_emulation_failure(ex, insn, n, gpa, ex->npf.write);
 		return 0;
 	}
 	for (int i = 0; i < 16; i++)

@@ -20,4 +20,13 @@ int mmio_finish(struct vcpu *v, const uint8_t data[8]);
  */
 int mov_dr_emulate(struct vcpu *v, struct tramp_exit *ex);
 
+/*
+ * ex becomes KVM's emulation failure (prepare_emulation_failure_exit):
+ * internal.data[0] the flags, with the n bytes fetched (insn_size, then 15
+ * bytes padded with NOPs) in data[1..2] when n > 0, then the five words of
+ * kvm_x86_get_exit_info for the NPF at gpa (the emulation_failure layout
+ * the selftests' emulator_error_test reads).
+ */
+void mmio_emulation_failure(struct tramp_exit *ex, const uint8_t *insn, size_t n,
+			    uint64_t gpa, bool write);
 #endif

@@ -76,8 +76,12 @@ static void internal_error_from_backend(struct tramp_exit *ex)
 /* CPUID as KVM answers it from the table the client set with KVM_SET_CPUID2 */
 static void guest_cpuid(struct vcpu *v, struct tramp_exit *ex)
 {
-	const struct kvm_cpuid_entry2 *e = v->cpuid ?
-		cpuid_find(v->cpuid, ex->cpuid.function, ex->cpuid.index) : NULL;
+	const struct kvm_cpuid_entry2 *e;
+
+	/* leaves 1 and 7 carry bits that follow CR4 and the APIC base */
+	if (ex->cpuid.function == 1 || ex->cpuid.function == 7)
+		vcpu_cpuid_state(v, v->cpuid);
+	e = v->cpuid ? cpuid_find(v->cpuid, ex->cpuid.function, ex->cpuid.index) : NULL;
 
 	ex->cpuid.eax = e ? e->eax : 0;
 	ex->cpuid.ebx = e ? e->ebx : 0;
@@ -178,6 +182,12 @@ static bool exit_to_user(struct vcpu *v, struct tramp_exit *ex)
 		/* the host would not take the answer: the client sees the emulation failure */
 		internal_error_from_backend(ex);
 		return exit_to_user(v, ex);
+	case TX_HYPERCALL:
+	case TX_UD:
+		if (!(ex->reason == TX_UD ? vcpu_hypercall_ud(v) : vcpu_hypercall(v)))
+			return false;
+		internal_error_from_backend(ex);
+		return exit_to_user(v, ex);
 	case TX_NPF:
 		/* becomes TX_MMIO (or TX_INTERNAL) and goes round once more */
 		if (mmio_begin(v, ex)) {
@@ -276,6 +286,7 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 		kvmclock_before_entry(v);
 		vcpu_hv_enter(v);
 		memset(ex, 0, sizeof(*ex));
+		v->misc.has_run = true;
 		r = ops->run(v->tv, ex);
 		vcpu_irq_exited(v, ex);
 		if (r)

@@ -27,6 +27,7 @@ struct vcpu_misc {
 	bool pv_cpuid_enforce;      /* KVM_CAP_ENFORCE_PV_FEATURE_CPUID */
 	bool hv_cpuid_enforce;      /* KVM_CAP_HYPERV_ENFORCE_CPUID */
 	bool triple_fault;          /* KVM_REQ_TRIPLE_FAULT: next KVM_RUN exits SHUTDOWN */
+	bool has_run;               /* entered the guest once (KVM's kvm_vcpu_has_run) */
 };
 
 /*

@@ -48,6 +48,19 @@ enum tramp_exit_reason {
 	TX_MWAIT,
 	TX_MOV_DR,      /* MOV to/from DR0-3 (stored, not loaded); .mov_dr; the daemon
 			 * decodes it at RIP, moves the value and retires it */
+	/*
+	 * The silicon's hypercall instruction (VMMCALL on AMD), which KVM
+	 * intercepts: the daemon answers it with KVM's hypercall ABI through
+	 * read_fields/write_fields (RAX, RIP past the 3 bytes) before the next
+	 * run(); complete() has nothing to do.
+	 */
+	TX_HYPERCALL,
+	/*
+	 * #UD, which KVM intercepts to emulate the other vendor's hypercall
+	 * instruction: the daemon patches it (KVM_X86_QUIRK_FIX_HYPERCALL_INSN)
+	 * or queues the #UD again through CUSED_F_PENDING_IRQ.
+	 */
+	TX_UD,
 };
 
 struct tramp_exit {
@@ -126,6 +139,12 @@ struct tramp_caps {
 	bool tsc_khz;              /* get_tsc_khz, set_tsc_khz */
 	/* a guest MAXPHYADDR below the silicon's gets its reserved-bit faults (KVM_CAP_SMALLER_MAXPHYADDR) */
 	bool smaller_maxphyaddr;
+	/*
+	 * The guest's CPUID reaches the daemon (TX_CPUID): the daemon's table is
+	 * what the guest sees, state-derived bits included (vcpu_cpuid.c).  Else
+	 * the host derives them from its own view of the vCPU.
+	 */
+	bool cpuid_exits;
 };
 
 /*

@@ -119,6 +119,13 @@ static void kmod_caps(struct tramp_backend *be, struct tramp_caps *caps)
 		/* no queue for pending NMIs or exceptions */
 		.events_queue = false,
 		.tsc_khz = be->tsc_khz != 0,
+		.cpuid_exits = true,
+		/*
+		 * KVM's allow_smaller_maxphyaddr on SVM is npt_enabled: a guest PTE
+		 * past its MAXPHYADDR leads to a GPA with no slot (NPF), which the
+		 * daemon's emulator takes like KVM's.
+		 */
+		.smaller_maxphyaddr = be->vendor == CUSED_VENDOR_AMD,
 	};
 }
 

@@ -25,6 +25,7 @@
 /* SVM exit codes (APM vol. 2, appendix C) the backend classifies */
 #define SVM_EXIT_READ_DR0  0x020   /* + n: MOV from DRn; 0x030 + n: MOV to DRn */
 #define SVM_EXIT_WRITE_DR0 0x030
+#define SVM_EXIT_EXCP_UD   0x046
 #define SVM_EXIT_EXCP_DB   0x041
 #define SVM_EXIT_EXCP_AC   0x051
 #define SVM_EXIT_VINTR_    0x064
@@ -38,6 +39,7 @@
 #define SVM_EXIT_MWAIT_    0x08b
 #define SVM_EXIT_MWAIT_COND_ 0x08c
 #define SVM_EXIT_WBINVD_   0x089
+#define SVM_EXIT_VMMCALL_  0x081
 #define SVM_EXIT_NPF_      0x400
 
 /* IOIO EXITINFO1 bits */
@@ -56,6 +58,7 @@
 #define VMX_EXIT_CPUID          10
 #define VMX_EXIT_HLT            12
 #define VMX_EXIT_INVD           13
+#define VMX_EXIT_VMCALL         18
 #define VMX_EXIT_CR_ACCESS      28
 #define VMX_EXIT_IO             30
 #define VMX_EXIT_RDMSR          31

@@ -282,6 +282,14 @@ static void svm_translate(const struct cused_tramp_exit *raw, const uint64_t sna
 	case SVM_EXIT_EXCP_AC:
 		kmod_exit_reflect_ac(ex, w, nw, &pending);
 		break;
+	case SVM_EXIT_VMMCALL_:
+		/* KVM's hypercall: the daemon answers it (vcpu_hypercall.c) */
+		ex->reason = TX_HYPERCALL;
+		break;
+	case SVM_EXIT_EXCP_UD:
+		/* intercepted as KVM does, for the VMCALL patching quirk */
+		ex->reason = TX_UD;
+		break;
 	case SVM_EXIT_VINTR_:
 		ex->reason = TX_IRQ_WINDOW;
 		break;

@@ -126,6 +126,10 @@ void kmod_vmx_translate(const struct cused_tramp_exit *raw, const uint64_t snap[
 		ex->msr.error = 0;
 		last->next_rip = next_rip(raw, LEN_2);
 		break;
+	case VMX_EXIT_VMCALL:
+		/* KVM's hypercall: the daemon answers it and moves RIP (vcpu_hypercall.c) */
+		ex->reason = TX_HYPERCALL;
+		break;
 	case VMX_EXIT_CPUID:
 		ex->reason = TX_CPUID;
 		ex->cpuid.function = (uint32_t)snap[KS_RAX];

@@ -60,4 +60,16 @@ bool cpuid_is_intel(const struct kvm_cpuid2 *c);
  */
 void cpuid_runtime_mwait(struct kvm_cpuid2 *c, uint64_t disabled_quirks, uint64_t misc_enable);
 
+/*
+ * The rest of __kvm_update_cpuid_runtime: CPUID.01H:ECX.OSXSAVE follows
+ * CR4.OSXSAVE, CPUID.01H:EDX.APIC follows IA32_APIC_BASE's enable bit and
+ * CPUID.07H:ECX.OSPKE follows CR4.PKE.  c may be NULL.
+ */
+void cpuid_runtime_state(struct kvm_cpuid2 *c, uint64_t cr4, uint64_t apic_base);
+/*
+ * kvm_cpuid_check_equal: once the vCPU has run, KVM_SET_CPUID2 only accepts
+ * the table in force (cur; NULL = none set), entry for entry in the same
+ * order.  0 when equal, else -EINVAL.
+ */
+int cpuid_check_equal(const struct kvm_cpuid2 *cur, const struct kvm_cpuid2 *c);
 #endif

@@ -29,8 +29,12 @@ static const struct cpuid_mask policy[] = {
 	{ 1, 0, CPUID_ECX, CPUID_1_ECX_VMX |
 			   CPUID_1_ECX_MONITOR | CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_PDCM,
 	  CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC },
-	/* MPX needs BNDCFGS, PT the RTIT MSRs, WAITPKG UMWAIT_CONTROL */
-	{ 7, 0, CPUID_EBX, CPUID_7_EBX_MPX | CPUID_7_EBX_INTEL_PT, 0 },
+	/*
+	 * MPX needs BNDCFGS, PT the RTIT MSRs, WAITPKG UMWAIT_CONTROL.
+	 * TSC_ADJUST is the daemon's MSR whatever the silicon (KVM sets it
+	 * unconditionally; AMD parts, QEMU's TCG SVM among them, have none).
+	 */
+	{ 7, 0, CPUID_EBX, CPUID_7_EBX_MPX | CPUID_7_EBX_INTEL_PT, CPUID_7_EBX_TSC_ADJUST },
 	{ 7, 0, CPUID_ECX, CPUID_7_ECX_WAITPKG, 0 },
 	/*
 	 * Speculation controls are MSRs (SPEC_CTRL, PRED_CMD, FLUSH_CMD,

@@ -134,6 +134,7 @@ static int fb_run(struct tramp_vcpu *v, struct tramp_exit *ex)
 static int fb_complete(struct tramp_vcpu *v, const struct tramp_exit *ex)
 {
 	v->completes++;
+	v->completed = *ex;
 	return 0;
 }
 

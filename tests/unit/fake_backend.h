@@ -38,6 +38,7 @@ struct tramp_vcpu {
 	uint64_t fields[FAKE_NR_FIELDS];
 	int script;                /* run() calls so far */
 	int completes;             /* complete() calls so far */
+	struct tramp_exit completed; /* the last exit complete() answered */
 	int kicks;                 /* kick() calls so far */
 	uint8_t io_buf[CUSED_PAGE_SIZE];
 };

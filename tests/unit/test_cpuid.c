@@ -102,7 +102,7 @@ static void test_supported_policy(void **state)
 	assert_int_equal(e->edx, 0x178bfbff);
 
 	e = cpuid_find(out, 7, 0);
-	assert_int_equal(e->ebx, CPUID_7_EBX_SMEP);              /* MPX gone */
+	assert_int_equal(e->ebx, CPUID_7_EBX_SMEP | CPUID_7_EBX_TSC_ADJUST);   /* MPX gone, TSC_ADJUST emulated */
 	assert_int_equal(e->edx, 1u << 10);                      /* MD_CLEAR kept */
 	e = cpuid_find(out, 0xa, 0);
 	assert_int_equal(e->eax | e->edx, 0);                    /* no PMU */
@@ -173,6 +173,58 @@ static void test_runtime_mwait(void **state)
 	free(c);
 }
 
+/* __kvm_update_cpuid_runtime: OSXSAVE, APIC and OSPKE follow CR4 and the APIC base */
+static void test_runtime_state(void **state)
+{
+	struct kvm_cpuid2 *c = host_table();
+	uint32_t ecx1 = cpuid_find(c, 1, 0)->ecx, edx1 = cpuid_find(c, 1, 0)->edx;
+
+	cpuid_runtime_state(c, 0, 0);
+	assert_int_equal(cpuid_find(c, 1, 0)->ecx, ecx1 & ~CPUID_1_ECX_OSXSAVE);
+	assert_int_equal(cpuid_find(c, 1, 0)->edx, edx1 & ~CPUID_1_EDX_APIC);
+	assert_false(cpuid_has(c, 7, 0, CPUID_ECX, CPUID_7_ECX_OSPKE));
+	cpuid_runtime_state(c, X86_CR4_OSXSAVE | X86_CR4_PKE, 0xfee00000 | APIC_BASE_ENABLE);
+	assert_true(cpuid_has(c, 1, 0, CPUID_ECX, CPUID_1_ECX_OSXSAVE));
+	assert_true(cpuid_has(c, 1, 0, CPUID_EDX, CPUID_1_EDX_APIC));
+	assert_true(cpuid_has(c, 7, 0, CPUID_ECX, CPUID_7_ECX_OSPKE));
+	/* nothing else in the leaves moves */
+	assert_int_equal(cpuid_find(c, 1, 0)->ecx, ecx1 | CPUID_1_ECX_OSXSAVE);
+	assert_int_equal(cpuid_find(c, 1, 0)->edx, edx1 | CPUID_1_EDX_APIC);
+	cpuid_runtime_state(NULL, ~0ULL, ~0ULL);                        /* no CPUID: nothing */
+	free(c);
+}
+
+/* kvm_cpuid_check_equal: after KVM_RUN only the table in force, in the same order */
+static void test_check_equal(void **state)
+{
+	struct kvm_cpuid2 *a = host_table(), *b = host_table(), *none = alloc_cpuid(0);
+	struct kvm_cpuid_entry2 tmp;
+
+	assert_int_equal(cpuid_check_equal(a, b), 0);
+	b->entries[2].ebx--;                                             /* a feature changed */
+	assert_int_equal(cpuid_check_equal(a, b), -EINVAL);
+	b->entries[2].ebx++;
+	b->entries[2].padding[0] = 7;                                    /* padding is not compared */
+	assert_int_equal(cpuid_check_equal(a, b), 0);
+	b->entries[2].flags ^= SIG;
+	assert_int_equal(cpuid_check_equal(a, b), -EINVAL);
+	b->entries[2].flags ^= SIG;
+	tmp = b->entries[0];                                             /* same set, other order */
+	b->entries[0] = b->entries[1];
+	b->entries[1] = tmp;
+	assert_int_equal(cpuid_check_equal(a, b), -EINVAL);
+	b->entries[1] = b->entries[0];
+	b->entries[0] = tmp;
+	b->nent--;                                                       /* one entry fewer */
+	assert_int_equal(cpuid_check_equal(a, b), -EINVAL);
+	/* never set: only an empty table is "the same" */
+	assert_int_equal(cpuid_check_equal(NULL, none), 0);
+	assert_int_equal(cpuid_check_equal(NULL, a), -EINVAL);
+	free(a);
+	free(b);
+	free(none);
+}
+
 static void test_check_set(void **state)
 {
 	struct kvm_cpuid2 *big = alloc_cpuid(CUSED_MAX_CPUID_ENTRIES + 1);
@@ -235,6 +287,8 @@ int main(void)
 		cmocka_unit_test(test_supported_e2big),
 		cmocka_unit_test(test_offer_native),
 		cmocka_unit_test(test_runtime_mwait),
+		cmocka_unit_test(test_runtime_state),
+		cmocka_unit_test(test_check_equal),
 		cmocka_unit_test(test_check_set),
 		cmocka_unit_test(test_find_and_maxphyaddr),
 	};

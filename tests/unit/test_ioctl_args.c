@@ -317,6 +317,80 @@ static void test_run_exits(void **state)
 	assert_int_equal(v->tv->kicks, 1);
 }
 
+/* KVM 6.1 kvm_set_cpuid: after KVM_RUN only the table in force is accepted */
+static void test_cpuid_after_run(void **state)
+{
+	struct fixture *f = *state;
+	struct { struct kvm_cpuid2 c; struct kvm_cpuid_entry2 e[2]; } t = {
+		.c.nent = 2,
+		.e = { { .function = 0, .eax = 7 }, { .function = 7, .flags = 1, .ebx = 0x3 } },
+	}, got = { .c.nent = 2 };
+
+	assert_int_equal(call(f->vcpu, KVM_SET_CPUID2, &t), 0);
+	t.e[1].ebx = 0x1;                       /* before KVM_RUN anything goes */
+	assert_int_equal(call(f->vcpu, KVM_SET_CPUID2, &t), 0);
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), 0);
+	assert_int_equal(call(f->vcpu, KVM_SET_CPUID2, &t), 0);
+	t.e[1].ebx = 0x3;
+	assert_int_equal(call(f->vcpu, KVM_SET_CPUID2, &t), -EINVAL);
+	t.c.nent = 1;
+	assert_int_equal(call(f->vcpu, KVM_SET_CPUID2, &t), -EINVAL);
+	/* the refused tables left the one in force alone */
+	assert_int_equal(call(f->vcpu, KVM_GET_CPUID2, &got), 0);
+	assert_int_equal(got.c.nent, 2);
+	assert_int_equal(got.e[1].ebx, 0x1);
+}
+
+/* a kmod-like backend: the guest's CPUID and hypercalls come to the daemon */
+static int cpuid_hcall_script(void *opaque, struct tramp_vcpu *v, struct tramp_exit *ex)
+{
+	switch (v->script) {
+	case 0:
+		ex->reason = TX_CPUID;
+		ex->cpuid.function = 1;
+		return 0;
+	case 1:
+		v->fields[CUSED_F_RAX] = 11;                     /* KVM_HC_SCHED_YIELD */
+		v->fields[CUSED_F_RIP] = 0x1000;
+		/* 64-bit code at CPL 0: the whole of RAX is the answer */
+		v->fields[CUSED_F_CR0] = 0x80000011;
+		v->fields[CUSED_F_EFER] = 0x500;
+		v->fields[CUSED_F_SEG(CUSED_SEG_CS, CUSED_SEGP_ATTR)] = 0xa09b;
+		v->fields[CUSED_F_SEG(CUSED_SEG_SS, CUSED_SEGP_ATTR)] = 0xc093;
+		ex->reason = TX_HYPERCALL;
+		return 0;
+	default:
+		ex->reason = TX_HLT;
+		return 0;
+	}
+}
+
+/* CPUID.01H:ECX.OSXSAVE follows CR4 (cr4_cpuid_sync_test); KVM's hypercall answer and RIP */
+static void test_cpuid_hypercall_exits(void **state)
+{
+	struct fixture *f = *state;
+	struct vcpu *v = f->vcpu->vcpu;
+	struct { struct kvm_cpuid2 c; struct kvm_cpuid_entry2 e[2]; } t = {
+		.c.nent = 2,
+		.e = { { .function = 1, .ecx = 1u << 26 },                 /* XSAVE */
+		       { .function = 0x40000001, .eax = 0 } },
+	};
+	struct kvm_enable_cap en = { .cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID, .args = { 1 } };
+
+	f->ctx.caps.cpuid_exits = true;
+	fake_backend_set_exits(f->ctx.be, cpuid_hcall_script, NULL);
+	assert_int_equal(call(f->vcpu, KVM_SET_CPUID2, &t), 0);
+	assert_int_equal(call(f->vcpu, KVM_ENABLE_CAP, &en), 0);
+	v->tv->fields[CUSED_F_CR4] = 1ull << 18;                      /* OSXSAVE */
+	assert_int_equal(call_val(f->vcpu, KVM_RUN, 0), 0);
+	assert_int_equal(v->run->exit_reason, KVM_EXIT_HLT);
+	assert_int_equal(v->tv->completed.reason, TX_CPUID);
+	assert_int_equal(v->tv->completed.cpuid.ecx, (1u << 26) | (1u << 27));
+	/* enforced and not offered: -KVM_ENOSYS, RIP past VMMCALL */
+	assert_int_equal(v->tv->fields[CUSED_F_RAX], (uint64_t)-1000);
+	assert_int_equal(v->tv->fields[CUSED_F_RIP], 0x1003);
+}
+
 static long msr_rw(struct fixture *f, bool set, uint32_t index, uint64_t *val)
 {
 	struct { struct kvm_msrs m; struct kvm_msr_entry e; } b = {
@@ -450,6 +524,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vcpu_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_exits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cpuid_after_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cpuid_hypercall_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tsc_attr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kvmclock_page, setup, teardown),
 	};

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "cused/tramp/kmod.h"
+#include "cused/kvm/vcpu_mmio.h"
 
 struct fx {
 	struct cused_tramp_exit raw;
@@ -507,6 +508,53 @@ static void test_event_reinjection(void **state)
 			 (1ull << 31) | 3 << 8 | 1 << 11 | 17);
 }
 
+/* VMMCALL and #UD reach the daemon untouched: it answers the hypercall or patches/reflects */
+static void test_hypercall_exits(void **state)
+{
+	struct fx f;
+
+	fx_init(&f, SVM_EXIT_VMMCALL_, 0, 0, 0x1000);
+	translate(&f);
+	assert_int_equal(f.ex.reason, TX_HYPERCALL);
+	assert_false(is_written(f.w, f.nw, CUSED_F_RIP));   /* the daemon moves RIP */
+	complete_ok(&f);
+	assert_int_equal(f.nw, 0);
+	fx_init(&f, SVM_EXIT_EXCP_UD, 0, 0, 0x1000);
+	translate(&f);
+	assert_int_equal(f.ex.reason, TX_UD);
+	assert_false(is_written(f.w, f.nw, CUSED_F_PENDING_IRQ));
+	assert_false(is_written(f.w, f.nw, CUSED_F_RIP));
+}
+
+/* an NPF the emulator cannot take: KVM's emulation_failure layout with the bytes */
+static void test_emulation_failure(void **state)
+{
+	static const uint8_t flds[] = { 0xd9, 0x00, 0xf4 };
+	struct tramp_exit ex;
+	struct kvm_run run;
+
+	memset(&ex, 0xcc, sizeof(ex));
+	mmio_emulation_failure(&ex, flds, sizeof(flds), 0x1700000000ull, false);
+	assert_int_equal(ex.reason, TX_INTERNAL);
+	/* as the client sees it through kvm_run (vcpu_run.c copies internal.data) */
+	memset(&run, 0, sizeof(run));
+	run.internal.suberror = ex.internal.suberror;
+	run.internal.ndata = ex.internal.ndata;
+	memcpy(run.internal.data, ex.internal.data, sizeof(run.internal.data));
+	assert_int_equal(run.emulation_failure.suberror, KVM_INTERNAL_ERROR_EMULATION);
+	assert_int_equal(run.emulation_failure.ndata, 8);
+	assert_int_equal(run.emulation_failure.flags, KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES);
+	assert_int_equal(run.emulation_failure.insn_size, 3);
+	assert_memory_equal(run.emulation_failure.insn_bytes, flds, 3);
+	assert_int_equal(run.emulation_failure.insn_bytes[3], 0x90);
+	assert_int_equal(run.internal.data[5], 0x1700000000ull);
+	/* nothing fetched: the flags word and the exit info only */
+	mmio_emulation_failure(&ex, flds, 0, 0x1000, true);
+	assert_int_equal(ex.internal.ndata, 6);
+	assert_int_equal(ex.internal.data[0], 0);
+	assert_int_equal(ex.internal.data[3], 0x1000);
+}
+
 /* interrupt-window facts: IF, shadow and a queued event */
 static void test_irq_ready(void **state)
 {
@@ -609,6 +657,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_internal),
 		cmocka_unit_test(test_event_reinjection),
 		cmocka_unit_test(test_irq_ready),
+		cmocka_unit_test(test_hypercall_exits),
+		cmocka_unit_test(test_emulation_failure),
 		cmocka_unit_test(test_complete_mismatch),
 		cmocka_unit_test(test_native_cpuid),
 	};

@@ -198,6 +198,18 @@ static void test_hlt(void **state)
 	assert_int_equal(written(f.w, f.nw, CUSED_F_RIP), 0x11d4);
 }
 
+/* VMCALL is KVM's hypercall on VMX: to the daemon, RIP untouched here */
+static void test_vmcall(void **state)
+{
+	struct fx f;
+
+	fx_init(&f, VMX_EXIT_VMCALL, 0, 0x11d3, 3);
+	translate(&f);
+	assert_int_equal(f.ex.reason, TX_HYPERCALL);
+	for (unsigned i = 0; i < f.nw; i++)
+		assert_int_not_equal(f.w[i].id, CUSED_F_RIP);
+}
+
 static void test_msr(void **state)
 {
 	struct fx f;
@@ -441,6 +453,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_io_out8),
+		cmocka_unit_test(test_vmcall),
 		cmocka_unit_test(test_io_in_sizes),
 		cmocka_unit_test(test_rep_outsb_fs),
 		cmocka_unit_test(test_rep_insw_a16),
