@@ -19,7 +19,13 @@
 #include <stdint.h>
 
 /* KVM's module parameters and their x86 defaults */
-#define HALT_POLL_NS_DEFAULT          200000u   /* KVM_HALT_POLL_NS_DEFAULT */
+/*
+ * Off by default: KVM's default (200000, KVM_HALT_POLL_NS_DEFAULT) measured
+ * neutral here, and with it the `irq` differential's NMI loop lost a wake-up
+ * of the halted AP in about 1 run in 11 under load (not yet understood;
+ * never with 0).  --halt-poll-ns 200000 gives KVM's behaviour.
+ */
+#define HALT_POLL_NS_DEFAULT          0u
 #define HALT_POLL_NS_GROW_DEFAULT     2u
 #define HALT_POLL_NS_GROW_START_DEF   10000u
 #define HALT_POLL_NS_SHRINK_DEFAULT   2u

@@ -178,7 +178,7 @@ int mov_dr_emulate(struct vcpu *v, struct tramp_exit *ex)
 		log_warn("vcpu %u: cannot emulate MOV DR%u at rip %#llx (%zu bytes: %02x %02x %02x)",
 			 v->id, ex->mov_dr.dr, (unsigned long long)f[F_RIP].val, n,
 			 insn[0], n > 1 ? insn[1] : 0, n > 2 ? insn[2] : 0);
-		internal_emulation_error(ex, insn, n);
+		mmio_emulation_failure(ex, insn, n, 0, false);
 		return 0;
 	}
 	if (d.to_dr) {
