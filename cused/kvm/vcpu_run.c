@@ -262,6 +262,8 @@ static int run_loop(struct vcpu *v, struct ioctl_req *rq)
 				/* KVM reports the new exit; the signal stays pending */
 				if (intr)
 					atomic_store(&v->kicked, true);
+				/* the irqchip sees every exit's IF and window (a HLT here sleeps on them) */
+				vcpu_irq_exited(v, ex);
 				goto exit_in_hand;
 			}
 			/* KVM leaves exit_reason alone for immediate_exit, reports a signal
